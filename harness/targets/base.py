@@ -1,0 +1,37 @@
+"""What every target hands to the rest of the harness once its proxy is up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+from harness.targets.upstream import Upstream
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model the proxy serves; `access_groups` are config model access groups."""
+
+    name: str
+    access_groups: tuple[str, ...] = ()
+
+
+@dataclass
+class Endpoint:
+    """A running proxy: where it listens, its master key, and the fake upstream behind it."""
+
+    base_url: str
+    master_key: str
+    upstream: Upstream
+    proxy_version: str  # e.g. "1.82.3"
+    target_label: str  # e.g. "litellm==1.82.3 (local)"
+
+
+class Target(Protocol):
+    """Starts a proxy serving `models` (all pointing at the upstream fake) and stops it."""
+
+    label: str
+
+    def start(self, models: Sequence[ModelSpec]) -> Endpoint: ...
+
+    def stop(self) -> None: ...
