@@ -1,0 +1,150 @@
+"""`gateconform` command line: run scenarios on a target, export the scenario JSON Schema.
+
+Exit codes of `run`: 0 = every check passed (or was skipped), 1 = at least one check failed
+(the proxy does not do what the scenario expects), 2 = the harness could not decide: a check
+errored, the target did not start, or the input was invalid. Nothing is started when a
+scenario file is invalid.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from harness.scenario.loader import ScenarioError, load_scenarios
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Regression and conformance harness for LLM gateways (LiteLLM first).",
+)
+out = Console()
+err = Console(stderr=True)
+
+EXIT_CONFORM, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+_OUTCOME_STYLE = {"fail": "bold red", "error": "bold magenta", "skip": "yellow", "pass": "green"}
+_OUTCOME_ORDER = {"fail": 0, "error": 1, "skip": 2, "pass": 3}
+
+
+class _Progress:
+    """Progress lines on stderr, each with the time since the run started."""
+
+    def __init__(self) -> None:
+        self._start = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        err.print(f"[dim]{time.monotonic() - self._start:7.1f}s[/dim] {message}", highlight=False)
+
+
+@app.command()
+def run(
+    paths: list[Path] = typer.Argument(..., help="scenario files or folders (*.yaml, recursively)"),
+    target: Optional[str] = typer.Option(
+        None, "--target", "-t", help="litellm==VERSION (local target) or latest; default litellm==1.108.7"
+    ),
+    report_dir: Optional[Path] = typer.Option(
+        None, "--report-dir", help="where results.json goes (default reports/<run id>/)"
+    ),
+) -> None:
+    """Run scenarios against a real proxy and print the verdicts."""
+    try:
+        scenarios = load_scenarios(paths)
+    except ScenarioError as exc:
+        err.print(str(exc), highlight=False, markup=False)
+        raise typer.Exit(EXIT_ERROR)
+    except FileNotFoundError as exc:
+        err.print(f"gateconform: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_ERROR)
+    if not scenarios:
+        err.print("gateconform: no scenario files found in " + ", ".join(map(str, paths)))
+        raise typer.Exit(EXIT_ERROR)
+
+    # Imported only now: loading and validating must stay fast and start nothing.
+    from harness.results import RunResult
+    from harness.runner import DEFAULT_TARGET, ScenarioRunner
+
+    spec = target or DEFAULT_TARGET
+    progress = _Progress()
+    progress(f"{len(scenarios)} scenario(s), target {spec}")
+    by_models = defaultdict(list)
+    for scenario in scenarios:
+        by_models[tuple(scenario.model_specs())].append(scenario)
+
+    with ScenarioRunner(spec, log=progress) as runner:
+        result = RunResult.new(target=spec, run_id=runner.run_id)
+        try:
+            for models, group in by_models.items():
+                for scenario in group:
+                    progress(f"scenario {scenario.id}")
+                    result.scenarios.append(runner.run(scenario))
+                runner.release(models)  # one proxy at a time keeps memory and CPU free
+        except KeyboardInterrupt:
+            err.print("interrupted: stopping the proxy and removing what this run created")
+            raise typer.Exit(130)
+        result.proxy_version = runner.proxy_version
+        result.finish()
+        folder = report_dir or Path("reports") / result.run_id
+        results_path = result.write(folder / "results.json", secrets=runner.redactor.secrets)
+
+    _print_verdicts(result)
+    out.print(f"results: {results_path}")
+    overall = result.overall
+    raise typer.Exit({"pass": EXIT_CONFORM, "fail": EXIT_FAIL}.get(overall, EXIT_ERROR))
+
+
+def _print_verdicts(result) -> None:  # type: ignore[no-untyped-def]
+    """A compact table, failures first, then the counts."""
+    table = Table(title=f"{result.target} (LiteLLM {result.proxy_version or '?'})", title_justify="left")
+    for column in ("verdict", "scenario", "check", "expected", "observed"):
+        table.add_column(column, overflow="fold")
+    rows = [(scenario, verdict) for scenario in result.scenarios for verdict in scenario.verdicts]
+    rows.sort(key=lambda row: _OUTCOME_ORDER.get(row[1].outcome.value, 9))
+    for scenario, verdict in rows:
+        outcome = verdict.outcome.value
+        table.add_row(
+            f"[{_OUTCOME_STYLE[outcome]}]{outcome.upper()}[/]",
+            scenario.id, verdict.title, verdict.expected, verdict.observed,
+        )
+    out.print(table)
+    for scenario in result.scenarios:
+        if scenario.error:
+            out.print(f"[bold magenta]{scenario.id}[/]: {scenario.error}", highlight=False)
+    for scenario, verdict in rows:
+        if verdict.outcome.value in ("fail", "error"):
+            out.print(f"[{_OUTCOME_STYLE[verdict.outcome.value]}]✗[/] {verdict.message}", highlight=False)
+    counts = result.counts
+    summary = ", ".join(f"{counts.get(name, 0)} {name}" for name in ("pass", "fail", "error", "skip"))
+    out.print(f"[bold]{result.overall.upper()}[/]: {summary}")
+
+
+@app.command()
+def schema() -> None:
+    """Print the scenario JSON Schema (for editors: yaml-language-server, VS Code)."""
+    from harness.scenario.schema import scenario_json_schema
+
+    sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")
+
+
+@app.command()
+def validate(paths: list[Path] = typer.Argument(..., help="scenario files or folders")) -> None:
+    """Check scenario files without starting anything."""
+    try:
+        scenarios = load_scenarios(paths)
+    except ScenarioError as exc:
+        err.print(str(exc), highlight=False, markup=False)
+        raise typer.Exit(EXIT_ERROR)
+    for scenario in scenarios:
+        out.print(f"ok  {scenario.path}  ({scenario.id})", highlight=False)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,51 @@
+"""The explicit oracle: the checks a scenario's `expect` section writes down, and nothing more.
+
+Models a key's expectations leave unmentioned get no check here; deriving those from
+documented semantics is the job of a separate oracle.
+"""
+
+from __future__ import annotations
+
+from harness.checks import Check, Expect, Probe
+from harness.scenario.model import Scenario
+
+
+def checks_for(scenario: Scenario) -> list[Check]:
+    """One check per written expectation, in a stable order.
+
+    Keys in the order the scenario declares them; per key, the listing check first (when
+    `lists` is given), then one chat check per model of `can_call` (ALLOWED) and
+    `cannot_call` (DENIED), in the order the scenario declares its models.
+    """
+    checks: list[Check] = []
+    for key in scenario.keys:
+        expectation = scenario.expect.get(key.name)
+        if expectation is None:
+            continue
+        if expectation.lists is not None:
+            checks.append(
+                Check(
+                    scenario_id=scenario.id,
+                    principal=key.name,
+                    probe=Probe.LIST_MODELS,
+                    listed=frozenset(expectation.lists),
+                )
+            )
+        allowed, denied = set(expectation.can_call), set(expectation.cannot_call)
+        for model in scenario.model_names:
+            if model in allowed:
+                expect = Expect.ALLOWED
+            elif model in denied:
+                expect = Expect.DENIED
+            else:
+                continue
+            checks.append(
+                Check(
+                    scenario_id=scenario.id,
+                    principal=key.name,
+                    probe=Probe.CHAT,
+                    model=model,
+                    expect=expect,
+                )
+            )
+    return checks

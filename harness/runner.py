@@ -1,0 +1,168 @@
+"""Runs scenarios on targets: the one place the data flow of DESIGN.md is wired together.
+
+scenario → checks → target (one proxy per target spec and model list, reused) → provision →
+probes → verdicts → ScenarioResult, and always teardown. Used by the CLI and the pytest plugin.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import httpx
+
+from harness.adapters.litellm import Handles, LiteLLMAdapter, ProvisionError
+from harness.checks import Check
+from harness.oracle.explicit import checks_for
+from harness.probes import run_probes
+from harness.redact import Redactor
+from harness.results import ScenarioResult
+from harness.scenario.model import Scenario
+from harness.targets.base import Endpoint, ModelSpec, Target
+from harness.targets.errors import TargetError
+from harness.verdicts import judge
+
+Log = Callable[[str], None]
+
+# The target used when none is named: a current LiteLLM release that installs as published,
+# run locally (embedded PostgreSQL, no Docker).
+DEFAULT_TARGET = "litellm==1.108.7"
+
+
+def new_run_id() -> str:
+    """A short id that prefixes every entity a run creates (`gc-<run id>-<name>`)."""
+    return secrets.token_hex(4)
+
+
+def make_target(spec: str, log: Log) -> Target:
+    """Build (not start) the target a `--target` value names."""
+    text = spec.strip()
+    if text.startswith("docker:"):
+        raise TargetError(f"--target {spec}: the Docker target is not available yet")
+    if text.startswith(("url:", "http://", "https://")):
+        raise TargetError(f"--target {spec}: the url target is not available yet")
+    from harness.targets.local import LocalTarget  # heavy imports only when a proxy is needed
+
+    return LocalTarget(text.removeprefix("local:"), log=log)
+
+
+@dataclass
+class _Slot:
+    """One target started for one model list; `error` remembers a failed start."""
+
+    target: Target
+    endpoint: Endpoint | None = None
+    error: str | None = None
+
+
+@dataclass
+class ScenarioRunner:
+    """Runs scenarios against one target spec, starting one proxy per distinct model list.
+
+    A proxy that failed to start is not retried for the next scenario with the same model
+    list: its scenarios all get the same boot error (with the log tail) as ERROR verdicts.
+    """
+
+    target_spec: str
+    log: Log = lambda _msg: None
+    run_id: str = field(default_factory=new_run_id)
+    redactor: Redactor = field(default_factory=Redactor)
+    _slots: dict[tuple[ModelSpec, ...], _Slot] = field(default_factory=dict)
+    _scenario_count: int = 0
+
+    def endpoint_for(self, models: tuple[ModelSpec, ...]) -> Endpoint:
+        """The running proxy for this model list, started on first use."""
+        slot = self._slots.get(models)
+        if slot is None:
+            slot = _Slot(target=make_target(self.target_spec, self.log))
+            self._slots[models] = slot
+            try:
+                slot.endpoint = slot.target.start(list(models))
+                self.redactor.add(slot.endpoint.master_key)
+            except TargetError as exc:
+                slot.error = self.redactor.redact(str(exc))
+            except BaseException:
+                slot.target.stop()  # Ctrl-C during boot: leave nothing behind
+                raise
+        if slot.endpoint is None:
+            raise TargetError(slot.error or "target did not start")
+        return slot.endpoint
+
+    def release(self, models: tuple[ModelSpec, ...]) -> None:
+        """Stop the proxy for this model list now (the CLI does so once its scenarios ran)."""
+        slot = self._slots.pop(models, None)
+        if slot is not None:
+            slot.target.stop()
+
+    def close(self) -> None:
+        """Stop every proxy this runner started."""
+        for models in list(self._slots):
+            self.release(models)
+
+    def __enter__(self) -> "ScenarioRunner":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def proxy_version(self) -> str | None:
+        """The proxy version of the first started target (all share one spec)."""
+        for slot in self._slots.values():
+            if slot.endpoint is not None:
+                return slot.endpoint.proxy_version
+        return None
+
+    def run(self, scenario: Scenario) -> ScenarioResult:
+        """Provision, probe, judge and tear down one scenario; never raises for proxy trouble."""
+        started = time.monotonic()
+        checks = checks_for(scenario)
+        self._scenario_count += 1
+        # A distinct prefix per scenario: scenarios share a proxy and must not share entities.
+        scenario_run_id = f"{self.run_id}-{self._scenario_count}"
+
+        def failed(reason: str) -> ScenarioResult:
+            return ScenarioResult.failed(
+                id=scenario.id, title=scenario.title, issue=scenario.issue,
+                path=str(scenario.path) if scenario.path else None,
+                source=scenario.source_text, checks=checks, error=reason,
+            )
+
+        try:
+            endpoint = self.endpoint_for(tuple(scenario.model_specs()))
+        except TargetError as exc:
+            return failed(f"target did not start: {exc}")
+
+        adapter = LiteLLMAdapter(endpoint, self.redactor, self.log)
+        handles = Handles(run_id=scenario_run_id)
+        try:
+            checks = self._with_skips(checks, adapter, scenario)
+            if all(check.skip_reason for check in checks):
+                verdicts = [judge(check, None) for check in checks]
+            else:
+                adapter.provision(scenario, scenario_run_id, handles)
+                observations = run_probes(endpoint, handles.keys, checks, self.redactor)
+                verdicts = [judge(check, observations.get(check.id)) for check in checks]
+        except (ProvisionError, httpx.HTTPError) as exc:
+            return failed(f"provisioning failed: {self.redactor.redact(str(exc))}")
+        finally:
+            for problem in adapter.teardown(handles):
+                self.log(f"teardown of {scenario.id}: {problem}")
+            adapter.close()
+
+        return ScenarioResult(
+            id=scenario.id, title=scenario.title, issue=scenario.issue,
+            path=str(scenario.path) if scenario.path else None, source=scenario.source_text,
+            verdicts=verdicts, elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+
+    @staticmethod
+    def _with_skips(checks: list[Check], adapter: LiteLLMAdapter, scenario: Scenario) -> list[Check]:
+        """Mark every check skipped when the proxy lacks a feature the scenario needs."""
+        reasons = adapter.capabilities().missing_for(scenario)
+        if not reasons:
+            return checks
+        reason = "; ".join(reasons)
+        return [replace(check, skip_reason=reason) for check in checks]

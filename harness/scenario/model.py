@@ -1,0 +1,286 @@
+"""The scenario language: a world (models, access groups, teams, users, keys) and expectations.
+
+These pydantic models check *shape* (types, required fields, unknown fields, name syntax).
+Cross-references (does `keys[0].team` name a declared team? is a model in `can_call` declared?)
+are checked by `harness.scenario.loader`, which also maps every problem to a file line.
+Load scenarios through the loader, not with `Scenario.model_validate`, so both run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
+from pydantic_core import PydanticCustomError
+
+if TYPE_CHECKING:
+    from harness.targets.base import ModelSpec
+
+# LiteLLM's special entries in a `models` list.
+ALL_PROXY_MODELS = "all-proxy-models"  # every model the proxy serves
+ALL_TEAM_MODELS = "all-team-models"  # on a key: whatever the key's team may use
+NO_DEFAULT_MODELS = "no-default-models"  # on a user/team: nothing unless granted otherwise
+SPECIAL_MODEL_NAMES = (ALL_PROXY_MODELS, ALL_TEAM_MODELS, NO_DEFAULT_MODELS)
+
+# Which special names each owner of a `models` list may use (the loader enforces it).
+TEAM_SPECIAL_NAMES = (ALL_PROXY_MODELS, NO_DEFAULT_MODELS)
+USER_SPECIAL_NAMES = (ALL_PROXY_MODELS, NO_DEFAULT_MODELS)
+KEY_SPECIAL_NAMES = (ALL_PROXY_MODELS, ALL_TEAM_MODELS)
+
+# Names become parts of check ids (`scenario::principal::probe::model`) and, prefixed with a
+# run id, LiteLLM aliases and team names: keep them to characters that survive everywhere.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+# Model names may contain '/', ':' and '@' (`openai/gpt-4o`), but no spaces, no '*' (that is a
+# wildcard, not a model) and no '::' (the check-id separator).
+MODEL_NAME_PATTERN = r"^[^\s*:]+(?::[^\s*:]+)*$"
+# Entries of a `models` list: a model, a config access group, a wildcard or a special name.
+MODEL_REF_PATTERN = r"^[^\s:]+(?::[^\s:]+)*$"
+URL_PATTERN = r"^https?://\S+$"
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+ModelName = Annotated[str, Field(pattern=MODEL_NAME_PATTERN)]
+ModelRef = Annotated[str, Field(pattern=MODEL_REF_PATTERN)]
+
+
+def _single_special_name_to_list(value: Any) -> Any:
+    """`models: all-proxy-models` is shorthand for `models: [all-proxy-models]`."""
+    if isinstance(value, str):
+        if value in SPECIAL_MODEL_NAMES:
+            return [value]
+        raise ValueError(
+            f"expected a list of model names, e.g. [{value}]"
+            f" (a single name is only accepted for {', '.join(SPECIAL_MODEL_NAMES)})"
+        )
+    return value
+
+
+def _model_refs(*shorthands: str) -> Any:
+    """A `models` list type whose JSON Schema also offers the owner's special-name shorthand."""
+    return Annotated[
+        list[ModelRef],
+        BeforeValidator(
+            _single_special_name_to_list,
+            json_schema_input_type=list[ModelRef] | Literal[shorthands],  # type: ignore[valid-type]
+        ),
+    ]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelDecl(_Strict):
+    """A model the proxy serves (every model points at the fake upstream)."""
+
+    model_config = ConfigDict(title="model")
+
+    name: ModelName = Field(
+        description="The model name clients call (LiteLLM `model_name`), e.g. `gpt-4o`."
+    )
+    access_groups: list[Name] = Field(
+        default_factory=list,
+        description=(
+            "Config model access groups (`model_info.access_groups` in the proxy config). "
+            "Putting a group's name in a team's or key's `models` grants every model of the group."
+        ),
+    )
+
+
+def _model_name_to_decl(value: Any) -> Any:
+    """`models: [gpt-4o]` is shorthand for `models: [{name: gpt-4o}]`."""
+    if isinstance(value, str):
+        return {"name": value}
+    if isinstance(value, dict) or isinstance(value, ModelDecl):
+        return value
+    raise PydanticCustomError("model_entry", "expected a model name or a mapping {name, access_groups}")
+
+
+ModelEntry = Annotated[
+    ModelDecl, BeforeValidator(_model_name_to_decl, json_schema_input_type=ModelName | ModelDecl)
+]
+
+
+class AccessGroupDecl(_Strict):
+    """An access-group entity (LiteLLM `/v1/access_group`; "Access Groups" in the UI)."""
+
+    model_config = ConfigDict(title="access group")
+
+    name: Name = Field(description="The access group's name; teams and keys refer to it by name.")
+    models: list[ModelName] = Field(
+        default_factory=list, description="The declared models this access group grants."
+    )
+
+
+class TeamDecl(_Strict):
+    """A team; keys in the team are limited to what the team may use."""
+
+    model_config = ConfigDict(title="team")
+
+    name: Name = Field(description="The team's name; keys and users refer to it by name.")
+    models: _model_refs(*TEAM_SPECIAL_NAMES) = Field(  # type: ignore[valid-type]
+        default_factory=list,
+        description=(
+            "Models the team may use: model names, config access group names, wildcards "
+            "(`openai/*`), `all-proxy-models` or `no-default-models`. A single special name may "
+            "be written without brackets. Empty (the default) means no restriction in LiteLLM."
+        ),
+    )
+    access_groups: list[Name] = Field(
+        default_factory=list,
+        description="Access-group entities attached to the team (`access_group_ids`), by name.",
+    )
+
+
+class UserDecl(_Strict):
+    """An internal user; keys may belong to a user."""
+
+    model_config = ConfigDict(title="user")
+
+    name: Name = Field(description="The user's name (becomes the LiteLLM user id, prefixed).")
+    models: _model_refs(*USER_SPECIAL_NAMES) | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description=(
+            "Models the user may use, like a team's `models` (`no-default-models` means nothing "
+            "unless granted). Leave out to use the proxy's default for new users."
+        ),
+    )
+    teams: list[Name] = Field(
+        default_factory=list, description="Teams the user is a member of, by name."
+    )
+
+
+class KeyDecl(_Strict):
+    """A virtual key: the principal whose requests are probed."""
+
+    model_config = ConfigDict(title="key")
+
+    name: Name = Field(description="The key's name; `expect` refers to it by this name.")
+    team: Name | None = Field(default=None, description="The team the key belongs to, by name.")
+    user: Name | None = Field(default=None, description="The user who owns the key, by name.")
+    models: _model_refs(*KEY_SPECIAL_NAMES) = Field(  # type: ignore[valid-type]
+        default_factory=list,
+        description=(
+            "Models the key may use: model names, config access group names, wildcards, "
+            "`all-proxy-models`, or `all-team-models` (needs `team`). Empty (the default) means "
+            "no restriction of its own: the team's models, or all models without a team."
+        ),
+    )
+    access_groups: list[Name] = Field(
+        default_factory=list,
+        description="Access-group entities attached to the key (`access_group_ids`), by name.",
+    )
+    service_account: bool = Field(
+        default=False,
+        description="Create the key as a team service account (owned by `team`, no user).",
+    )
+
+
+class Expectation(_Strict):
+    """What one key should observe. Models not mentioned are not checked."""
+
+    model_config = ConfigDict(title="expectation")
+
+    lists: list[ModelName] | None = Field(
+        default=None,
+        description=(
+            "The exact set of models `GET /v1/models` must list for the key (missing and extra "
+            "models both fail). `[]` means it lists nothing; leave out to not check listing."
+        ),
+    )
+    can_call: list[ModelName] = Field(
+        default_factory=list,
+        description="Models the key can call: the proxy answers 2xx and the upstream gets the call.",
+    )
+    cannot_call: list[ModelName] = Field(
+        default_factory=list,
+        description="Models the key cannot call: the proxy denies (401/403), the upstream gets nothing.",
+    )
+
+
+class Scenario(_Strict):
+    """One scenario: a world for the proxy, and what each key should be able to do in it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="gateconform scenario",
+        json_schema_extra={
+            "description": (
+                "A gateconform scenario: the models, access groups, teams, users and keys to "
+                "create on an LLM gateway, and what each key should be able to list and call."
+            )
+        },
+    )
+
+    id: Annotated[str, Field(pattern=SLUG_PATTERN)] = Field(
+        description=(
+            "Stable identifier (lowercase letters, digits, '-', '_', '.'); prefixes every check id, "
+            "so known-failure lists and baselines keep working when the file moves."
+        )
+    )
+    title: str = Field(min_length=1, description="One line saying what the scenario shows.")
+    issue: Annotated[str, Field(pattern=URL_PATTERN)] | None = Field(
+        default=None, description="URL of the bug report the scenario reproduces."
+    )
+    description: str | None = Field(
+        default=None, description="Longer notes for a reader: steps, versions, what was seen."
+    )
+    models: list[ModelEntry] = Field(
+        min_length=1,
+        description=(
+            "Models the proxy serves: a name (`gpt-4o`), or `{name, access_groups}` to put the "
+            "model in config model access groups."
+        ),
+    )
+    access_groups: list[AccessGroupDecl] = Field(
+        default_factory=list, description="Access-group entities to create (`/v1/access_group`)."
+    )
+    teams: list[TeamDecl] = Field(default_factory=list, description="Teams to create.")
+    users: list[UserDecl] = Field(default_factory=list, description="Internal users to create.")
+    keys: list[KeyDecl] = Field(
+        default_factory=list, description="Virtual keys to create; these are the principals probed."
+    )
+    expect: dict[Name, Expectation] = Field(
+        description="Expectations per key name: what it lists, can call and cannot call."
+    )
+
+    _path: Path | None = PrivateAttr(default=None)
+    _source_text: str | None = PrivateAttr(default=None)
+    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
+
+    @property
+    def path(self) -> Path | None:
+        """The file the scenario was loaded from (None when built in code)."""
+        return self._path
+
+    @property
+    def source_text(self) -> str | None:
+        """The raw YAML text, for reports."""
+        return self._source_text
+
+    @property
+    def model_names(self) -> list[str]:
+        """Declared model names, in scenario order."""
+        return [m.name for m in self.models]
+
+    def model_specs(self) -> list[ModelSpec]:
+        """The models a target must serve, with their config access groups."""
+        # Imported here so loading a scenario never imports target machinery.
+        from harness.targets.base import ModelSpec
+
+        return [ModelSpec(name=m.name, access_groups=tuple(m.access_groups)) for m in self.models]
+
+    def line_of(self, *field_path: str | int) -> int | None:
+        """1-based line of a node in the source, e.g. `line_of("expect", "svc", "can_call", 0)`.
+
+        Falls back to the nearest enclosing node that exists; None when built in code.
+        """
+        parts = tuple(field_path)
+        while True:
+            if parts in self._lines:
+                return self._lines[parts]
+            if not parts:
+                return None
+            parts = parts[:-1]

@@ -1,0 +1,445 @@
+"""One cached, isolated Python environment per LiteLLM version, ready to run the proxy.
+
+An environment is `uv venv` + `uv pip install 'litellm[proxy]==V' '<prisma requirement>'` + an
+offline `prisma generate` (Prisma's native engines cannot be downloaded here, so the wasm engine
+stands in; see `wasm_engine.py`). Packages are installed in a staging folder that is renamed into
+place, all under a file lock so parallel pytest workers build it once; a stamp file written last
+marks it complete, so a half-built environment is never reused.
+
+uv is the `uv` binary shipped by the `uv` PyPI package, so a fresh machine needs nothing else;
+with uv's cache warm a build takes seconds (pip takes minutes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Mapping, Sequence
+
+from filelock import FileLock
+from packaging.requirements import InvalidRequirement, Requirement
+
+from harness.targets.errors import EnvironmentBuildError
+from harness.targets.releases import refuse_compromised
+
+Log = Callable[[str], None]
+
+#: Bump when the recipe changes so environments built by an older recipe are not reused.
+RECIPE_REVISION = 1
+STAMP_NAME = ".gateconform-env.json"
+#: How long a worker waits for another worker building the same environment.
+BUILD_LOCK_TIMEOUT_S = 30 * 60
+#: Slow steps report "still …" this often so a long build never looks hung.
+HEARTBEAT_S = 15.0
+
+
+def _no_log(_message: str) -> None:
+    pass
+
+
+def default_cache_root() -> Path:
+    """`$GATECONFORM_CACHE_DIR`, else the per-user cache folder for gateconform."""
+    override = os.environ.get("GATECONFORM_CACHE_DIR")
+    if override:
+        return Path(override).expanduser().resolve()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("gateconform")).resolve()
+
+
+# --------------------------------------------------------------------------- progress helpers
+
+
+@contextmanager
+def timed_step(log: Log, label: str) -> Iterator[dict[str, float]]:
+    """Log `label …` then `label: done in N s`; the yielded dict gets `seconds` at the end."""
+    started = time.monotonic()
+    result: dict[str, float] = {}
+    log(f"{label} …")
+    yield result
+    result["seconds"] = time.monotonic() - started
+    log(f"{label}: done in {result['seconds']:.1f} s")
+
+
+def run_with_progress(
+    command: Sequence[str],
+    *,
+    label: str,
+    log: Log,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout_s: float = 1800.0,
+    error: type[Exception] = EnvironmentBuildError,
+    input_text: str | None = None,
+) -> str:
+    """Run `command`, logging a heartbeat with elapsed time; return its combined output.
+
+    Output goes to a temp file rather than a pipe so a chatty tool can never block on a full
+    pipe. A failure raises `error` with the last lines of output.
+    """
+    started = time.monotonic()
+    with tempfile.TemporaryFile("w+") as output:
+        proc = subprocess.Popen(
+            list(command),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            text=True,
+        )
+        if input_text is not None:
+            assert proc.stdin is not None
+            proc.stdin.write(input_text)
+            proc.stdin.close()
+        _wait_with_heartbeat(proc, label=label, log=log, started=started, timeout_s=timeout_s, error=error)
+        output.seek(0)
+        text = output.read()
+    if proc.returncode != 0:
+        tail = "\n".join(text.strip().splitlines()[-30:])
+        raise error(f"{label} failed (exit {proc.returncode}):\n{tail}")
+    return text
+
+
+def _wait_with_heartbeat(
+    proc: subprocess.Popen, *, label: str, log: Log, started: float, timeout_s: float, error: type[Exception]
+) -> None:
+    while True:
+        try:
+            proc.wait(timeout=HEARTBEAT_S)
+            return
+        except subprocess.TimeoutExpired:
+            elapsed = time.monotonic() - started
+            if elapsed > timeout_s:
+                proc.kill()
+                proc.wait()
+                raise error(f"{label} timed out after {elapsed:.0f} s") from None
+            log(f"{label}: still running ({elapsed:.0f} s)")
+        except BaseException:
+            # Ctrl-C while waiting: do not leave the child (uv, npm, node) running.
+            proc.kill()
+            proc.wait()
+            raise
+
+
+# --------------------------------------------------------------------------- the environment
+
+
+@dataclass(frozen=True)
+class LiteLLMEnvironment:
+    """A complete environment for one LiteLLM version."""
+
+    root: Path
+    litellm_version: str
+    prisma_version: str
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.root / "bin"
+
+    @property
+    def python(self) -> Path:
+        return self.bin_dir / "python"
+
+    @property
+    def litellm_executable(self) -> Path:
+        return self.bin_dir / "litellm"
+
+    @property
+    def site_packages(self) -> Path:
+        return _site_packages(self.root)
+
+    @property
+    def schema_path(self) -> Path:
+        """The Prisma schema that matches the installed LiteLLM code."""
+        return self.site_packages / "litellm" / "proxy" / "schema.prisma"
+
+    @property
+    def migrations_dir(self) -> Path:
+        """LiteLLM's SQL migrations (from the installed `litellm-proxy-extras`)."""
+        return self.site_packages / "litellm_proxy_extras" / "migrations"
+
+
+def _site_packages(root: Path) -> Path:
+    candidates = sorted((root / "lib").glob("python3*/site-packages"))
+    if not candidates:
+        raise EnvironmentBuildError(f"{root}: no lib/python3*/site-packages")
+    return candidates[0]
+
+
+def environment_name(version: str) -> str:
+    """Folder name of the environment: version, Python it runs on, recipe revision."""
+    python_tag = f"py{sys.version_info.major}{sys.version_info.minor}"
+    return f"litellm-{version}-{python_tag}-r{RECIPE_REVISION}"
+
+
+def prisma_home(cache_root: Path) -> Path:
+    """Where prisma-client-py keeps the Prisma CLI it installs from npm (shared by all envs).
+
+    Set as PRISMA_HOME_DIR both for `prisma generate` and for the proxy, so the proxy finds the
+    CLI that generate installed instead of fetching it again into the user's home.
+    """
+    return cache_root / "prisma-home"
+
+
+def prisma_env(
+    cache_root: Path, engine_env: Mapping[str, str], bin_dir: Path, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Environment for Prisma (generate and run time): engine paths, CLI home, venv bin on PATH.
+
+    `base` is the environment to extend (default: ours, minus anything naming another Python).
+    """
+    if base is None:
+        base = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH")}
+    env = dict(base)
+    env.update(engine_env)
+    env["PRISMA_HOME_DIR"] = str(prisma_home(cache_root))
+    # The Node CLI spawns the `prisma-client-py` generator by name, LiteLLM spawns `prisma`.
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def read_stamp(root: Path) -> dict | None:
+    """The completion stamp of an environment, or None if it is missing or unreadable."""
+    try:
+        data = json.loads((root / STAMP_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def find_complete_environment(cache_root: Path, version: str) -> LiteLLMEnvironment | None:
+    """The cached environment for `version` if it was completely built, else None."""
+    root = cache_root / "envs" / environment_name(version)
+    stamp = read_stamp(root)
+    if stamp is None or stamp.get("litellm_version") != version:
+        return None
+    return LiteLLMEnvironment(root, version, str(stamp.get("prisma_version", "")), dict(stamp.get("timings", {})))
+
+
+def ensure_environment(
+    version: str,
+    cache_root: Path | None = None,
+    engine_env: Mapping[str, str] | None = None,
+    log: Log | None = None,
+) -> LiteLLMEnvironment:
+    """Return the environment for an exact LiteLLM `version`, building it once if needed.
+
+    `engine_env` is `WasmEngine.env()`: without it `prisma generate` would try to download
+    Prisma's engines. Safe to call from parallel processes.
+    """
+    refuse_compromised(version)
+    log = log or _no_log
+    cache_root = (cache_root or default_cache_root()).resolve()
+    envs_dir = cache_root / "envs"
+    envs_dir.mkdir(parents=True, exist_ok=True)
+    found = find_complete_environment(cache_root, version)
+    if found is not None:
+        log(f"litellm {version}: reusing environment {found.root}")
+        return found
+    if engine_env is None:
+        raise EnvironmentBuildError("building an environment needs the wasm engine env (engine_env)")
+    name = environment_name(version)
+    lock = FileLock(str(envs_dir / f"{name}.lock"), timeout=BUILD_LOCK_TIMEOUT_S)
+    with lock:
+        found = find_complete_environment(cache_root, version)  # another worker may have built it
+        if found is not None:
+            log(f"litellm {version}: reusing environment {found.root} (built by another process)")
+            return found
+        return _build_environment(version, cache_root, envs_dir / name, engine_env, log)
+
+
+def _build_environment(
+    version: str, cache_root: Path, target: Path, engine_env: Mapping[str, str], log: Log
+) -> LiteLLMEnvironment:
+    """Install in a staging folder, rename it to `target`, generate the client there, stamp it.
+
+    `prisma generate` runs after the rename because the generated client records absolute paths
+    (its schema path); until the stamp is written the folder counts as incomplete and the next
+    build replaces it.
+    """
+    if target.exists():  # an incomplete leftover (no stamp): never reuse it
+        log(f"removing incomplete environment {target}")
+        shutil.rmtree(target)
+    total_started = time.monotonic()
+    timings: dict[str, float] = {}
+    staging_parent = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        staging = staging_parent / "env"
+        with timed_step(log, f"litellm {version}: installing into a new environment") as step:
+            _create_venv(staging, log)
+            prisma_requirement = _install_litellm(staging, version, log)
+            installed = _installed_versions(staging)
+            _verify_installed(version, installed)
+        timings["install_s"] = step["seconds"]
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging_parent, ignore_errors=True)
+    with timed_step(log, f"litellm {version}: prisma generate (offline, wasm engine)") as step:
+        _prisma_generate(target, cache_root, engine_env, log)
+    timings["generate_s"] = step["seconds"]
+    timings["total_s"] = time.monotonic() - total_started
+    _write_stamp(target, version, installed, prisma_requirement, engine_env, timings)
+    log(f"litellm {version}: environment ready in {timings['total_s']:.1f} s ({target})")
+    return LiteLLMEnvironment(target, version, installed.get("prisma", ""), timings)
+
+
+def _uv_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH")}
+    env["UV_PYTHON_DOWNLOADS"] = "never"  # use this interpreter, never fetch one
+    env["UV_NO_PROGRESS"] = "1"
+    return env
+
+
+def _uv() -> str:
+    from uv import find_uv_bin
+
+    return find_uv_bin()
+
+
+def _create_venv(staging: Path, log: Log) -> None:
+    # --relocatable: entry-point scripts find their interpreter relative to themselves, so the
+    # environment still works after the staging folder is renamed into place.
+    run_with_progress(
+        [_uv(), "venv", "--quiet", "--relocatable", "--python", sys.executable, str(staging)],
+        label="uv venv",
+        log=log,
+        env=_uv_env(),
+    )
+
+
+def _uv_pip_install(staging: Path, requirements: Sequence[str], log: Log) -> None:
+    run_with_progress(
+        [_uv(), "pip", "install", "--python", str(staging / "bin" / "python"), *requirements],
+        label=f"uv pip install {' '.join(requirements)}",
+        log=log,
+        env=_uv_env(),
+    )
+
+
+def _install_litellm(staging: Path, version: str, log: Log) -> str | None:
+    """Install `litellm[proxy]==version` and the prisma requirement it declares.
+
+    Older releases (1.82.x) keep prisma in the `extra-proxy` extra, which also drags in cloud
+    SDKs; installing only the prisma requirement litellm itself declares keeps the client
+    version exactly what that release expects. Returns that requirement (None if none found).
+    """
+    litellm_requirement = f"litellm[proxy]=={version}"
+    _uv_pip_install(staging, [litellm_requirement], log)
+    prisma_requirement = prisma_requirement_of(_declared_requirements(staging))
+    if prisma_requirement is not None:
+        _uv_pip_install(staging, [litellm_requirement, prisma_requirement], log)
+    return prisma_requirement
+
+
+def _venv_python_json(staging: Path, code: str) -> object:
+    proc = subprocess.run(
+        [str(staging / "bin" / "python"), "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_uv_env(),
+    )
+    if proc.returncode != 0:
+        raise EnvironmentBuildError(f"inspecting {staging} failed: {proc.stderr.strip()[-2000:]}")
+    return json.loads(proc.stdout)
+
+
+def _declared_requirements(staging: Path) -> list[str]:
+    code = "import importlib.metadata as m, json; print(json.dumps(m.requires('litellm') or []))"
+    result = _venv_python_json(staging, code)
+    return [str(item) for item in result] if isinstance(result, list) else []
+
+
+def prisma_requirement_of(requirements: Sequence[str]) -> str | None:
+    """The `prisma` requirement among litellm's declared requirements, without its marker.
+
+    e.g. `prisma (>=0.11.0,<0.12.0) ; extra == "extra-proxy"` → `prisma<0.12.0,>=0.11.0`.
+    """
+    for text in requirements:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if requirement.name.lower() == "prisma":
+            return f"prisma{requirement.specifier}" if requirement.specifier else "prisma"
+    return None
+
+
+def _installed_versions(staging: Path) -> dict[str, str]:
+    code = (
+        "import importlib.metadata as m, json\n"
+        "out = {}\n"
+        "for name in ('litellm', 'prisma', 'litellm-proxy-extras', 'litellm-enterprise'):\n"
+        "    try: out[name] = m.version(name)\n"
+        "    except m.PackageNotFoundError: pass\n"
+        "print(json.dumps(out))\n"
+    )
+    result = _venv_python_json(staging, code)
+    return {str(k): str(v) for k, v in result.items()} if isinstance(result, dict) else {}
+
+
+def _verify_installed(version: str, installed: Mapping[str, str]) -> None:
+    """The index must have served exactly what we asked for, with a prisma client."""
+    if installed.get("litellm") != version:
+        raise EnvironmentBuildError(f"asked for litellm {version}, the index installed {installed.get('litellm')}")
+    refuse_compromised(installed["litellm"])
+    if "prisma" not in installed:
+        raise EnvironmentBuildError(f"litellm {version}: no prisma client was installed; cannot use PostgreSQL")
+
+
+def _prisma_generate(root: Path, cache_root: Path, engine_env: Mapping[str, str], log: Log) -> None:
+    """`prisma generate` against the schema shipped with the installed LiteLLM, offline.
+
+    The Prisma CLI (an npm package prisma-client-py installs on first use) lives in a home shared
+    by all environments; the lock keeps two builds from installing it into the same place at once.
+    """
+    schema = _site_packages(root) / "litellm" / "proxy" / "schema.prisma"
+    if not schema.is_file():
+        raise EnvironmentBuildError(f"{schema} is missing: this litellm release has no proxy schema")
+    home = prisma_home(cache_root)
+    home.mkdir(parents=True, exist_ok=True)
+    env = prisma_env(cache_root, engine_env, root / "bin")
+    with FileLock(str(home) + ".lock", timeout=BUILD_LOCK_TIMEOUT_S):
+        run_with_progress(
+            [str(root / "bin" / "prisma"), "generate", f"--schema={schema}"],
+            label="prisma generate",
+            log=log,
+            env=env,
+            cwd=schema.parent,
+            timeout_s=900,
+        )
+
+
+def _write_stamp(
+    root: Path,
+    version: str,
+    installed: Mapping[str, str],
+    prisma_requirement: str | None,
+    engine_env: Mapping[str, str],
+    timings: Mapping[str, float],
+) -> None:
+    stamp = {
+        "litellm_version": version,
+        "prisma_version": installed.get("prisma", ""),
+        "installed": dict(installed),
+        "prisma_requirement": prisma_requirement,
+        "python": sys.executable,
+        "query_engine": engine_env.get("PRISMA_QUERY_ENGINE_BINARY", ""),
+        "recipe_revision": RECIPE_REVISION,
+        "built_at": time.time(),
+        "timings": {k: round(v, 2) for k, v in timings.items()},
+    }
+    # Written whole then renamed: a reader sees no stamp or a complete one.
+    temporary = root / f"{STAMP_NAME}.tmp"
+    temporary.write_text(json.dumps(stamp, indent=2))
+    temporary.replace(root / STAMP_NAME)

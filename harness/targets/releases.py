@@ -1,0 +1,256 @@
+"""Which LiteLLM release a target spec means, and which releases must never be touched.
+
+A spec is `litellm==1.82.3`, `1.82.3` or `latest`. Two facts shape this module:
+
+- Some releases were compromised (1.82.7 and 1.82.8 shipped a credential stealer that runs from a
+  `.pth` file at every Python start; 1.107.x was withdrawn for the same reason). A mirror or cache
+  may still serve them, so they are refused by version *before* anything is downloaded.
+- Listed is not installable: PyPI lists releases whose `litellm[proxy]` pins companion packages
+  PyPI does not serve. `latest` therefore means the newest release that actually resolves, found
+  by trying candidates newest-first with a uv dry-run resolve; the answer is cached for a day.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import httpx
+from filelock import FileLock
+from packaging.version import InvalidVersion, Version
+
+from harness.targets.errors import CompromisedReleaseError, ReleaseError
+
+PACKAGE = "litellm"
+LATEST = "latest"
+PYPI_SIMPLE = "https://pypi.org/simple"
+
+#: Exact releases known to be malicious (any pre/post/dev build of them included).
+COMPROMISED_RELEASES: frozenset[tuple[int, int, int]] = frozenset({(1, 82, 7), (1, 82, 8)})
+#: Whole minor series known to be malicious: every 1.107.x.
+COMPROMISED_SERIES: frozenset[tuple[int, int]] = frozenset({(1, 107)})
+
+LATEST_CACHE_TTL_S = 24 * 3600
+#: How many candidates `latest` tries before giving up (each try is a ~1 s uv resolve).
+MAX_LATEST_CANDIDATES = 12
+
+Log = Callable[[str], None]
+
+
+def _no_log(_message: str) -> None:
+    pass
+
+
+def parse_version_spec(spec: str) -> str:
+    """Normalise a target spec to a version string, or `"latest"`.
+
+    Accepts `litellm==1.82.3`, `1.82.3`, `v1.82.3`, `latest`, `litellm==latest`, `litellm`.
+    Raises `ReleaseError` for anything else (ranges, other packages, garbage) and
+    `CompromisedReleaseError` for a compromised release.
+    """
+    text = spec.strip()
+    if text.lower() in (LATEST, PACKAGE):
+        return LATEST
+    if "==" in text:
+        name, _, text = text.partition("==")
+        if name.strip().lower() != PACKAGE:
+            raise ReleaseError(f"target spec {spec!r}: only {PACKAGE} is supported, got {name.strip()!r}")
+        text = text.strip()
+        if text.lower() == LATEST:
+            return LATEST
+    elif any(op in text for op in ("<", ">", "~", "!", "=", ",", "*")):
+        raise ReleaseError(
+            f"target spec {spec!r}: give one exact version (e.g. litellm==1.82.3) or 'latest', not a range"
+        )
+    try:
+        version = Version(text)
+    except InvalidVersion:
+        raise ReleaseError(
+            f"target spec {spec!r} is not a version: use e.g. 'litellm==1.82.3', '1.82.3' or 'latest'"
+        ) from None
+    refuse_compromised(version)
+    return str(version)
+
+
+def is_compromised(version: str | Version) -> bool:
+    """True for 1.82.7, 1.82.8 and every 1.107.x, including their pre/post/dev builds."""
+    parsed = Version(str(version))
+    release = tuple(parsed.release) + (0, 0, 0)
+    return release[:3] in COMPROMISED_RELEASES or release[:2] in COMPROMISED_SERIES
+
+
+def refuse_compromised(version: str | Version) -> None:
+    """Raise `CompromisedReleaseError` if `version` is a known-malicious release."""
+    if is_compromised(version):
+        raise CompromisedReleaseError(
+            f"litellm {version} is a compromised release (malicious code published to PyPI in "
+            "March 2026; 1.82.7, 1.82.8 and every 1.107.x). gateconform never installs it. "
+            "Pick another version, e.g. litellm==1.82.3 or 'latest'."
+        )
+
+
+def index_url() -> str:
+    """The package index uv will use: the user's configured one, else PyPI."""
+    for variable in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"):
+        if os.environ.get(variable):
+            return os.environ[variable].rstrip("/")
+    return PYPI_SIMPLE
+
+
+def list_published_versions(index: str | None = None, timeout_s: float = 30.0) -> list[Version]:
+    """Final releases of litellm the index serves (not yanked, not compromised), newest first.
+
+    Uses the JSON form of the simple repository API (PEP 691/700), which any PyPI mirror serves.
+    """
+    url = f"{index or index_url()}/{PACKAGE}/"
+    try:
+        response = httpx.get(
+            url,
+            headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+            timeout=timeout_s,
+            follow_redirects=True,
+        )
+        response.raise_for_status()
+        payload = response.json()
+    except (httpx.HTTPError, ValueError) as error:
+        raise ReleaseError(f"could not list {PACKAGE} releases from {url}: {error}") from error
+    return installable_candidates(payload.get("versions", []), _yanked_versions(payload.get("files", [])))
+
+
+def _yanked_versions(files: Iterable[dict]) -> set[str]:
+    """Versions whose every file is yanked (a version with one live file is still served)."""
+    live: set[str] = set()
+    yanked: set[str] = set()
+    for file in files:
+        version = _version_of_filename(file.get("filename", ""))
+        if version is None:
+            continue
+        (yanked if file.get("yanked") else live).add(version)
+    return yanked - live
+
+
+def _version_of_filename(filename: str) -> str | None:
+    """`litellm-1.82.3-py3-none-any.whl` / `litellm-1.82.3.tar.gz` → `1.82.3`."""
+    stem = filename.removesuffix(".tar.gz").removesuffix(".zip").removesuffix(".whl")
+    parts = stem.split("-")
+    return parts[1] if len(parts) >= 2 else None
+
+
+def installable_candidates(versions: Iterable[str], yanked: Iterable[str] = ()) -> list[Version]:
+    """Final, non-yanked, non-compromised versions, newest first (what `latest` may pick)."""
+    yanked_set = set(yanked)
+    candidates: set[Version] = set()
+    for text in versions:
+        try:
+            version = Version(text)
+        except InvalidVersion:
+            continue
+        if version.is_prerelease or version.is_devrelease or text in yanked_set:
+            continue
+        if is_compromised(version):
+            continue
+        candidates.add(version)
+    return sorted(candidates, reverse=True)
+
+
+@dataclass(frozen=True)
+class ResolveResult:
+    """Outcome of a dry-run resolve of `litellm[proxy]==version`."""
+
+    version: str
+    installable: bool
+    reason: str  # last lines of uv's explanation when not installable
+
+
+def dry_run_resolve(version: str, python_version: str | None = None, timeout_s: float = 300.0) -> ResolveResult:
+    """Ask uv whether `litellm[proxy]==version` resolves, without installing anything."""
+    from uv import find_uv_bin
+
+    refuse_compromised(version)
+    python_version = python_version or f"{sys.version_info.major}.{sys.version_info.minor}"
+    command = [
+        find_uv_bin(), "pip", "compile", "--quiet", "--no-header",
+        "--python-version", python_version, "-",
+    ]
+    proc = subprocess.run(
+        command,
+        input=f"{PACKAGE}[proxy]=={version}\n",
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
+    )
+    reason = "\n".join(proc.stderr.strip().splitlines()[-4:])
+    return ResolveResult(version, proc.returncode == 0, reason)
+
+
+def resolve_latest(
+    cache_root: Path,
+    log: Log | None = None,
+    resolve: Callable[[str], ResolveResult] = dry_run_resolve,
+    list_versions: Callable[[], list[Version]] = list_published_versions,
+    now: Callable[[], float] = time.time,
+) -> str:
+    """The newest litellm release whose `litellm[proxy]` installs, cached for a day.
+
+    Listed releases that do not resolve are logged as skipped (with uv's reason), so the user
+    sees why `latest` is not the newest number on PyPI.
+    """
+    log = log or _no_log
+    cache_root.mkdir(parents=True, exist_ok=True)
+    cache_file = cache_root / "latest-litellm.json"
+    with FileLock(str(cache_file) + ".lock"):
+        cached = _read_latest_cache(cache_file, now())
+        if cached is not None:
+            return cached
+        started = time.monotonic()
+        log("resolving 'latest': listing litellm releases …")
+        candidates = list_versions()[:MAX_LATEST_CANDIDATES]
+        skipped: dict[str, str] = {}
+        for candidate in candidates:
+            result = resolve(str(candidate))
+            if result.installable:
+                _write_latest_cache(cache_file, result.version, skipped, now())
+                log(f"'latest' = litellm {result.version} ({time.monotonic() - started:.1f} s)")
+                return result.version
+            skipped[result.version] = result.reason
+            log(f"litellm {result.version} is listed but does not install as published; skipping")
+    tried = ", ".join(skipped) or "none"
+    raise ReleaseError(f"no installable litellm release among the newest {len(candidates)} (tried: {tried})")
+
+
+def _read_latest_cache(cache_file: Path, now: float) -> str | None:
+    try:
+        data = json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or now - float(data.get("resolved_at", 0)) > LATEST_CACHE_TTL_S:
+        return None
+    version = data.get("version")
+    if not isinstance(version, str) or is_compromised(version):
+        return None
+    return version
+
+
+def _write_latest_cache(cache_file: Path, version: str, skipped: dict[str, str], now: float) -> None:
+    payload = {"version": version, "resolved_at": now, "skipped": skipped}
+    temporary = cache_file.with_suffix(".tmp")
+    temporary.write_text(json.dumps(payload, indent=2))
+    temporary.replace(cache_file)
+
+
+def resolve_version(spec: str, cache_root: Path, log: Log | None = None) -> str:
+    """The exact litellm version a target spec means (`latest` resolved to an installable one).
+
+    Compromised releases are refused here, before any download.
+    """
+    parsed = parse_version_spec(spec)
+    if parsed == LATEST:
+        return resolve_latest(cache_root, log)
+    return parsed

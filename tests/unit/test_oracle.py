@@ -1,0 +1,81 @@
+"""The explicit oracle: exactly the checks a scenario writes down, in a stable order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.checks import Expect, Probe
+from harness.oracle.explicit import checks_for
+from harness.scenario.loader import load_scenario, parse_scenario
+
+SEED = (
+    Path(__file__).resolve().parents[2]
+    / "scenarios" / "litellm" / "issue-23850-access-group-limits-service-key.yaml"
+)
+
+
+def test_seed_checks_in_order_with_stable_ids_and_titles():
+    checks = checks_for(load_scenario(SEED))
+
+    prefix = "litellm-23850-access-group-limits-service-key"
+    assert [(c.id, c.title) for c in checks] == [
+        (f"{prefix}::svc::list_models", "svc lists exactly [gpt-4o-mini]"),
+        (f"{prefix}::svc::chat::gpt-4o", "svc cannot call gpt-4o"),
+        (f"{prefix}::svc::chat::gpt-4o-mini", "svc can call gpt-4o-mini"),
+        (f"{prefix}::svc::chat::claude-sonnet", "svc cannot call claude-sonnet"),
+        (f"{prefix}::control::list_models", "control lists exactly [claude-sonnet, gpt-4o, gpt-4o-mini]"),
+        (f"{prefix}::control::chat::gpt-4o", "control can call gpt-4o"),
+        (f"{prefix}::control::chat::gpt-4o-mini", "control can call gpt-4o-mini"),
+        (f"{prefix}::control::chat::claude-sonnet", "control can call claude-sonnet"),
+    ]
+    listing = checks[0]
+    assert (listing.probe, listing.listed, listing.model, listing.expect) == (
+        Probe.LIST_MODELS, frozenset({"gpt-4o-mini"}), None, None,
+    )
+    assert (checks[1].probe, checks[1].expect) == (Probe.CHAT, Expect.DENIED)
+    assert (checks[2].probe, checks[2].expect) == (Probe.CHAT, Expect.ALLOWED)
+    assert {c.oracle for c in checks} == {"scenario"}
+    assert checks_for(load_scenario(SEED)) == checks  # same input, same checks
+
+
+SCENARIO = """\
+id: order
+title: Order
+models: [m1, m2, m3]
+keys:
+  - name: first
+  - name: second
+  - name: silent
+expect:
+  second:
+    cannot_call: [m3, m1]
+  first:
+    lists: []
+    can_call: [m2]
+"""
+
+
+def test_order_follows_declared_keys_and_models_not_expect_order():
+    checks = checks_for(parse_scenario(SCENARIO))
+
+    assert [c.title for c in checks] == [
+        "first lists exactly [nothing]",
+        "first can call m2",
+        "second cannot call m1",
+        "second cannot call m3",
+    ]
+
+
+def test_unmentioned_models_and_keys_get_no_checks():
+    checks = checks_for(parse_scenario(SCENARIO))
+
+    assert {c.principal for c in checks} == {"first", "second"}  # `silent` has no expectations
+    assert not any(c.principal == "first" and c.model in ("m1", "m3") for c in checks)
+    assert not any(c.principal == "second" and c.probe is Probe.LIST_MODELS for c in checks)
+
+
+def test_empty_listing_is_an_exact_empty_set_and_ids_are_unique():
+    checks = checks_for(parse_scenario(SCENARIO))
+
+    assert checks[0].listed == frozenset()
+    assert len({c.id for c in checks}) == len(checks)
