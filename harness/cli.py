@@ -17,6 +17,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.scenario.loader import ScenarioError, load_scenarios
@@ -27,7 +28,7 @@ app = typer.Typer(
     help="Regression and conformance harness for LLM gateways (LiteLLM first).",
 )
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 EXIT_CONFORM, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 _OUTCOME_STYLE = {"fail": "bold red", "error": "bold magenta", "skip": "yellow", "pass": "green"}
@@ -101,25 +102,27 @@ def run(
 
 
 def _print_verdicts(result) -> None:  # type: ignore[no-untyped-def]
-    """A compact table, failures first, then the counts."""
-    table = Table(title=f"{result.target} (LiteLLM {result.proxy_version or '?'})", title_justify="left")
-    for column in ("verdict", "scenario", "check", "expected", "observed"):
-        table.add_column(column, overflow="fold")
-    rows = [(scenario, verdict) for scenario in result.scenarios for verdict in scenario.verdicts]
-    rows.sort(key=lambda row: _OUTCOME_ORDER.get(row[1].outcome.value, 9))
-    for scenario, verdict in rows:
-        outcome = verdict.outcome.value
-        table.add_row(
-            f"[{_OUTCOME_STYLE[outcome]}]{outcome.upper()}[/]",
-            scenario.id, verdict.title, verdict.expected, verdict.observed,
-        )
-    out.print(table)
-    for scenario in result.scenarios:
+    """One compact table per scenario, scenarios and checks with failures first, then counts."""
+    out.print(escape(f"target {result.target} — LiteLLM {result.proxy_version or '?'}"), style="bold")
+    scenarios = sorted(result.scenarios, key=lambda s: _OUTCOME_ORDER.get(s.overall, 9))
+    for scenario in scenarios:
+        table = Table(title=escape(f"{scenario.id} — {scenario.overall.upper()}"), title_justify="left")
+        for column in ("verdict", "check", "expected", "observed"):
+            table.add_column(column, overflow="fold")
+        verdicts = sorted(scenario.verdicts, key=lambda v: _OUTCOME_ORDER.get(v.outcome.value, 9))
+        for verdict in verdicts:
+            outcome = verdict.outcome.value
+            table.add_row(
+                f"[{_OUTCOME_STYLE[outcome]}]{outcome.upper()}[/]",
+                escape(verdict.title), escape(verdict.expected), escape(verdict.observed),
+            )
+        out.print(table)
         if scenario.error:
-            out.print(f"[bold magenta]{scenario.id}[/]: {scenario.error}", highlight=False)
-    for scenario, verdict in rows:
-        if verdict.outcome.value in ("fail", "error"):
-            out.print(f"[{_OUTCOME_STYLE[verdict.outcome.value]}]✗[/] {verdict.message}", highlight=False)
+            out.print(f"[bold magenta]{escape(scenario.id)}[/]: {escape(scenario.error)}", highlight=False)
+        for verdict in verdicts:
+            if verdict.outcome.value in ("fail", "error"):
+                style = _OUTCOME_STYLE[verdict.outcome.value]
+                out.print(f"[{style}]✗[/] {escape(verdict.message)}", highlight=False)
     counts = result.counts
     summary = ", ".join(f"{counts.get(name, 0)} {name}" for name in ("pass", "fail", "error", "skip"))
     out.print(f"[bold]{result.overall.upper()}[/]: {summary}")

