@@ -234,8 +234,15 @@ export async function main(argv) {
   }
 
   async function handleTxStart(req, res) {
-    const text = (await readBody(req)) || '{}'
-    const answer = JSON.parse(await engine.startTransaction(text, '{}'))
+    let options
+    try {
+      options = JSON.parse((await readBody(req)) || '{}')
+    } catch {
+      return send(res, 400, userFacing('transaction options are not JSON'))
+    }
+    // The native engine defaults both limits (Prisma's defaults); the wasm engine requires them.
+    const input = { max_wait: 2000, timeout: 5000, ...options }
+    const answer = JSON.parse(await engine.startTransaction(JSON.stringify(input), '{}'))
     if (answer.id) return send(res, 200, answer)
     log(`transaction start failed: ${answer.message ?? JSON.stringify(answer)}`)
     return send(res, txErrorStatus(answer), answer)
