@@ -69,6 +69,7 @@ def run(
         raise typer.Exit(EXIT_ERROR)
 
     # Imported only now: loading and validating must stay fast and start nothing.
+    from harness.report.outputs import write_reports
     from harness.results import RunResult
     from harness.runner import DEFAULT_TARGET, ScenarioRunner
 
@@ -94,9 +95,11 @@ def run(
         result.finish()
         folder = report_dir or Path("reports") / result.run_id
         results_path = result.write(folder / "results.json", secrets=runner.redactor.secrets)
+        report_paths = write_reports(result, folder)
 
     _print_verdicts(result)
-    out.print(f"results: {results_path}")
+    for path in [results_path, *report_paths]:
+        out.print(f"report: {path}", highlight=False)
     overall = result.overall
     raise typer.Exit({"pass": EXIT_CONFORM, "fail": EXIT_FAIL}.get(overall, EXIT_ERROR))
 
@@ -146,6 +149,17 @@ def validate(paths: list[Path] = typer.Argument(..., help="scenario files or fol
         raise typer.Exit(EXIT_ERROR)
     for scenario in scenarios:
         out.print(f"ok  {scenario.path}  ({scenario.id})", highlight=False)
+
+
+def _register_command_modules() -> None:
+    # Each module keeps its heavy imports inside its commands, so `run` stays fast to start.
+    from harness.commands import docker, releases, report
+
+    for module in (report, releases, docker):
+        module.register(app)
+
+
+_register_command_modules()
 
 
 def main() -> None:

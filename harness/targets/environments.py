@@ -422,6 +422,14 @@ def _prisma_generate(root: Path, cache_root: Path, engine_env: Mapping[str, str]
             cwd=schema.parent,
             timeout_s=900,
         )
+    # The generated client replaced prisma's template modules: compile it too (the proxy spends
+    # seconds importing it), for the same reasons as the install's --compile-bytecode.
+    run_with_progress(
+        [str(root / "bin" / "python"), "-m", "compileall", "-q", "-j", "0", str(_site_packages(root) / "prisma")],
+        label="compile the generated prisma client",
+        log=log,
+        env=_uv_env(),
+    )
 
 
 def _write_stamp(
