@@ -19,16 +19,22 @@ Contract (kept stable for the local/docker targets)::
     subprocess.run([...prisma generate...], env={**os.environ, **engine.env()})
     subprocess.Popen([...litellm...], env={**os.environ, **engine.env(), ...})
 
-The engine process reads these variables at run time:
+The engine process reads, besides what prisma-client-py sets (PRISMA_DML_PATH, the datasource's
+``DATABASE_URL``, OVERWRITE_DATASOURCES), these variables:
 
-- ``GATECONFORM_ENGINE_CACHE``: folder for the DMMF cache (keyed by schema hash). The launcher
-  defaults it to ``<install dir>/dmmf`` when unset.
-- ``GATECONFORM_RAW_RESULT_FORMAT``: ``legacy`` (prisma-client-py < 0.12 reads
-  ``[{col: {prisma__type, prisma__value}}]``), ``typed`` (newer clients read
-  ``{columns, types, rows}``) or ``auto`` (default: the engine finds the client next to the
-  schema file it is given; see ``wasm_engine_js/raw.mjs``).
-- ``GATECONFORM_ENGINE_LOG``: ``debug`` logs every translated request to stderr (without values
-  of raw SQL parameters or connection passwords).
+- ``GATECONFORM_ENGINE_CACHE``: folder for the DMMF index cache (keyed by schema hash). ``env()``
+  sets it; the launcher defaults it to ``<install dir>/dmmf`` when unset.
+- ``GATECONFORM_RAW_RESULT_FORMAT``: ``legacy`` (prisma-client-py 0.11 reads
+  ``[{col: {prisma__type, prisma__value}}]``), ``typed`` (0.12+ reads ``{columns, types, rows}``)
+  or ``auto`` (default): the engine reads the generated client's ``_raw_query.py`` next to
+  PRISMA_DML_PATH and answers in the format that code parses (``wasm_engine_js/raw_results.mjs``).
+- ``GATECONFORM_ENGINE_LOG=debug``: log each translated request (operation and argument names,
+  never values), query errors and timings to stderr.
+- ``GATECONFORM_ENGINE_NO_TX_ID_GUARD=1``: tests only; lets a short transaction id reach the
+  engine's assertion (a real wasm trap) instead of answering P2028.
+
+An engine panic ends the process with exit code 101, as a crashed native engine would;
+prisma-client-py/LiteLLM start a new one.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -76,11 +82,11 @@ class NodeRuntime:
 class WasmEngine:
     """An installed wasm engine: paths to give Prisma, and the env that makes them used."""
 
-    query_engine: Path
-    schema_engine_stub: Path
-    install_dir: Path
-    node: Path
-    dmmf_cache: Path = field(default=Path())
+    query_engine: Path  # executable launcher: `exec node engine.mjs "$@"`
+    schema_engine_stub: Path  # answers --version, fails otherwise
+    install_dir: Path  # wasm-engine-<hash>: the .mjs files and their node_modules
+    node: Path  # the node the launcher runs
+    dmmf_cache: Path  # where the engine caches the DMMF index, per schema hash
 
     def env(self) -> dict[str, str]:
         """Environment for `prisma generate` and for the proxy process.
@@ -227,6 +233,11 @@ def _install(runtime: NodeRuntime, target: Path, log: Callable[[str], None]) -> 
         }
         # npm scripts and npm itself must find this node first.
         env["PATH"] = f"{runtime.node.parent}{os.pathsep}{env.get('PATH', '')}"
+        # Behind a TLS-intercepting proxy Python tools are told the CA bundle through
+        # SSL_CERT_FILE; node only reads NODE_EXTRA_CA_CERTS (a wheel's npm has no global npmrc).
+        ca_bundle = env.get("SSL_CERT_FILE") or env.get("REQUESTS_CA_BUNDLE")
+        if ca_bundle and "NODE_EXTRA_CA_CERTS" not in env and Path(ca_bundle).is_file():
+            env["NODE_EXTRA_CA_CERTS"] = ca_bundle
         started = time.monotonic()
         log(f"wasm engine: npm {cmd[len(runtime.npm_command)]} into {target} …")
         proc = subprocess.run(
@@ -267,6 +278,8 @@ def ensure_wasm_engine(cache_root: Path, log: Callable[[str], None] | None = Non
             if not (target / ".complete").is_file():
                 if target.exists():  # a crashed rename cannot leave one, but a manual copy can
                     shutil.rmtree(target)
+                for stale in cache_root.glob(f".{target.name}.*"):  # staging of a killed install
+                    shutil.rmtree(stale, ignore_errors=True)
                 _install(runtime, target, log)
     return WasmEngine(
         query_engine=target / "query-engine",

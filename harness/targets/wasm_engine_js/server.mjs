@@ -127,9 +127,10 @@ function panicExit(reason) {
   setTimeout(exit, 1000).unref()
   let pending = 0
   for (const res of inflight) {
-    if (res.writableEnded) continue
+    if (res.writableFinished) continue
     pending++
-    res.on('finish', () => --pending === 0 && exit())
+    res.once('finish', () => --pending === 0 && exit())
+    if (res.writableEnded) continue // answered already, still flushing
     if (!res.headersSent) send(res, 500, queryError(`PANIC: ${reason}`, undefined, {}, true))
     else res.end()
   }
@@ -184,6 +185,14 @@ export async function main(argv) {
     adapter,
   )
   await engine.connect('{}')
+  // The adapter connects lazily; the native engine fails `connect` when the database cannot be
+  // reached (P1001), and LiteLLM's start-up relies on hearing about it then, not on a query later.
+  try {
+    const client = await pool.connect()
+    client.release()
+  } catch (err) {
+    throw new Error(`cannot reach the database at ${redactUrl(url)}: ${err.message}`)
+  }
 
   // ------------------------------------------------------------------------------------------
   async function handleQuery(req, res) {
