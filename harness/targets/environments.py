@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,13 +29,15 @@ from filelock import FileLock
 from packaging.requirements import InvalidRequirement, Requirement
 
 from harness.targets.errors import EnvironmentBuildError
-from harness.targets.releases import refuse_compromised
+from harness.targets.releases import refuse_compromised, short_reason
 
 Log = Callable[[str], None]
 
 #: Bump when the recipe changes so environments built by an older recipe are not reused.
 RECIPE_REVISION = 2
 STAMP_NAME = ".gateconform-env.json"
+#: Touched each time an environment is handed out: `gateconform cache list|prune` reads its mtime.
+LAST_USED_NAME = ".gateconform-last-used"
 #: How long a worker waits for another worker building the same environment.
 BUILD_LOCK_TIMEOUT_S = 30 * 60
 #: Slow steps report "still …" this often so a long build never looks hung.
@@ -95,6 +98,8 @@ def run_with_progress(
             env=dict(env) if env is not None else None,
             cwd=cwd,
             text=True,
+            # Own process group, so an abort can also end grandchildren (node under prisma).
+            start_new_session=True,
         )
         if input_text is not None:
             assert proc.stdin is not None
@@ -119,15 +124,21 @@ def _wait_with_heartbeat(
         except subprocess.TimeoutExpired:
             elapsed = time.monotonic() - started
             if elapsed > timeout_s:
-                proc.kill()
-                proc.wait()
+                _kill_process_group(proc)
                 raise error(f"{label} timed out after {elapsed:.0f} s") from None
             log(f"{label}: still running ({elapsed:.0f} s)")
         except BaseException:
-            # Ctrl-C while waiting: do not leave the child (uv, npm, node) running.
-            proc.kill()
-            proc.wait()
+            # Ctrl-C while waiting: do not leave the child (uv, prisma, node) running.
+            _kill_process_group(proc)
             raise
+
+
+def _kill_process_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
 
 
 # --------------------------------------------------------------------------- the environment
@@ -223,6 +234,8 @@ def find_complete_environment(cache_root: Path, version: str) -> LiteLLMEnvironm
     stamp = read_stamp(root)
     if stamp is None or stamp.get("litellm_version") != version:
         return None
+    if not (root / "bin" / "python").exists():  # its base interpreter was removed or moved
+        return None
     return LiteLLMEnvironment(root, version, str(stamp.get("prisma_version", "")), dict(stamp.get("timings", {})))
 
 
@@ -245,17 +258,47 @@ def ensure_environment(
     found = find_complete_environment(cache_root, version)
     if found is not None:
         log(f"litellm {version}: reusing environment {found.root}")
+        mark_used(found.root)
         return found
     if engine_env is None:
         raise EnvironmentBuildError("building an environment needs the wasm engine env (engine_env)")
     name = environment_name(version)
     lock = FileLock(str(envs_dir / f"{name}.lock"), timeout=BUILD_LOCK_TIMEOUT_S)
-    with lock:
+    with _acquire_logged(lock, log, f"litellm {version}: another process is building this environment; waiting"):
         found = find_complete_environment(cache_root, version)  # another worker may have built it
         if found is not None:
             log(f"litellm {version}: reusing environment {found.root} (built by another process)")
+            mark_used(found.root)
             return found
-        return _build_environment(version, cache_root, envs_dir / name, engine_env, log)
+        built = _build_environment(version, cache_root, envs_dir / name, engine_env, log)
+        mark_used(built.root)
+        return built
+
+
+def mark_used(root: Path) -> None:
+    """Record that the environment at `root` is being used now (for `gateconform cache`)."""
+    try:
+        (root / LAST_USED_NAME).touch()
+    except OSError:  # a read-only cache still works; only the "last used" column suffers
+        pass
+
+
+@contextmanager
+def _acquire_logged(lock: FileLock, log: Log, waiting_message: str) -> Iterator[None]:
+    """Hold `lock`; say so when we have to wait for it (a parallel worker is building)."""
+    from filelock import Timeout
+
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log(waiting_message)
+        started = time.monotonic()
+        lock.acquire()
+        log(f"{waiting_message}: done after {time.monotonic() - started:.1f} s")
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _build_environment(
@@ -338,7 +381,16 @@ def _install_litellm(staging: Path, version: str, log: Log) -> str | None:
     # spares the first proxy boot ~15 s of compiling on import, which would eat into its
     # readiness timeout, and works where the user's environment sets PYTHONDONTWRITEBYTECODE.
     litellm_requirement = f"litellm[proxy]=={version}"
-    _uv_pip_install(staging, [litellm_requirement], log, compile_bytecode=True)
+    try:
+        _uv_pip_install(staging, [litellm_requirement], log, compile_bytecode=True)
+    except EnvironmentBuildError as error:
+        if "No solution found" not in str(error):
+            raise
+        # Listed is not installable: say which companion package the index does not serve.
+        raise EnvironmentBuildError(
+            f"litellm {version} is listed but does not install as published ({short_reason(str(error))}). "
+            "Pick another release, or 'latest' (the newest release that installs)."
+        ) from None
     prisma_requirement = prisma_requirement_of(_declared_requirements(staging))
     if prisma_requirement is not None:
         _uv_pip_install(staging, [litellm_requirement, prisma_requirement], log, compile_bytecode=True)

@@ -55,6 +55,7 @@ RUN_DIR_PREFIX = "gateconform-run-"
 OWNER_FILE = "owner"
 
 READY_TIMEOUT_S = 180.0
+PORT_ATTEMPTS = 3
 STOP_GRACE_S = 10.0
 PROGRESS_EVERY_S = 10.0
 LOG_TAIL_LINES = 40
@@ -188,11 +189,16 @@ def reap_orphans(log: Log | None = None) -> int:
     processes were killed. Runs of live owners (parallel workers) are never touched.
     """
     log = log or _no_log
-    orphans = {
+    roots = {
         pid for pid, marker in _marked_processes()
         if marker.get(OWNER_ENV) and not _identity_alive(marker[OWNER_ENV])
     }
-    orphans |= _descendants(orphans)
+    orphans = roots | _descendants(roots)
+    # SIGQUIT first: for a PostgreSQL postmaster it is an immediate shutdown that still removes
+    # its shared memory (SIGKILL would leave segments behind); for the others it is fatal too.
+    for pid in roots:
+        _signal(pid, signal.SIGQUIT)
+    _wait_until_gone(orphans, timeout_s=5)
     for pid in orphans:
         _signal(pid, signal.SIGKILL)
     killed = len(orphans)
@@ -207,6 +213,15 @@ def reap_orphans(log: Log | None = None) -> int:
     if killed:
         log(f"reaped {killed} process(es) left by an earlier run that was killed")
     return killed
+
+
+def _wait_until_gone(pids: set[int], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        alive = set(_parent_pids())
+        if not pids & alive:
+            return
+        time.sleep(0.05)
 
 
 def _signal(pid: int, sig: int) -> None:
@@ -290,6 +305,7 @@ class LocalTarget:
         self.proxy: subprocess.Popen[bytes] | None = None
         self._shared_postgres = postgres
         self._own_postgres: PostgresServer | None = None
+        self._database_name: str | None = None
         self._redactor = Redactor()
         self._stop_lock = threading.RLock()
 
@@ -334,6 +350,7 @@ class LocalTarget:
             self.version or "", self.cache_root, engine.env(), self.log
         ))
         self.environment = environment
+        _require_sql_migrations(environment)
         self.run_id = secrets.token_hex(6)
         self.run_dir = Path(tempfile.mkdtemp(prefix=f"{RUN_DIR_PREFIX}{self.run_id}-"))
         (self.run_dir / OWNER_FILE).write_text(OWNER_IDENTITY + "\n")
@@ -343,10 +360,8 @@ class LocalTarget:
         self._redactor.add(self.master_key)
         self._redactor.add(database_url)
         config = write_proxy_config(self.run_dir / "config.yaml", models, self.upstream.url)
-        port = free_port()
-        self.base_url = f"http://127.0.0.1:{port}"
         env = self._proxy_env(engine.env(), environment, database_url)
-        self._timed("proxy_boot_s", lambda: self._boot_proxy(environment, config, port, env))
+        self._timed("proxy_boot_s", lambda: self._boot_proxy_on_free_port(environment, config, env))
         return Endpoint(
             base_url=self.base_url,
             master_key=self.master_key,
@@ -373,7 +388,11 @@ class LocalTarget:
             owner_file = server.run_dir / OWNER_FILE if server.run_dir else None
             if owner_file is not None:
                 owner_file.write_text(OWNER_IDENTITY + "\n")
-        return server.database_for(environment.migrations_dir)
+        self._redactor.add(server.password)
+        url = server.database_for(environment.migrations_dir)
+        self._database_name = url.rsplit("/", 1)[1]
+        self.timings.update({f"postgres_{name}": value for name, value in server.timings.items()})
+        return url
 
     def _proxy_env(
         self, engine_env: Mapping[str, str], environment: LiteLLMEnvironment, database_url: str
@@ -388,8 +407,29 @@ class LocalTarget:
         env["LITELLM_MASTER_KEY"] = self.master_key
         return env
 
+    def _boot_proxy_on_free_port(self, environment: LiteLLMEnvironment, config: Path, env: dict[str, str]) -> None:
+        """Boot the proxy; if its port was taken meanwhile, boot again on another one.
+
+        The proxy binds its port only after ~20 s of imports, so another process (a parallel
+        worker) can take the port we picked in between.
+        """
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                self._boot_proxy(environment, config, free_port(), env)
+                return
+            except TargetError:
+                if attempt == PORT_ATTEMPTS or not self._lost_its_port():
+                    raise
+                self.log(f"{self.label}: port {self.base_url.rsplit(':', 1)[1]} was taken meanwhile; retrying")
+                self._stop_proxy()
+
+    def _lost_its_port(self) -> bool:
+        tail = self.proxy_log_tail(LOG_TAIL_LINES).lower()
+        return "address already in use" in tail or "errno 98" in tail
+
     def _boot_proxy(self, environment: LiteLLMEnvironment, config: Path, port: int, env: dict[str, str]) -> None:
         assert self.run_dir is not None and self.proxy_log is not None
+        self.base_url = f"http://127.0.0.1:{port}"
         command = [
             str(environment.litellm_executable),
             "--config", str(config),
@@ -509,9 +549,14 @@ class LocalTarget:
             upstream.stop()
 
     def _stop_postgres(self) -> None:
+        database, self._database_name = self._database_name, None
         server, self._own_postgres = self._own_postgres, None
         if server is not None:
             server.stop()
+            self.timings.update({f"postgres_{name}": value for name, value in server.timings.items()})
+        elif database and self._shared_postgres is not None and self._shared_postgres.running:
+            # A shared server outlives us: drop just the database this run used.
+            self._shared_postgres.drop_database(database)
 
     def _kill_stragglers(self) -> None:
         """Anything still carrying this run's marker (e.g. a child that left the group)."""
@@ -540,6 +585,17 @@ class LocalTarget:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _require_sql_migrations(environment: LiteLLMEnvironment) -> None:
+    """The schema comes from litellm-proxy-extras' SQL migrations; older releases have none."""
+    if not any(environment.migrations_dir.glob("*/migration.sql")):
+        raise TargetError(
+            f"litellm {environment.litellm_version} ships no SQL migrations (it predates its "
+            "dependency on litellm-proxy-extras, which arrived in the 1.65 series): its schema can "
+            "only be created by Prisma's schema engine, which cannot be downloaded here. "
+            "Use a newer release (1.65.8 and later have the migrations)."
+        )
 
 
 def _signal_group(pgid: int, sig: int) -> None:

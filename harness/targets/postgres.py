@@ -563,6 +563,10 @@ class PostgresServer:
         clause = f' TEMPLATE "{template}"' if template else ""
         self.psql(f'CREATE DATABASE "{name}"{clause};')
 
+    def drop_database(self, name: str) -> None:
+        """DROP DATABASE `name`, disconnecting anyone still connected (PostgreSQL 13+)."""
+        self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE);')
+
     def apply_migrations(self, database: str, migrations: Sequence[Migration]) -> None:
         """Apply `migrations` to `database` in one psql session, recording each like Prisma."""
         script_path = self._require_run_dir() / f"migrate-{database}.sql"

@@ -12,11 +12,14 @@ A spec is `litellm==1.82.3`, `1.82.3` or `latest`. Two facts shape this module:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -37,8 +40,9 @@ COMPROMISED_RELEASES: frozenset[tuple[int, int, int]] = frozenset({(1, 82, 7), (
 COMPROMISED_SERIES: frozenset[tuple[int, int]] = frozenset({(1, 107)})
 
 LATEST_CACHE_TTL_S = 24 * 3600
-#: How many candidates `latest` tries before giving up (each try is a ~1 s uv resolve).
-MAX_LATEST_CANDIDATES = 12
+#: How many candidates `latest` tries before giving up, and how many resolves run at once.
+MAX_LATEST_CANDIDATES = 48
+PARALLEL_RESOLVES = 6
 
 Log = Callable[[str], None]
 
@@ -103,10 +107,13 @@ def index_url() -> str:
     return PYPI_SIMPLE
 
 
-def list_published_versions(index: str | None = None, timeout_s: float = 30.0) -> list[Version]:
+def list_published_versions(
+    index: str | None = None, timeout_s: float = 30.0, include_prereleases: bool = False
+) -> list[Version]:
     """Final releases of litellm the index serves (not yanked, not compromised), newest first.
 
     Uses the JSON form of the simple repository API (PEP 691/700), which any PyPI mirror serves.
+    `include_prereleases` also keeps rc/beta/dev builds (the release list offers them on request).
     """
     url = f"{index or index_url()}/{PACKAGE}/"
     try:
@@ -120,7 +127,9 @@ def list_published_versions(index: str | None = None, timeout_s: float = 30.0) -
         payload = response.json()
     except (httpx.HTTPError, ValueError) as error:
         raise ReleaseError(f"could not list {PACKAGE} releases from {url}: {error}") from error
-    return installable_candidates(payload.get("versions", []), _yanked_versions(payload.get("files", [])))
+    return installable_candidates(
+        payload.get("versions", []), _yanked_versions(payload.get("files", [])), include_prereleases
+    )
 
 
 def _yanked_versions(files: Iterable[dict]) -> set[str]:
@@ -142,8 +151,13 @@ def _version_of_filename(filename: str) -> str | None:
     return parts[1] if len(parts) >= 2 else None
 
 
-def installable_candidates(versions: Iterable[str], yanked: Iterable[str] = ()) -> list[Version]:
-    """Final, non-yanked, non-compromised versions, newest first (what `latest` may pick)."""
+def installable_candidates(
+    versions: Iterable[str], yanked: Iterable[str] = (), include_prereleases: bool = False
+) -> list[Version]:
+    """Final, non-yanked, non-compromised versions, newest first (what `latest` may pick).
+
+    `include_prereleases` keeps rc/beta/dev builds too (never for `latest`).
+    """
     yanked_set = set(yanked)
     candidates: set[Version] = set()
     for text in versions:
@@ -151,7 +165,8 @@ def installable_candidates(versions: Iterable[str], yanked: Iterable[str] = ()) 
             version = Version(text)
         except InvalidVersion:
             continue
-        if version.is_prerelease or version.is_devrelease or text in yanked_set:
+        is_pre = version.is_prerelease or version.is_devrelease
+        if (is_pre and not include_prereleases) or text in yanked_set:
             continue
         if is_compromised(version):
             continue
@@ -168,14 +183,20 @@ class ResolveResult:
     reason: str  # last lines of uv's explanation when not installable
 
 
-def dry_run_resolve(version: str, python_version: str | None = None, timeout_s: float = 300.0) -> ResolveResult:
-    """Ask uv whether `litellm[proxy]==version` resolves, without installing anything."""
+@functools.cache
+def uv_binary() -> str:
+    """The uv executable of the `uv` PyPI package (looked up once: the lookup is not thread-safe)."""
     from uv import find_uv_bin
 
+    return find_uv_bin()
+
+
+def dry_run_resolve(version: str, python_version: str | None = None, timeout_s: float = 300.0) -> ResolveResult:
+    """Ask uv whether `litellm[proxy]==version` resolves, without installing anything."""
     refuse_compromised(version)
     python_version = python_version or f"{sys.version_info.major}.{sys.version_info.minor}"
     command = [
-        find_uv_bin(), "pip", "compile", "--quiet", "--no-header",
+        uv_binary(), "pip", "compile", "--quiet", "--no-header",
         "--python-version", python_version, "-",
     ]
     proc = subprocess.run(
@@ -186,8 +207,19 @@ def dry_run_resolve(version: str, python_version: str | None = None, timeout_s: 
         timeout=timeout_s,
         env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
     )
-    reason = "\n".join(proc.stderr.strip().splitlines()[-4:])
-    return ResolveResult(version, proc.returncode == 0, reason)
+    return ResolveResult(version, proc.returncode == 0, "" if proc.returncode == 0 else short_reason(proc.stderr))
+
+
+def short_reason(uv_error: str) -> str:
+    """uv's resolver explanation in a few words: `litellm-enterprise==0.1.79.post2 is not served`."""
+    missing = re.search(r"there is no version of (\S+?)(?: and|,|$)", uv_error, re.MULTILINE)
+    if missing:
+        return f"{missing.group(1)} is not served"
+    unknown = re.search(r"(\S+) was not found in the package registry", uv_error)
+    if unknown:
+        return f"{unknown.group(1)} is not on the index"
+    lines = [line.strip() for line in uv_error.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "uv could not resolve it"
 
 
 def resolve_latest(
@@ -199,8 +231,9 @@ def resolve_latest(
 ) -> str:
     """The newest litellm release whose `litellm[proxy]` installs, cached for a day.
 
-    Listed releases that do not resolve are logged as skipped (with uv's reason), so the user
-    sees why `latest` is not the newest number on PyPI.
+    Candidates are tried newest-first, a few at a time in parallel (each try is a ~1 s uv
+    resolve and often a dozen recent releases pin companions PyPI does not serve). Skipped
+    releases are logged with the reason, so the user sees why `latest` is not the newest number.
     """
     log = log or _no_log
     cache_root.mkdir(parents=True, exist_ok=True)
@@ -211,26 +244,39 @@ def resolve_latest(
             return cached
         started = time.monotonic()
         log("resolving 'latest': listing litellm releases …")
-        candidates = list_versions()[:MAX_LATEST_CANDIDATES]
+        try:
+            listed = list_versions()
+        except ReleaseError as error:
+            stale = _read_latest_cache(cache_file, now(), max_age_s=float("inf"))
+            if stale is None:
+                raise
+            log(f"{error}; using the last known 'latest' = litellm {stale}")
+            return stale
+        candidates = [str(v) for v in listed[:MAX_LATEST_CANDIDATES]]
+        if resolve is dry_run_resolve:
+            uv_binary()  # before the threads start
         skipped: dict[str, str] = {}
-        for candidate in candidates:
-            result = resolve(str(candidate))
-            if result.installable:
-                _write_latest_cache(cache_file, result.version, skipped, now())
-                log(f"'latest' = litellm {result.version} ({time.monotonic() - started:.1f} s)")
-                return result.version
-            skipped[result.version] = result.reason
-            log(f"litellm {result.version} is listed but does not install as published; skipping")
+        for batch_start in range(0, len(candidates), PARALLEL_RESOLVES):
+            batch = candidates[batch_start : batch_start + PARALLEL_RESOLVES]
+            with ThreadPoolExecutor(max_workers=len(batch)) as pool:
+                results = list(pool.map(resolve, batch))  # keeps newest-first order
+            for result in results:
+                if result.installable:
+                    _write_latest_cache(cache_file, result.version, skipped, now())
+                    log(f"'latest' = litellm {result.version} ({time.monotonic() - started:.1f} s)")
+                    return result.version
+                skipped[result.version] = result.reason
+                log(f"litellm {result.version} is listed but does not install as published ({result.reason}); skipping")
     tried = ", ".join(skipped) or "none"
     raise ReleaseError(f"no installable litellm release among the newest {len(candidates)} (tried: {tried})")
 
 
-def _read_latest_cache(cache_file: Path, now: float) -> str | None:
+def _read_latest_cache(cache_file: Path, now: float, max_age_s: float = LATEST_CACHE_TTL_S) -> str | None:
     try:
         data = json.loads(cache_file.read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or now - float(data.get("resolved_at", 0)) > LATEST_CACHE_TTL_S:
+    if not isinstance(data, dict) or now - float(data.get("resolved_at", 0)) > max_age_s:
         return None
     version = data.get("version")
     if not isinstance(version, str) or is_compromised(version):

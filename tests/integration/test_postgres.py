@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.targets.environments import ensure_environment
+from harness.targets.environments import default_cache_root, ensure_environment
+from harness.targets.errors import PostgresError
 from harness.targets.postgres import PostgresServer, find_postgres_binaries, load_migrations
 from harness.targets.wasm_engine import ensure_wasm_engine
-from harness.targets.environments import default_cache_root
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +23,7 @@ def migrations_dir():  # type: ignore[no-untyped-def]
 def test_migrated_template_copies_and_nothing_is_left(source: str, migrations_dir) -> None:  # type: ignore[no-untyped-def]
     try:
         binaries = find_postgres_binaries(source)
-    except Exception as error:  # noqa: BLE001
+    except PostgresError as error:
         pytest.skip(f"no {source} PostgreSQL here: {error}")
     server = PostgresServer(binaries=binaries)
     with server:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,7 @@ def test_cache_root_can_be_overridden(monkeypatch: pytest.MonkeyPatch, tmp_path:
 def test_an_environment_without_stamp_is_incomplete(tmp_path: Path) -> None:
     root = tmp_path / "envs" / environment_name("1.82.3")
     (root / "bin").mkdir(parents=True)
+    (root / "bin" / "python").symlink_to(sys.executable)
     assert find_complete_environment(tmp_path, "1.82.3") is None
     (root / STAMP_NAME).write_text(json.dumps({"litellm_version": "1.82.3", "prisma_version": "0.11.0"}))
     found = find_complete_environment(tmp_path, "1.82.3")
@@ -59,3 +61,11 @@ def test_compromised_release_is_never_built(tmp_path: Path) -> None:
     with pytest.raises(CompromisedReleaseError):
         ensure_environment("1.82.8", tmp_path, engine_env={})
     assert not (tmp_path / "envs").exists()
+
+
+def test_an_environment_whose_interpreter_is_gone_is_rebuilt(tmp_path: Path) -> None:
+    root = tmp_path / "envs" / environment_name("1.82.3")
+    (root / "bin").mkdir(parents=True)
+    (root / "bin" / "python").symlink_to(tmp_path / "no-such-python")
+    (root / STAMP_NAME).write_text(json.dumps({"litellm_version": "1.82.3"}))
+    assert find_complete_environment(tmp_path, "1.82.3") is None

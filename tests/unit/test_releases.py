@@ -106,7 +106,7 @@ class FakeIndex:
     def resolve(self, version: str) -> ResolveResult:
         self.resolved.append(version)
         ok = version in self.installable
-        return ResolveResult(version, ok, "" if ok else "litellm-proxy==X is not served")
+        return ResolveResult(version, ok, "" if ok else "litellm-proxy==9.9.9 is not served")
 
 
 def test_latest_is_the_newest_release_that_installs(tmp_path: Path) -> None:
@@ -114,8 +114,25 @@ def test_latest_is_the_newest_release_that_installs(tmp_path: Path) -> None:
     messages: list[str] = []
     version = resolve_latest(tmp_path, messages.append, resolve=index.resolve, list_versions=index.list_versions)
     assert version == "1.108.7"
-    assert index.resolved == ["1.110.2", "1.109.1", "1.108.7"]
-    assert any("1.110.2" in m and "does not install" in m for m in messages)
+    assert any("1.110.2" in m and "does not install" in m and "is not served" in m for m in messages)
+
+
+def test_latest_looks_past_a_long_run_of_broken_releases(tmp_path: Path) -> None:
+    broken = [f"1.{minor}.0" for minor in range(90, 130)]
+    index = FakeIndex([*broken, "1.89.0", "1.88.0"], installable={"1.89.0", "1.88.0"})
+    assert resolve_latest(tmp_path, resolve=index.resolve, list_versions=index.list_versions) == "1.89.0"
+
+
+def test_uv_error_summarised_as_the_missing_package() -> None:
+    error = (
+        "error: No solution found when resolving dependencies\n"
+        "  cause: Because there is no version of litellm-enterprise==0.1.79.post2 and litellm[proxy]==1.108.10 "
+        "depends on litellm-enterprise==0.1.79.post2, we can conclude that litellm[proxy]==1.108.10 cannot be used."
+    )
+    assert releases.short_reason(error) == "litellm-enterprise==0.1.79.post2 is not served"
+    unknown = "  cause: Because litellm-proxy was not found in the package registry and litellm[proxy]>=1.110.2 ..."
+    assert releases.short_reason(unknown) == "litellm-proxy is not on the index"
+    assert releases.short_reason("error: network down\n") == "error: network down"
 
 
 def test_latest_is_cached_for_a_day(tmp_path: Path) -> None:
@@ -147,3 +164,23 @@ def test_latest_fails_clearly_when_nothing_installs(tmp_path: Path) -> None:
     index = FakeIndex(["1.110.2", "1.109.1"], installable=set())
     with pytest.raises(ReleaseError, match="no installable litellm release.*1.110.2, 1.109.1"):
         resolve_latest(tmp_path, resolve=index.resolve, list_versions=index.list_versions)
+
+
+def test_index_unreachable_falls_back_to_the_last_known_latest(tmp_path: Path) -> None:
+    (tmp_path / "latest-litellm.json").write_text(json.dumps({"version": "1.108.7", "resolved_at": 0}))
+
+    def unreachable() -> list[Version]:
+        raise ReleaseError("could not list litellm releases: connection refused")
+
+    messages: list[str] = []
+    version = resolve_latest(tmp_path, messages.append, resolve=FakeIndex([], set()).resolve, list_versions=unreachable)
+    assert version == "1.108.7"
+    assert any("last known" in m for m in messages)
+
+
+def test_index_unreachable_without_history_is_an_error(tmp_path: Path) -> None:
+    def unreachable() -> list[Version]:
+        raise ReleaseError("could not list litellm releases: connection refused")
+
+    with pytest.raises(ReleaseError, match="connection refused"):
+        resolve_latest(tmp_path, resolve=FakeIndex([], set()).resolve, list_versions=unreachable)
