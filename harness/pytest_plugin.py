@@ -11,6 +11,7 @@ writes `<error>`), skip → skipped with the reason.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -23,6 +24,8 @@ from harness.scenario.model import Scenario
 from harness.verdicts import Outcome, Verdict
 
 _RUNNER_KEY = pytest.StashKey["_SessionScenarios"]()
+#: Key of a worker's results document in pytest-xdist's `workeroutput` (sent to the controller).
+_WORKER_RESULTS = "gateconform_results"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,6 +47,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_RUNNER_KEY] = _SessionScenarios(config)
+    # Registered here too, so the marker is known when pytest-xdist is not installed.
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one pytest-xdist worker")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -57,6 +62,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     scenarios = session.config.stash.get(_RUNNER_KEY, None)
     if scenarios is not None:
         scenarios.close()
+        scenarios.write_merged_worker_results()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist controller: keep the results document a finished worker sent back."""
+    document = getattr(node, "workeroutput", {}).get(_WORKER_RESULTS)
+    scenarios = node.config.stash.get(_RUNNER_KEY, None)
+    if document and scenarios is not None:
+        scenarios.worker_documents.append(document)
 
 
 class _SessionScenarios:
@@ -67,6 +82,13 @@ class _SessionScenarios:
         self._runner: Any = None
         self._results: dict[str, ScenarioResult] = {}
         self._run: RunResult | None = None
+        # pytest-xdist: results documents the workers sent back (JSON), merged by the controller
+        self.worker_documents: list[str] = []
+
+    @property
+    def target(self) -> str:
+        """The target spec of the session's runs (as `--target` gave it)."""
+        return self._run.target if self._run is not None else str(self._config.getoption("gateconform_target") or "")
 
     def result_for(self, scenario: Scenario) -> ScenarioResult:
         if scenario.id not in self._results:
@@ -89,10 +111,29 @@ class _SessionScenarios:
                 self._run.proxy_version = self._runner.proxy_version
                 self._run.scenarios = list(self._results.values())
                 self._run.finish()
-                self._run.write(path, secrets=self._runner.redactor.secrets)
+                if hasattr(self._config, "workerinput"):
+                    # an xdist worker: every worker would write the same PATH; the controller
+                    # merges what they send back instead (already redacted and checked here)
+                    self._run.assert_no_secrets(self._runner.redactor.secrets)
+                    self._config.workeroutput[_WORKER_RESULTS] = self._run.to_json()  # type: ignore[attr-defined]
+                else:
+                    self._run.write(path, secrets=self._runner.redactor.secrets)
         finally:
             self._runner.close()
             self._runner = None
+
+    def write_merged_worker_results(self) -> None:
+        """pytest-xdist controller: one results document from every worker's scenarios."""
+        path = self._config.getoption("gateconform_results")
+        if not path or not self.worker_documents:
+            return
+        runs = [RunResult.from_json(text) for text in self.worker_documents]
+        merged = RunResult.new(target=runs[0].target, run_id=runs[0].run_id)
+        merged.started_at = min(run.started_at for run in runs)
+        merged.proxy_version = next((run.proxy_version for run in runs if run.proxy_version), None)
+        merged.scenarios = sorted((s for run in runs for s in run.scenarios), key=lambda s: s.id)
+        merged.finish()
+        merged.write(path)
 
 
 def _progress(reporter: Any, message: str) -> None:
@@ -110,12 +151,29 @@ class ScenarioFile(pytest.File):
             scenario = load_scenario(self.path)
         except ScenarioError as exc:
             raise self.CollectError(str(exc)) from None
+        # One xdist group per model list: with `pytest -n N --dist loadgroup` every scenario that
+        # needs the same proxy runs on the same worker, so each proxy boots once per session.
+        group = pytest.mark.xdist_group(_proxy_group(scenario))
         for check in checks_for(scenario):
-            yield ScenarioCheckItem.from_parent(self, name=check.title, scenario=scenario, check=check)
+            item = ScenarioCheckItem.from_parent(self, name=check.title, scenario=scenario, check=check)
+            item.add_marker(group)
+            yield item
 
 
-class CheckFailed(Exception):
-    """A check whose observation contradicts the expectation."""
+def _proxy_group(scenario: Scenario) -> str:
+    """`gateconform-<hash>`: the same for scenarios served by one proxy (same model list)."""
+    import hashlib
+
+    models = repr(tuple(scenario.model_specs()))
+    return f"gateconform-{hashlib.sha256(models.encode()).hexdigest()[:10]}"
+
+
+class CheckFailed(AssertionError):
+    """A check whose observation contradicts the expectation.
+
+    An AssertionError, so that reporters (allure-pytest) count it as a failed test, not a
+    broken one; CheckErrored stays a plain exception: the harness could not decide.
+    """
 
 
 class CheckErrored(Exception):
@@ -131,12 +189,17 @@ class ScenarioCheckItem(pytest.Item):
         self.check = check
         self.verdict: Verdict | None = None
         self.user_properties.append(("check_id", check.id))
+        self.user_properties.append(("scenario_id", scenario.id))
 
     def setup(self) -> None:
         result = self.config.stash[_RUNNER_KEY].result_for(self.scenario)
         self.verdict = next((v for v in result.verdicts if v.check_id == self.check.id), None)
         if self.verdict is None:
             raise CheckErrored(f"{self.check.title}: no verdict was recorded (harness bug)")
+        if getattr(self.config.option, "allure_report_dir", None):  # allure-pytest is recording
+            from harness.report.allure import annotate_pytest_item
+
+            annotate_pytest_item(self.config.stash[_RUNNER_KEY].target, result, self.verdict)
         if self.verdict.outcome is Outcome.SKIP:
             pytest.skip(self.verdict.message)
         if self.verdict.outcome is Outcome.ERROR:
@@ -156,14 +219,45 @@ class ScenarioCheckItem(pytest.Item):
         return self.path, None, f"{self.scenario.id}: {self.check.title}"
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    # A verdict is reported as its evidence text, not a traceback, in setup (error) as in
+    # call (failure); its first line, the verdict sentence, is the short message.
+    report = yield
+    excinfo = call.excinfo
+    if excinfo is not None and isinstance(excinfo.value, (CheckFailed, CheckErrored)):
+        report.longrepr = _VerdictRepr(str(excinfo.value), str(item.path))
+    return report
+
+
+@dataclass(frozen=True)
+class _CrashLine:
+    path: str
+    lineno: int
+    message: str
+
+
+class _VerdictRepr:
+    """A failure text whose first line (the verdict sentence) is its short message.
+
+    JUnit's `<failure message=…>`/`<error message=…>` and the `-ra` summary line read
+    `longrepr.reprcrash.message`; the element text and the terminal get the whole text.
+    """
+
+    def __init__(self, text: str, path: str) -> None:
+        self.text = text
+        self.reprcrash = _CrashLine(path, 0, text.splitlines()[0] if text else "")
+
+    def toterminal(self, tw: Any) -> None:
+        for line in self.text.splitlines():
+            tw.line(line)
+
+    def __str__(self) -> str:
+        return self.text
+
+
 def _describe(verdict: Verdict) -> str:
     """The verdict sentence plus its evidence, as a pytest failure text."""
-    lines = [verdict.message, f"  expected: {verdict.expected}", f"  observed: {verdict.observed}"]
-    obs = verdict.observation
-    if obs is not None:
-        if obs.status is not None:
-            lines.append(f"  HTTP status: {obs.status}")
-        lines.append(f"  upstream requests: {len(obs.upstream_hits)}")
-        if obs.body_excerpt:
-            lines.append(f"  body: {obs.body_excerpt[:500]}")
-    return "\n".join(lines)
+    from harness.report.text import evidence_text
+
+    return evidence_text(verdict)

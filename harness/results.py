@@ -128,14 +128,30 @@ class ScenarioResult(BaseModel):
                    verdicts=verdicts, error=error)
 
 
+def target_kind_of(spec: str) -> str:
+    """The kind of target a `--target` value names: `docker`, `url` or `local`."""
+    text = spec.strip()
+    if text.startswith("docker:"):
+        return "docker"
+    if text.startswith(("url:", "http://", "https://")):
+        return "url"
+    return "local"
+
+
 class RunResult(BaseModel):
-    """One harness run against one target."""
+    """One harness run against one target.
+
+    Fields added within schema v1 are optional, so documents written before them still load:
+    `target_kind` (local, docker, url) and `image_digest` (the exact image a docker target ran).
+    """
 
     schema_version: str = SCHEMA_VERSION
     run_id: str
     harness_version: str = harness.__version__
     target: str
+    target_kind: str | None = None
     proxy_version: str | None = None
+    image_digest: str | None = None
     started_at: str
     finished_at: str | None = None
     machine: Machine
@@ -159,6 +175,7 @@ class RunResult(BaseModel):
         return cls(
             run_id=run_id or uuid.uuid4().hex[:12],
             target=target,
+            target_kind=target_kind_of(target),
             proxy_version=proxy_version,
             started_at=now_iso(),
             machine=Machine.current(),

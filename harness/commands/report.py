@@ -1,9 +1,87 @@
-"""`gateconform` sub-commands: report (to be filled in)."""
+"""`gateconform report`: re-render the reports of a past run from its results.json."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+EXIT_ERROR = 2
+
+
+def report(
+    results: Path = typer.Argument(..., help="a results.json written by `gateconform run` or --gateconform-results"),
+    html: Optional[Path] = typer.Option(None, "--html", help="write the HTML report here"),
+    markdown: Optional[Path] = typer.Option(None, "--markdown", "--md", help="write the Markdown summary here"),
+    junit: Optional[Path] = typer.Option(None, "--junit", help="write JUnit XML here"),
+    allure: Optional[Path] = typer.Option(None, "--allure", help="write Allure result files into this folder"),
+    screenshot: Optional[Path] = typer.Option(
+        None, "--screenshot", help="also save a PNG of the HTML report (needs chromium)"
+    ),
+    out_dir: Optional[Path] = typer.Option(
+        None, "--out-dir", help="with no output option: write every report here (default: next to RESULTS)"
+    ),
+) -> None:
+    """Re-render reports from a results document; the same document gives the same files.
+
+    With no output option, writes report.html, summary.md, junit.xml and allure-results/
+    next to RESULTS (or into --out-dir).
+    """
+    from rich.console import Console
+
+    from harness.report import outputs
+    from harness.results import RunResult
+
+    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    try:
+        document = RunResult.read(results)
+    except FileNotFoundError:
+        err.print(f"gateconform report: {results}: no such file", markup=False)
+        raise typer.Exit(EXIT_ERROR)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        err.print(f"gateconform report: {results}: not a gateconform results document ({first})", markup=False)
+        raise typer.Exit(EXIT_ERROR)
+
+    written: list[Path] = []
+    if not any((html, markdown, junit, allure)):
+        folder = out_dir or results.parent
+        written = outputs.write_reports(document, folder)
+        html = folder / outputs.HTML_NAME if screenshot else None
+    else:
+        if html:
+            written.append(outputs.write_html(document, html))
+        if markdown:
+            written.append(outputs.write_markdown(document, markdown))
+        if junit:
+            written.append(outputs.write_junit(document, junit))
+        if allure:
+            written.append(outputs.write_allure(document, allure))
+    if screenshot:
+        written.append(_screenshot(document, html, screenshot, err))
+    for path in written:
+        out.print(f"report: {path}", markup=False)
+
+
+def _screenshot(document, html: Optional[Path], png: Path, err) -> Path:  # type: ignore[no-untyped-def]
+    import tempfile
+
+    from harness.report import outputs
+    from harness.report.browser import BrowserError, screenshot
+
+    try:
+        if html is not None:
+            return screenshot(html, png)
+        with tempfile.TemporaryDirectory(prefix="gateconform-report-") as tmp:
+            page = outputs.write_html(document, Path(tmp) / outputs.HTML_NAME)
+            return screenshot(page, png)
+    except BrowserError as exc:
+        err.print(f"gateconform report: no screenshot: {exc}", markup=False)
+        raise typer.Exit(EXIT_ERROR)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `gateconform` app."""
+    app.command("report")(report)

@@ -91,6 +91,11 @@ def test_cli_reports_the_over_broad_access_on_1_82_3(tmp_path: Path) -> None:
 
     # The terminal shows the same, failures named as sentences.
     assert "svc cannot call gpt-4o: expected denied, observed allowed" in " ".join(done.stdout.split())
+    # Every report of the run is there, and the grep below reads each of them.
+    written = {path.relative_to(reports).as_posix() for path in reports.rglob("*") if path.is_file()}
+    assert {"results.json", "report.html", "summary.md", "junit.xml"} <= written, sorted(written)
+    assert len([name for name in written if name.startswith("allure-results/") and name.endswith("-result.json")]) == 7
+    assert "svc cannot call gpt-4o" in (reports / "summary.md").read_text()
     assert_no_secrets_in(reports)
     assert KEY_PATTERN.findall(done.stdout + done.stderr) == []
 

@@ -1,0 +1,53 @@
+"""Plain-text forms of a verdict shared by JUnit, Allure and the pytest plugin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from harness.checks import Expect, Probe
+from harness.verdicts import Verdict
+
+BODY_LIMIT = 500  # characters of the body excerpt quoted in a failure text
+
+_VERDICT = TypeAdapter(Verdict)
+
+
+def evidence_text(verdict: Verdict, body_limit: int = BODY_LIMIT) -> str:
+    """The verdict sentence and its evidence, one fact a line (a failure's long text)."""
+    lines = [verdict.message, f"  expected: {verdict.expected}", f"  observed: {verdict.observed}"]
+    obs = verdict.observation
+    if obs is not None:
+        if obs.status is not None:
+            lines.append(f"  HTTP status: {obs.status}")
+        if obs.transport_error:
+            lines.append(f"  no response: {obs.transport_error}")
+        if obs.probe is Probe.CHAT:
+            lines.append(f"  upstream requests: {len(obs.upstream_hits)}")
+        if obs.body_excerpt:
+            body = obs.body_excerpt
+            if len(body) > body_limit:
+                body = body[:body_limit] + "…"
+            lines.append(f"  body: {body}")
+    if verdict.check.skip_reason:
+        lines.append(f"  skipped: {verdict.check.skip_reason}")
+    lines.append(f"  check: {verdict.check_id}")
+    return "\n".join(lines)
+
+
+def verdict_data(verdict: Verdict) -> dict[str, Any]:
+    """The verdict as it appears in the results document (JSON-ready, sets sorted)."""
+    data = _VERDICT.dump_python(verdict, mode="json")
+    check = data.get("check")
+    if isinstance(check, dict) and isinstance(check.get("listed"), list):
+        check["listed"] = sorted(check["listed"])
+    return data
+
+
+def severity(verdict: Verdict) -> str:
+    """Allure severity of a check: a key reaching a model it must not is the worst kind."""
+    check = verdict.check
+    if check.probe is Probe.CHAT and check.expect is Expect.DENIED:
+        return "critical"
+    return "normal"

@@ -1,0 +1,442 @@
+"""What every report shows, computed once from a results document.
+
+The HTML page, the Markdown summary and the terminal agree on ordering (failures first) and
+on the matrix (principal × model, one part per probe) because they all read this view. It is
+a pure function of the document: no clock, no environment, no randomness, so rendering the
+same results.json twice gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import yaml
+
+from harness.checks import Probe
+from harness.redact import Redactor
+from harness.results import RunResult, ScenarioResult
+from harness.verdicts import Verdict
+
+# Reports list what needs attention first: a regression, then "could not tell", then the rest.
+OUTCOME_ORDER = {"fail": 0, "error": 1, "skip": 2, "pass": 3}
+NOT_CHECKED = "none"  # a matrix part with no check behind it
+
+_GITHUB_ISSUE = re.compile(r"^https://github\.com/([^/\s]+/[^/\s]+)/(?:issues|pull)/(\d+)/?$")
+
+
+def shown_overall(overall: str, counts: dict[str, int]) -> str:
+    """The document's overall verdict, except that nothing-but-skips shows as `skip`.
+
+    The document counts an all-skipped scenario as passing (it must not fail a gate); a
+    reader should still see at a glance that nothing was actually checked.
+    """
+    if overall == "pass" and not counts.get("pass") and counts.get("skip"):
+        return "skip"
+    return overall
+
+
+def outcome_rank(outcome: str) -> int:
+    """Sort key putting fail, error, skip, pass in that order."""
+    return OUTCOME_ORDER.get(outcome, len(OUTCOME_ORDER))
+
+
+def anchor_for(check_id: str) -> str:
+    """A stable HTML id for a check (the same check gets the same id in every run)."""
+    return "c-" + hashlib.sha1(check_id.encode("utf-8")).hexdigest()[:12]
+
+
+def issue_label(url: str | None) -> str | None:
+    """`BerriAI/litellm#23850` for a GitHub issue or PR address, else the address itself."""
+    if not url:
+        return None
+    match = _GITHUB_ISSUE.match(url.strip())
+    return f"{match.group(1)}#{match.group(2)}" if match else url
+
+
+def duration_text(seconds: float | None) -> str:
+    """`84 s`, `2 min 5 s`, `340 ms`; empty when unknown."""
+    if seconds is None or seconds < 0:
+        return ""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"
+
+
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    try:
+        return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    except ValueError:
+        return None
+
+
+def _timestamp_text(value: str | None) -> str:
+    """`2026-11-26 22:25:31 UTC` from an ISO timestamp (as written, no local time zone)."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    zone = "UTC" if moment.utcoffset() is not None and not moment.utcoffset() else moment.strftime("%z")
+    return f"{moment.strftime('%Y-%m-%d %H:%M:%S')} {zone}".strip()
+
+
+@dataclass
+class Part:
+    """One probe in one matrix cell: is the model listed / can it be called."""
+
+    probe: str  # "listed" or "call"
+    state: str  # pass | fail | error | skip | none
+    expected: str  # "listed", "not listed", "allowed", "denied", or "" when not checked
+    observed: str  # what was seen, in the same words; "" when not seen
+    anchor: str | None = None  # evidence id
+    tooltip: str = ""
+
+
+@dataclass
+class Cell:
+    """One principal × model cell: its listing part and its call part."""
+
+    listed: Part
+    call: Part
+
+
+@dataclass
+class Row:
+    principal: str
+    cells: list[Cell]
+
+
+@dataclass
+class Column:
+    model: str
+    # a name the proxy listed that no expectation mentions (e.g. `all-proxy-models`)
+    listed_only: bool = False
+
+
+@dataclass
+class Hit:
+    model: str
+    path: str
+    marker: str
+    received_at: str
+
+
+@dataclass
+class Evidence:
+    """Everything behind one verdict, ready to print."""
+
+    anchor: str
+    check_id: str
+    title: str
+    outcome: str
+    message: str
+    expected: str
+    observed: str
+    principal: str
+    probe: str  # "GET /v1/models" or "POST /v1/chat/completions"
+    model: str | None
+    oracle: str
+    status: int | None = None
+    elapsed_ms: float | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    transport_error: str | None = None
+    skip_reason: str | None = None
+    listed_models: list[str] | None = None
+    hits: list[Hit] = field(default_factory=list)
+    body: str = ""  # redacted excerpt, JSON pretty-printed when it parses
+    body_is_json: bool = False
+
+
+@dataclass
+class ScenarioView:
+    id: str
+    title: str
+    overall: str
+    counts: dict[str, int]
+    issue: str | None
+    issue_label: str | None
+    path: str | None
+    source: str | None
+    error: str | None
+    elapsed: str
+    columns: list[Column]
+    rows: list[Row]
+    evidence: list[Evidence]  # failures first
+    anchor: str = ""  # HTML id of the scenario's section, by its place in the report
+
+    @property
+    def failing(self) -> list[Evidence]:
+        """Checks that failed or errored, failures first."""
+        return [e for e in self.evidence if e.outcome in ("fail", "error")]
+
+    @property
+    def error_headline(self) -> str:
+        """The first line of the scenario's error (the rest is a log tail)."""
+        return (self.error or "").strip().splitlines()[0] if self.error and self.error.strip() else ""
+
+
+@dataclass
+class ReportView:
+    run_id: str
+    target: str
+    target_kind: str | None
+    proxy_version: str | None
+    image_digest: str | None
+    harness_version: str
+    schema_version: str
+    started_at: str
+    finished_at: str
+    duration: str
+    machine: dict[str, Any]
+    overall: str
+    counts: dict[str, int]
+    scenario_counts: dict[str, int]
+    scenarios: list[ScenarioView]  # failures first
+
+    @property
+    def failing(self) -> list[tuple[ScenarioView, Evidence]]:
+        """Every failed or errored check of the run, failures first."""
+        found = [(s, e) for s in self.scenarios for e in s.failing]
+        return sorted(found, key=lambda pair: outcome_rank(pair[1].outcome))
+
+    @property
+    def attention(self) -> list[tuple[ScenarioView, Evidence | None]]:
+        """What a reader must look at: each failed or errored check, failures first, except
+        that a scenario that could not run at all is one entry (its checks share one error)."""
+        found: list[tuple[ScenarioView, Evidence | None]] = []
+        for scenario, evidence in self.failing:
+            if scenario.error is None:
+                found.append((scenario, evidence))
+            elif not any(s is scenario for s, _ in found):
+                found.append((scenario, None))
+        return found
+
+    @property
+    def total_checks(self) -> int:
+        return sum(self.counts.values())
+
+
+def build_view(result: RunResult) -> ReportView:
+    """The report view of a results document (pure: same document, same view)."""
+    result = normalized(result)
+    scenarios = sorted(
+        (_scenario_view(s) for s in result.scenarios), key=lambda s: outcome_rank(s.overall)
+    )
+    for number, scenario in enumerate(scenarios, start=1):
+        scenario.anchor = f"s-{number}"
+    scenario_counts = {name: 0 for name in OUTCOME_ORDER}
+    for scenario in scenarios:
+        scenario_counts[scenario.overall] = scenario_counts.get(scenario.overall, 0) + 1
+    return ReportView(
+        run_id=result.run_id,
+        target=result.target,
+        target_kind=result.target_kind,
+        proxy_version=result.proxy_version,
+        image_digest=result.image_digest,
+        harness_version=result.harness_version,
+        schema_version=result.schema_version,
+        started_at=_timestamp_text(result.started_at),
+        finished_at=_timestamp_text(result.finished_at),
+        duration=duration_text(_seconds_between(result.started_at, result.finished_at)),
+        machine=result.machine.model_dump(),
+        overall=shown_overall(result.overall, result.counts),
+        counts=dict(result.counts),
+        scenario_counts=scenario_counts,
+        scenarios=scenarios,
+    )
+
+
+def _scenario_view(scenario: ScenarioResult) -> ScenarioView:
+    verdicts = list(scenario.verdicts)
+    evidence = sorted((_evidence(v) for v in verdicts), key=lambda e: outcome_rank(e.outcome))
+    columns = _columns(scenario, verdicts)
+    principals = list(dict.fromkeys(v.check.principal for v in verdicts))
+    rows = [Row(p, [_cell(p, c.model, verdicts) for c in columns]) for p in principals]
+    return ScenarioView(
+        id=scenario.id,
+        title=scenario.title,
+        overall=shown_overall(scenario.overall, scenario.counts),
+        counts=dict(scenario.counts),
+        issue=scenario.issue,
+        issue_label=issue_label(scenario.issue),
+        path=scenario.path,
+        source=scenario.source,
+        error=scenario.error,
+        elapsed=duration_text(scenario.elapsed_ms / 1000 if scenario.elapsed_ms is not None else None),
+        columns=columns,
+        rows=rows,
+        evidence=evidence,
+    )
+
+
+def _scenario_models(source: str | None) -> list[str]:
+    """The `models:` of the scenario YAML kept in the document (the world's models, in order)."""
+    if not source:
+        return []
+    try:
+        data = yaml.safe_load(source)
+    except yaml.YAMLError:
+        return []
+    models = data.get("models") if isinstance(data, dict) else None
+    names: list[str] = []
+    for entry in models if isinstance(models, list) else ():
+        name = entry.get("name") if isinstance(entry, dict) else entry
+        if isinstance(name, str):
+            names.append(name)
+    return names
+
+
+def _columns(scenario: ScenarioResult, verdicts: list[Verdict]) -> list[Column]:
+    """The world's models, then any other model a check names, then names only the proxy listed."""
+    expected: list[str] = _scenario_models(scenario.source)
+    for verdict in verdicts:
+        check = verdict.check
+        if check.probe is Probe.CHAT and check.model:
+            expected.append(check.model)
+        elif check.probe is Probe.LIST_MODELS:
+            expected.extend(sorted(check.listed or ()))
+    names = list(dict.fromkeys(expected))
+    extras: set[str] = set()
+    for verdict in verdicts:
+        obs = verdict.observation
+        if verdict.check.probe is Probe.LIST_MODELS and obs is not None and obs.listed_models:
+            extras.update(name for name in obs.listed_models if name not in names)
+    return [Column(name) for name in names] + [Column(name, listed_only=True) for name in sorted(extras)]
+
+
+def _worst(verdicts: list[Verdict]) -> Verdict | None:
+    return min(verdicts, key=lambda v: outcome_rank(v.outcome.value), default=None)
+
+
+def _cell(principal: str, model: str, verdicts: list[Verdict]) -> Cell:
+    mine = [v for v in verdicts if v.check.principal == principal]
+    listing = _worst([v for v in mine if v.check.probe is Probe.LIST_MODELS])
+    call = _worst([v for v in mine if v.check.probe is Probe.CHAT and v.check.model == model])
+    return Cell(listed=_listed_part(listing, principal, model), call=_call_part(call, principal, model))
+
+
+def _listed_part(verdict: Verdict | None, principal: str, model: str) -> Part:
+    if verdict is None:
+        return Part("listed", NOT_CHECKED, "", "", tooltip=f"{principal}: listing of {model} not checked")
+    expected = "listed" if model in (verdict.check.listed or ()) else "not listed"
+    obs = verdict.observation
+    observed = ""
+    if obs is not None and obs.listed_models is not None:
+        observed = "listed" if model in obs.listed_models else "not listed"
+    outcome = verdict.outcome.value
+    if outcome in ("pass", "fail"):
+        # The check is about the whole list; each model's part is right or wrong on its own.
+        state = "pass" if observed == expected else "fail"
+    else:
+        state = outcome
+        observed = "skipped" if outcome == "skip" else (verdict.observed or "error")
+    tooltip = f"{principal}: {model} expected {expected}" + (f", observed {observed}" if observed else "")
+    return Part("listed", state, expected, observed, anchor_for(verdict.check_id), tooltip)
+
+
+def _call_part(verdict: Verdict | None, principal: str, model: str) -> Part:
+    if verdict is None:
+        return Part("call", NOT_CHECKED, "", "", tooltip=f"{principal}: calling {model} not checked")
+    check = verdict.check
+    expected = check.expect.value if check.expect is not None else "?"
+    outcome = verdict.outcome.value
+    if outcome == "skip":
+        observed = "skipped"
+    elif outcome in ("pass", "fail"):
+        observed = verdict.observed  # "allowed (200)" / "denied (401)"
+    else:
+        observed = verdict.observed or "error"
+    tooltip = f"{principal} → {model}: expected {expected}, observed {observed}"
+    return Part("call", outcome, expected, observed, anchor_for(verdict.check_id), tooltip)
+
+
+def _probe_text(verdict: Verdict) -> str:
+    obs = verdict.observation
+    if verdict.check.probe is Probe.LIST_MODELS:
+        return f"GET {obs.url if obs is not None and obs.url else '/v1/models'}"
+    return f"POST {obs.url if obs is not None and obs.url else '/v1/chat/completions'}"
+
+
+def _body(excerpt: str) -> tuple[str, bool]:
+    if not excerpt:
+        return "", False
+    try:
+        parsed = json.loads(excerpt)
+    except ValueError:
+        return excerpt, False
+    return json.dumps(parsed, indent=2, ensure_ascii=False, sort_keys=False), True
+
+
+def _hit_time(received_at: float) -> str:
+    try:
+        return datetime.fromtimestamp(received_at, timezone.utc).strftime("%H:%M:%S.%f")[:-3] + " UTC"
+    except (OverflowError, OSError, ValueError):
+        return str(received_at)
+
+
+def _evidence(verdict: Verdict) -> Evidence:
+    check = verdict.check
+    obs = verdict.observation
+    evidence = Evidence(
+        anchor=anchor_for(verdict.check_id),
+        check_id=verdict.check_id,
+        title=verdict.title,
+        outcome=verdict.outcome.value,
+        message=verdict.message,
+        expected=verdict.expected,
+        observed=verdict.observed,
+        principal=check.principal,
+        probe=_probe_text(verdict),
+        model=check.model,
+        oracle=check.oracle,
+        skip_reason=check.skip_reason,
+    )
+    if obs is not None:
+        evidence.status = obs.status
+        # A probe that never sent a request (not provisioned) has no meaningful time.
+        evidence.elapsed_ms = obs.elapsed_ms if obs.status is not None or obs.elapsed_ms else None
+        evidence.error_type = obs.error_type
+        evidence.error_message = obs.error_message
+        evidence.transport_error = obs.transport_error
+        evidence.listed_models = obs.listed_models
+        evidence.hits = [
+            Hit(hit.model or "?", hit.path, hit.marker or "", _hit_time(hit.received_at))
+            for hit in obs.upstream_hits
+        ]
+        evidence.body, evidence.body_is_json = _body(obs.body_excerpt)
+    return evidence
+
+
+def _redact_strings(value: Any, redactor: Redactor) -> Any:
+    if isinstance(value, str):
+        return redactor.redact(value)
+    if isinstance(value, list):
+        return [_redact_strings(item, redactor) for item in value]
+    if isinstance(value, dict):
+        return {key: _redact_strings(item, redactor) for key, item in value.items()}
+    return value
+
+
+def normalized(result: RunResult) -> RunResult:
+    """`result` as a reader of its results.json sees it, with every string redacted again.
+
+    Reports render from this, so a run's reports and a later `gateconform report` of its
+    results.json are byte-identical (in memory a set has process-dependent order; read back
+    it is a sorted list). Redacting each string (never the rendered markup, where a masked
+    token could swallow a closing tag) is the last line of defence: the document is redacted
+    already, and redaction is idempotent.
+    """
+    data = json.loads(result.to_json(indent=None))
+    return RunResult.model_validate(_redact_strings(data, Redactor()))

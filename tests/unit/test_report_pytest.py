@@ -1,0 +1,91 @@
+"""Reports through pytest: JUnit (`--junitxml`) and Allure (`--alluredir`) from the plugin.
+
+A pytest subprocess collects scenario files as the plugin does, but its runner replays a
+recorded results document (tests/fixtures/fake_runner.py), so no proxy starts.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures import report_docs
+from tests.fixtures.fake_runner import ENV
+
+ROOT = Path(__file__).parents[2]
+SEED = report_docs.SEED_ID
+HAS_ALLURE = importlib.util.find_spec("allure_pytest") is not None
+
+
+@pytest.fixture(scope="module")
+def pytest_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One pytest session over every scenario of the every-outcome document."""
+    base = tmp_path_factory.mktemp("plugin")
+    document = report_docs.every_outcome()
+    recorded = document.write(base / "recorded.json")
+    scenarios = base / "scenarios"
+    scenarios.mkdir()
+    for scenario in document.scenarios:
+        (scenarios / f"{scenario.id}.yaml").write_text(scenario.source)
+    args = [sys.executable, "-m", "pytest", str(scenarios), "-p", "tests.fixtures.fake_runner",
+            "-p", "no:cacheprovider", "--target", "litellm==1.82.3", "-q", "-ra",
+            f"--junitxml={base / 'junit.xml'}"]
+    if HAS_ALLURE:
+        args.append(f"--alluredir={base / 'allure-results'}")
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, ENV: str(recorded)})
+    assert done.returncode == 1, done.stdout + done.stderr  # failures and errors
+    (base / "stdout.txt").write_text(done.stdout)
+    return base
+
+
+def test_junit_failure_message_is_the_verdict_sentence(pytest_run: Path) -> None:
+    cases = {(c.get("classname"), c.get("name")): c for c in ET.parse(pytest_run / "junit.xml").getroot().iter("testcase")}
+    assert len(cases) == 33
+    failed = next(c for (_, name), c in cases.items() if name == "svc cannot call gpt-4o" and c.find("failure") is not None)
+    failure = failed.find("failure")
+    assert failure.get("message") == (
+        "svc cannot call gpt-4o: expected denied, observed allowed (HTTP 200, upstream received 1 request)")
+    assert "upstream requests: 1" in failure.text and "Traceback" not in failure.text
+    props = {p.get("name"): p.get("value") for p in failed.iter("property")}
+    assert props == {"check_id": f"{SEED}::svc::chat::gpt-4o", "scenario_id": SEED}
+
+
+def test_junit_maps_errors_to_error_and_skips_to_skipped(pytest_run: Path) -> None:
+    cases = list(ET.parse(pytest_run / "junit.xml").getroot().iter("testcase"))
+    errors = [c.find("error") for c in cases if c.find("error") is not None]
+    assert len(errors) == 8
+    server_error = next(e for e in errors if "HTTP 500" in e.get("message"))
+    assert server_error.get("message").startswith('failed on setup with "narrow can call claude-sonnet: expected allowed')
+    assert "Traceback" not in (server_error.text or "") and "CheckErrored" not in server_error.get("message")
+    assert sum(c.find("skipped") is not None for c in cases) == 7
+    assert sum(c.find("failure") is not None for c in cases) == 4
+    # -ra's summary lines carry the sentence too
+    stdout = (pytest_run / "stdout.txt").read_text()
+    assert "svc cannot call gpt-4o: expected denied, observed allowed" in stdout
+
+
+@pytest.mark.skipif(not HAS_ALLURE, reason="allure-pytest is not installed (pip install -e '.[dev]')")
+def test_allure_pytest_gets_labels_severity_and_evidence(pytest_run: Path) -> None:
+    folder = pytest_run / "allure-results"
+    results = [json.loads(p.read_text()) for p in folder.glob("*-result.json")]
+    assert len(results) == 33
+    failed = next(r for r in results if r["name"] == "svc cannot call gpt-4o" and r["status"] == "failed")
+    labels = {(label["name"], label["value"]) for label in failed["labels"]}
+    assert {("epic", "litellm==1.82.3"),
+            ("feature", "An access group limits a service-account key in an all-models team"),
+            ("story", "svc"), ("severity", "critical")} <= labels
+    assert {a["name"] for a in failed["attachments"]} >= {"evidence", "response body (redacted excerpt)", "scenario YAML"}
+    for attachment in failed["attachments"]:
+        assert (folder / attachment["source"]).is_file()
+    assert {"type": "issue", "url": "https://github.com/BerriAI/litellm/issues/23850",
+            "name": "BerriAI/litellm#23850"} in failed["links"]
+    statuses = {r["status"] for r in results}
+    assert statuses == {"passed", "failed", "broken", "skipped"}
