@@ -8,15 +8,24 @@ probe) sees an answer, the hit is already visible through `hits(marker)`.
 Probes tag their requests with a marker (`[gateconform-probe:<id>]` in the message text, or
 the `x-gateconform-probe` header) so that hits can be attributed to one probe even when many
 run at once.
+
+The module is stdlib-only so it can also run on its own inside a container (the Docker target):
+`python3 upstream.py --host 0.0.0.0 --port 8080 --model gpt-4o`. The harness then reads the hits
+across the network through the control endpoints under `/__gateconform/` (never recorded as
+hits) with `RemoteUpstream`, which has the same `url`/`hits(marker)`/`all_hits()` interface.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
+import http.client
 import itertools
 import json
 import re
+import signal
 import socket
+import sys
 import struct
 import threading
 import time
@@ -24,12 +33,17 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Iterable
+from urllib.parse import parse_qs, quote, urlsplit
 
 MARKER_HEADER = "x-gateconform-probe"
 # Markers are restricted to characters that survive JSON encoding unchanged, so the marker
 # can be found in the raw request body without parsing the (provider-specific) message shape.
 MARKER_PATTERN = re.compile(r"\[gateconform-probe:([A-Za-z0-9._\-]{1,128})\]")
 _MARKER_VALUE = re.compile(r"[A-Za-z0-9._\-]{1,128}")
+
+#: Paths under this prefix are the harness's control endpoints, not provider calls: they are
+#: never recorded. `GET <prefix>health`, `GET <prefix>hits[?marker=M]`, `DELETE <prefix>hits`.
+CONTROL_PREFIX = "/__gateconform/"
 
 _REPLY_TEXT = "gateconform upstream: ok"
 _EMBEDDING_DIMENSIONS = 8
@@ -112,6 +126,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self._path()
+        if path.startswith(CONTROL_PREFIX):
+            self._control("GET", path)
+            return
         self._record(path, body={}, raw=b"")
         if _route(path) == "models":
             self._send_json(200, self.server.upstream._models_document())
@@ -120,6 +137,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         path = self._path()
+        if path.startswith(CONTROL_PREFIX):
+            self._read_body()
+            self._control("POST", path)
+            return
         raw = self._read_body()
         try:
             body = json.loads(raw) if raw else {}
@@ -139,6 +160,31 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, _embeddings(body))
         else:
             self._send_error(404, f"unknown path {path}", "not_found_error")
+
+    def do_DELETE(self) -> None:
+        path = self._path()
+        if path.startswith(CONTROL_PREFIX):
+            self._read_body()
+            self._control("DELETE", path)
+        else:
+            self._send_error(404, f"unknown path {path}", "not_found_error")
+
+    def _control(self, method: str, path: str) -> None:
+        """The harness's own endpoints (see CONTROL_PREFIX); they are not provider traffic."""
+        upstream = self.server.upstream
+        name = path[len(CONTROL_PREFIX):].strip("/")
+        if method == "GET" and name == "health":
+            self._send_json(200, {"status": "ok", "hits": len(upstream.all_hits())})
+        elif method == "GET" and name == "hits":
+            query = parse_qs(urlsplit(self.path).query)
+            markers = query.get("marker")
+            hits = upstream.hits(markers[0]) if markers else upstream.all_hits()
+            self._send_json(200, {"hits": [hit_to_dict(hit) for hit in hits]})
+        elif method == "DELETE" and name == "hits":
+            upstream.reset()
+            self._send_json(200, {"hits": []})
+        else:
+            self._send_error(404, f"unknown control endpoint {method} {path}", "not_found_error")
 
     # -- request helpers -----------------------------------------------------------------
 
@@ -408,3 +454,128 @@ class Upstream:
                 for name in self._models
             ],
         }
+
+
+# --------------------------------------------------------------------------- across the network
+
+
+def hit_to_dict(hit: UpstreamHit) -> dict[str, Any]:
+    """The JSON form of a hit, as the control endpoint serves it."""
+    return {"model": hit.model, "path": hit.path, "marker": hit.marker, "received_at": hit.received_at}
+
+
+def hit_from_dict(data: dict[str, Any]) -> UpstreamHit:
+    """The inverse of `hit_to_dict`."""
+    model, marker = data.get("model"), data.get("marker")
+    return UpstreamHit(
+        model=model if isinstance(model, str) else None,
+        path=str(data.get("path", "")),
+        marker=marker if isinstance(marker, str) else None,
+        received_at=float(data.get("received_at", 0.0)),
+    )
+
+
+class RemoteUpstreamError(RuntimeError):
+    """The upstream's control endpoint could not be reached or answered oddly."""
+
+
+class RemoteUpstream:
+    """An `Upstream` running elsewhere (e.g. in a container), read through its control endpoint.
+
+    `url` is where this process reaches the server (e.g. a port published on 127.0.0.1);
+    `proxy_url` is where the proxy reaches it (e.g. `http://upstream:8080` on a Docker network),
+    which is what the proxy config must name. Probes use `hits(marker)` and `all_hits()`
+    exactly as with the in-process `Upstream`. Plain `http.client`: no proxy settings from the
+    environment can divert these requests.
+    """
+
+    def __init__(self, url: str, proxy_url: str | None = None, timeout_s: float = 10.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError(f"RemoteUpstream needs an http://host:port url, got {url!r}")
+        self._host = parts.hostname
+        self._port = parts.port or 80
+        self._url = f"http://{self._host}:{self._port}"
+        self.proxy_url = (proxy_url or self._url).rstrip("/")
+        self._timeout_s = timeout_s
+
+    @property
+    def url(self) -> str:
+        """`http://HOST:PORT` where this process reaches the upstream."""
+        return self._url
+
+    @property
+    def api_base(self) -> str:
+        """What the proxy's models must be configured with: `<proxy_url>/v1`."""
+        return f"{self.proxy_url}/v1"
+
+    def _request(self, method: str, name: str) -> dict[str, Any]:
+        connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout_s)
+        try:
+            connection.request(method, CONTROL_PREFIX + name)
+            response = connection.getresponse()
+            payload = response.read()
+        except (OSError, http.client.HTTPException) as error:
+            raise RemoteUpstreamError(f"upstream control endpoint at {self._url}: {error}") from error
+        finally:
+            connection.close()
+        if response.status != 200:
+            raise RemoteUpstreamError(f"upstream control endpoint {method} {name}: HTTP {response.status}")
+        try:
+            document = json.loads(payload)
+        except ValueError as error:
+            raise RemoteUpstreamError(f"upstream control endpoint {name}: answer is not JSON") from error
+        if not isinstance(document, dict):
+            raise RemoteUpstreamError(f"upstream control endpoint {name}: answer is not a JSON object")
+        return document
+
+    def _hits(self, name: str) -> list[UpstreamHit]:
+        return [hit_from_dict(item) for item in self._request("GET", name).get("hits", []) if isinstance(item, dict)]
+
+    def hits(self, marker: str) -> list[UpstreamHit]:
+        """Requests attributed to probe `marker`, in arrival order."""
+        return self._hits(f"hits?marker={quote(marker, safe='')}")
+
+    def all_hits(self) -> list[UpstreamHit]:
+        """Every request the upstream received since it started (or the last `reset()`)."""
+        return self._hits("hits")
+
+    def reset(self) -> None:
+        """Forget all recorded hits."""
+        self._request("DELETE", "hits")
+
+    def healthy(self) -> bool:
+        """True if the control endpoint answers."""
+        try:
+            return self._request("GET", "health").get("status") == "ok"
+        except RemoteUpstreamError:
+            return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the fake upstream in the foreground until SIGTERM/SIGINT (used in containers)."""
+    parser = argparse.ArgumentParser(description="gateconform's fake OpenAI-compatible upstream")
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--model", action="append", default=[], help="a model listed by GET /v1/models")
+    args = parser.parse_args(argv)
+    stopped = threading.Event()
+
+    def _stop(_signum: int, _frame: Any) -> None:
+        stopped.set()
+
+    # As a container's PID 1 the default action for SIGTERM is to ignore it: handle it.
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    upstream = Upstream(models=args.model, host=args.host, port=args.port).start()
+    print(f"gateconform upstream listening on {args.host}:{upstream.port}", flush=True)
+    try:
+        while not stopped.wait(0.5):
+            pass
+    finally:
+        upstream.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
