@@ -73,6 +73,7 @@ class ScenarioRunner:
     redactor: Redactor = field(default_factory=Redactor)
     # the version the first started proxy reported (every proxy of a runner shares one spec)
     proxy_version: str | None = None
+    image_digest: str | None = None
     _slots: dict[tuple[ModelSpec, ...], _Slot] = field(default_factory=dict)
     _scenario_count: int = 0
 
@@ -86,6 +87,7 @@ class ScenarioRunner:
                 slot.endpoint = slot.target.start(list(models))
                 self.redactor.add(slot.endpoint.master_key)
                 self.proxy_version = self.proxy_version or slot.endpoint.proxy_version
+                self.image_digest = self.image_digest or slot.endpoint.image_digest
             except TargetError as exc:
                 slot.error = self.redactor.redact(str(exc))
             except BaseException:

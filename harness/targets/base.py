@@ -5,7 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
-from harness.targets.upstream import Upstream
+from harness.targets.upstream import UpstreamHit
+
+
+class UpstreamRecorder(Protocol):
+    """The fake provider as probes see it: in-process (`Upstream`) or across a network
+    (`RemoteUpstream`, the Docker target's)."""
+
+    @property
+    def url(self) -> str: ...
+
+    def hits(self, marker: str) -> list[UpstreamHit]: ...
+
+    def all_hits(self) -> list[UpstreamHit]: ...
 
 
 @dataclass(frozen=True)
@@ -22,9 +34,10 @@ class Endpoint:
 
     base_url: str
     master_key: str
-    upstream: Upstream
+    upstream: UpstreamRecorder
     proxy_version: str  # e.g. "1.82.3"
     target_label: str  # e.g. "litellm==1.82.3 (local)"
+    image_digest: str | None = None  # the exact image a docker target runs
 
 
 class Target(Protocol):

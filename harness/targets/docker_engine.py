@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from harness.targets.errors import TargetError
+from harness.targets.lifecycle import OWNER_IDENTITY, identity_alive
 
 if TYPE_CHECKING:
     import docker
@@ -83,8 +84,6 @@ def _short(error: BaseException) -> str:
 
 def owner_identity() -> str:
     """`pid:start-ticks` of this process (a pid alone may be reused later)."""
-    from harness.targets.local import OWNER_IDENTITY
-
     return OWNER_IDENTITY
 
 
@@ -107,14 +106,12 @@ def owner_alive(labels: dict[str, str]) -> bool | None:
 
     An owner on another host cannot be checked from this one (a shared remote engine): None.
     """
-    from harness.targets.local import _identity_alive
-
     owner = labels.get(LABEL_OWNER, "")
     if labels.get(LABEL_HOST) not in (None, hostname()):
         return None
     if not owner:
         return False
-    return _identity_alive(owner)
+    return identity_alive(owner)
 
 
 # --------------------------------------------------------------------------- removing

@@ -36,6 +36,7 @@ import httpx
 
 from harness.redact import Redactor
 from harness.targets import local as local_target
+from harness.targets.lifecycle import probe_readiness, register_live_target, unregister_live_target
 from harness.targets.base import Endpoint, ModelSpec
 from harness.targets.docker_engine import (
     LABEL_RUN,
@@ -87,22 +88,6 @@ _UPSTREAM_SOURCE = Path(__file__).resolve().parent / "upstream.py"
 
 def _no_log(_message: str) -> None:
     pass
-
-
-def probe_readiness(client: httpx.Client, base_url: str) -> tuple[bool, str]:
-    """(ready, what was seen): ready = `/health/readiness` answers 200 with the database connected."""
-    try:
-        response = client.get(f"{base_url}/health/readiness")
-    except httpx.HTTPError as error:
-        return False, f"not listening yet ({type(error).__name__})"
-    if response.status_code != 200:
-        return False, f"HTTP {response.status_code}"
-    try:
-        document = response.json()
-    except ValueError:
-        return False, "readiness answer is not JSON"
-    db = document.get("db") if isinstance(document, dict) else None
-    return db == "connected", f"db={db}"
 
 
 def _tar_of(files: dict[str, tuple[bytes, int]]) -> bytes:
@@ -171,9 +156,7 @@ class DockerTarget:
         """
         if self.run_id:
             raise TargetError(f"{self.label} is already started; stop() it first")
-        local_target._install_safety_net()
-        with local_target._LIVE_LOCK:
-            local_target._LIVE_TARGETS.add(self)  # type: ignore[arg-type] - any object with stop()
+        register_live_target(self)
         started = time.monotonic()
         try:
             endpoint = self._start(models)
@@ -216,9 +199,10 @@ class DockerTarget:
         return Endpoint(
             base_url=self.base_url,
             master_key=self.master_key,
-            upstream=self.upstream,  # type: ignore[arg-type] - same interface as Upstream
+            upstream=self.upstream,
             proxy_version=self.version or "",
             target_label=self.label,
+            image_digest=self.image_digest,
         )
 
     def _timed(self, name: str, step: Callable[[], T]) -> T:
@@ -422,8 +406,7 @@ class DockerTarget:
                         )
             finally:
                 if not self.run_id:  # removed (or nothing started): the safety net may forget us
-                    with local_target._LIVE_LOCK:
-                        local_target._LIVE_TARGETS.discard(self)  # type: ignore[arg-type]
+                    unregister_live_target(self)
                     if self._client is not None:
                         self._client.close()
                         self._client = None
@@ -437,4 +420,4 @@ class DockerTarget:
         self.stop()
 
 
-__all__ = ["DockerTarget", "LABEL_RUN", "probe_readiness"]
+__all__ = ["DockerTarget", "LABEL_RUN"]

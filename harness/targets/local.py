@@ -14,7 +14,6 @@ ours survived.
 
 from __future__ import annotations
 
-import atexit
 import os
 import secrets
 import shutil
@@ -24,7 +23,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Callable, Mapping, Sequence, TypeVar
 
 import httpx
@@ -38,6 +37,13 @@ from harness.targets.environments import (
     prisma_env,
 )
 from harness.targets.errors import TargetError
+from harness.targets.lifecycle import (
+    OWNER_IDENTITY,
+    identity_alive,
+    probe_readiness,
+    register_live_target,
+    unregister_live_target,
+)
 from harness.targets.postgres import PostgresServer, free_port
 from harness.targets.proxy_config import write_proxy_config
 from harness.targets.releases import parse_version_spec, resolve_version
@@ -79,24 +85,6 @@ def _no_log(_message: str) -> None:
     pass
 
 
-def _process_identity(pid: int) -> str:
-    """`pid:start-ticks`: a pid alone may be reused by an unrelated process later."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        start_ticks = stat.rsplit(")", 1)[-1].split()[19]
-    except (OSError, IndexError):
-        start_ticks = "?"
-    return f"{pid}:{start_ticks}"
-
-
-def _identity_alive(identity: str) -> bool:
-    pid_text, _, _ = identity.partition(":")
-    if not pid_text.isdigit():
-        return False
-    return _process_identity(int(pid_text)) == identity
-
-
-OWNER_IDENTITY = _process_identity(os.getpid())
 
 
 # --------------------------------------------------------------------------- processes of ours
@@ -191,7 +179,7 @@ def reap_orphans(log: Log | None = None) -> int:
     log = log or _no_log
     roots = {
         pid for pid, marker in _marked_processes()
-        if marker.get(OWNER_ENV) and not _identity_alive(marker[OWNER_ENV])
+        if marker.get(OWNER_ENV) and not identity_alive(marker[OWNER_ENV])
     }
     orphans = roots | _descendants(roots)
     # SIGQUIT first: for a PostgreSQL postmaster it is an immediate shutdown that still removes
@@ -208,7 +196,7 @@ def reap_orphans(log: Log | None = None) -> int:
             owner = owner_file.read_text().strip()
         except OSError:
             continue  # not written yet by a starting run, or not one of ours
-        if not _identity_alive(owner):
+        if not identity_alive(owner):
             shutil.rmtree(run_dir, ignore_errors=True)
     if killed:
         log(f"reaped {killed} process(es) left by an earlier run that was killed")
@@ -232,42 +220,6 @@ def _signal(pid: int, sig: int) -> None:
 
 
 # --------------------------------------------------------------------------- safety net
-
-_LIVE_TARGETS: set["LocalTarget"] = set()
-_LIVE_LOCK = threading.Lock()
-_SAFETY_NET_INSTALLED = False
-
-
-def _stop_all_live_targets() -> None:
-    with _LIVE_LOCK:
-        targets = list(_LIVE_TARGETS)
-    for target in targets:
-        try:
-            target.stop()
-        except Exception:  # noqa: BLE001 - best effort at exit, keep stopping the others
-            pass
-
-
-def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
-    # Turn SIGTERM/SIGHUP into a normal exit so `finally` blocks, context managers and atexit
-    # (which stops every live target) run.
-    raise SystemExit(128 + signum)
-
-
-def _install_safety_net() -> None:
-    """Stop live targets at interpreter exit and on SIGTERM/SIGHUP (once per process)."""
-    global _SAFETY_NET_INSTALLED
-    if _SAFETY_NET_INSTALLED:
-        return
-    _SAFETY_NET_INSTALLED = True
-    atexit.register(_stop_all_live_targets)
-    if threading.current_thread() is not threading.main_thread():
-        return
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        # Only where nobody else (pytest, a CLI framework) installed a handler of their own.
-        if signal.getsignal(signum) is signal.SIG_DFL:
-            signal.signal(signum, _exit_on_signal)
-
 
 # --------------------------------------------------------------------------- the target
 
@@ -329,9 +281,7 @@ class LocalTarget:
         """
         if self.proxy is not None:
             raise TargetError(f"{self.label} is already started; stop() it first")
-        _install_safety_net()
-        with _LIVE_LOCK:
-            _LIVE_TARGETS.add(self)
+        register_live_target(self)
         started = time.monotonic()
         try:
             reap_orphans(self.log)
@@ -465,7 +415,7 @@ class LocalTarget:
                     raise TargetError(self._failure_message(
                         f"the proxy was not ready after {self.ready_timeout_s:.0f} s (last: {last_seen})"
                     ))
-                ready, last_seen = self._probe_readiness(client)
+                ready, last_seen = probe_readiness(client, self.base_url)
                 if ready:
                     self.log(f"{self.label}: proxy ready in {elapsed:.1f} s")
                     return
@@ -473,20 +423,6 @@ class LocalTarget:
                     self.log(f"{self.label}: waiting for the proxy ({elapsed:.0f} s, {last_seen})")
                     next_progress += PROGRESS_EVERY_S
                 time.sleep(0.5)
-
-    def _probe_readiness(self, client: httpx.Client) -> tuple[bool, str]:
-        """(ready, what was seen): ready means 200 and the proxy reports its database connected."""
-        try:
-            response = client.get(f"{self.base_url}/health/readiness")
-        except httpx.HTTPError as error:
-            return False, f"not listening yet ({type(error).__name__})"
-        if response.status_code != 200:
-            return False, f"HTTP {response.status_code}"
-        try:
-            db = response.json().get("db")
-        except ValueError:
-            return False, "readiness answer is not JSON"
-        return db == "connected", f"db={db}"
 
     def _failure_message(self, reason: str) -> str:
         return (
@@ -520,8 +456,7 @@ class LocalTarget:
                     step()
                 except Exception as error:  # noqa: BLE001 - every step must get its chance
                     errors.append(f"{step.__name__}: {error}")
-            with _LIVE_LOCK:
-                _LIVE_TARGETS.discard(self)
+            unregister_live_target(self)
             self.timings["stop_s"] = time.monotonic() - started
             if errors:
                 raise TargetError(f"{self.label}: stopping left errors: " + "; ".join(errors))

@@ -97,7 +97,7 @@ def test_the_module_runs_standalone_with_the_standard_library_only(tmp_path: Pat
 
 
 def test_owner_of_a_labelled_object_is_alive_only_while_its_process_runs() -> None:
-    from harness.targets.local import OWNER_IDENTITY
+    from harness.targets.lifecycle import OWNER_IDENTITY
 
     assert owner_alive({LABEL_OWNER: OWNER_IDENTITY, LABEL_HOST: hostname()}) is True
     finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)

@@ -1,0 +1,108 @@
+"""What every target shares about living and dying: who owns a run, the safety net that stops
+live targets at exit or on SIGTERM/SIGHUP, and the readiness probe of a LiteLLM proxy.
+
+A run's owner is recorded as `pid:start-ticks` (a pid alone may be reused by an unrelated process
+later), so a later run can tell that an owner killed with SIGKILL is gone and sweep what it left.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Protocol
+
+import httpx
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+def process_identity(pid: int) -> str:
+    """`pid:start-ticks` of a process (`pid:?` when it cannot be read)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        start_ticks = stat.rsplit(")", 1)[-1].split()[19]
+    except (OSError, IndexError):
+        start_ticks = "?"
+    return f"{pid}:{start_ticks}"
+
+
+def identity_alive(identity: str) -> bool:
+    """Whether the process `identity` names is still the same live process."""
+    pid_text, _, _ = identity.partition(":")
+    if not pid_text.isdigit():
+        return False
+    return process_identity(int(pid_text)) == identity
+
+
+#: This process, as the owner of the runs it starts.
+OWNER_IDENTITY = process_identity(os.getpid())
+
+_live_targets: set[Stoppable] = set()
+_live_lock = threading.Lock()
+_safety_net_installed = False
+
+
+def register_live_target(target: Stoppable) -> None:
+    """Have `target.stop()` called at interpreter exit and on SIGTERM/SIGHUP until unregistered."""
+    _install_safety_net()
+    with _live_lock:
+        _live_targets.add(target)
+
+
+def unregister_live_target(target: Stoppable) -> None:
+    """`target` stopped by itself; the safety net no longer needs to."""
+    with _live_lock:
+        _live_targets.discard(target)
+
+
+def _stop_all_live_targets() -> None:
+    with _live_lock:
+        targets = list(_live_targets)
+    for target in targets:
+        try:
+            target.stop()
+        except Exception:  # noqa: BLE001 - best effort at exit, keep stopping the others
+            pass
+
+
+def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
+    # Turn SIGTERM/SIGHUP into a normal exit so `finally` blocks, context managers and atexit
+    # (which stops every live target) run.
+    raise SystemExit(128 + signum)
+
+
+def _install_safety_net() -> None:
+    """Stop live targets at interpreter exit and on SIGTERM/SIGHUP (once per process)."""
+    global _safety_net_installed
+    if _safety_net_installed:
+        return
+    _safety_net_installed = True
+    atexit.register(_stop_all_live_targets)
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        # Only where nobody else (pytest, a CLI framework) installed a handler of their own.
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            signal.signal(signum, _exit_on_signal)
+
+
+def probe_readiness(client: httpx.Client, base_url: str) -> tuple[bool, str]:
+    """(ready, what was seen): ready = `/health/readiness` answers 200 with the database connected."""
+    try:
+        response = client.get(f"{base_url}/health/readiness")
+    except httpx.HTTPError as error:
+        return False, f"not listening yet ({type(error).__name__})"
+    if response.status_code != 200:
+        return False, f"HTTP {response.status_code}"
+    try:
+        document = response.json()
+    except ValueError:
+        return False, "readiness answer is not JSON"
+    db = document.get("db") if isinstance(document, dict) else None
+    return db == "connected", f"db={db}"
