@@ -54,6 +54,12 @@ def run(
     report_dir: Optional[Path] = typer.Option(
         None, "--report-dir", help="where results.json goes (default reports/<run id>/)"
     ),
+    expected_failures: Optional[Path] = typer.Option(
+        None, "--expected-failures", help="YAML list of {check, why, issue?}: known failures that do not fail the gate"
+    ),
+    baseline: Optional[Path] = typer.Option(
+        None, "--baseline", help="results.json of an earlier run: only failures new since then fail the gate"
+    ),
 ) -> None:
     """Run scenarios against a real proxy and print the verdicts."""
     try:
@@ -66,6 +72,13 @@ def run(
         raise typer.Exit(EXIT_ERROR)
     if not scenarios:
         err.print("gateconform: no scenario files found in " + ", ".join(map(str, paths)))
+        raise typer.Exit(EXIT_ERROR)
+    from harness.gate import GateInputError, evaluate_gate, load_gate_inputs
+
+    try:
+        expected, baseline_result = load_gate_inputs(expected_failures, baseline)
+    except GateInputError as exc:
+        err.print(str(exc), highlight=False, markup=False)
         raise typer.Exit(EXIT_ERROR)
 
     # Imported only now: loading and validating must stay fast and start nothing.
@@ -99,9 +112,13 @@ def run(
 
     _print_verdicts(result)
     for path in [results_path, *report_paths]:
-        out.print(f"report: {path}", highlight=False)
-    overall = result.overall
-    raise typer.Exit({"pass": EXIT_CONFORM, "fail": EXIT_FAIL}.get(overall, EXIT_ERROR))
+        out.print(f"report: {path}", highlight=False, soft_wrap=True)  # paths stay copyable
+    # The gate decides the exit code: 0 conform or only known failures, 1 regressions, 2 could not tell.
+    gate = evaluate_gate(result, expected, baseline_result)
+    if expected is not None or baseline_result is not None:
+        for line in gate.lines():
+            out.print(line, highlight=False, markup=False, soft_wrap=True)  # check ids stay copyable
+    raise typer.Exit(gate.exit_code)
 
 
 def _print_verdicts(result) -> None:  # type: ignore[no-untyped-def]

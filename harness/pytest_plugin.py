@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import pytest
 
@@ -43,6 +43,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="write the results document (JSON) of the scenarios run to PATH",
     )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`pytest -n N` without `--dist`: keep the scenarios of one proxy on one worker.
+
+    See `harness.xdist_scheduling`; an explicit `--dist` (e.g. `loadgroup`, which the
+    `xdist_group` markers also support) is left to xdist.
+    """
+    if _dist_given(config.invocation_params.args) or config.getoption("dist", None) != "load":
+        return None
+    from harness.xdist_scheduling import ProxyGroupScheduling
+
+    return ProxyGroupScheduling(config, log)
+
+
+def _dist_given(args: Sequence[str]) -> bool:
+    return any(arg in ("--dist", "--distload") or arg.startswith("--dist=") for arg in args)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -131,7 +149,9 @@ class _SessionScenarios:
         merged = RunResult.new(target=runs[0].target, run_id=runs[0].run_id)
         merged.started_at = min(run.started_at for run in runs)
         merged.proxy_version = next((run.proxy_version for run in runs if run.proxy_version), None)
-        merged.scenarios = sorted((s for run in runs for s in run.scenarios), key=lambda s: s.id)
+        # with an explicit `--dist load` a scenario may have run on several workers: keep one
+        unique = {s.id: s for run in reversed(runs) for s in run.scenarios}
+        merged.scenarios = sorted(unique.values(), key=lambda s: s.id)
         merged.finish()
         merged.write(path)
 
@@ -151,8 +171,9 @@ class ScenarioFile(pytest.File):
             scenario = load_scenario(self.path)
         except ScenarioError as exc:
             raise self.CollectError(str(exc)) from None
-        # One xdist group per model list: with `pytest -n N --dist loadgroup` every scenario that
-        # needs the same proxy runs on the same worker, so each proxy boots once per session.
+        # One xdist group per model list, so every scenario that needs the same proxy runs on the
+        # same worker and each proxy boots once per session: `pytest -n N` does so by itself
+        # (pytest_xdist_make_scheduler); the marker serves an explicit `--dist loadgroup`.
         group = pytest.mark.xdist_group(_proxy_group(scenario))
         for check in checks_for(scenario):
             item = ScenarioCheckItem.from_parent(self, name=check.title, scenario=scenario, check=check)

@@ -1,9 +1,404 @@
-"""`gateconform` sub-commands: releases (to be filled in)."""
+"""`gateconform releases | matrix | bisect | cache`: working across LiteLLM releases.
+
+- `releases [SELECTION]`: what PyPI serves (compromised releases never listed), oldest first;
+- `matrix PATHS --versions …`: every scenario on every release, a table of verdicts;
+- `bisect SCENARIO --good V --bad V`: the last good and first bad release;
+- `cache list|prune`: the per-release environments on disk.
+
+Heavy modules (runner, targets) are imported inside the commands so `gateconform run` stays fast.
+"""
 
 from __future__ import annotations
 
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Optional
+
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from harness.bisect import BisectResult, ReleaseVerdict
+    from harness.scenario.model import Scenario
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+#: A matrix over more releases than this needs --max-releases: each release costs minutes.
+DEFAULT_MAX_RELEASES = 25
+_STATE_STYLE = {"good": "green", "bad": "bold red", "not applicable": "yellow", "untestable": "magenta"}
+
+cache_app = typer.Typer(no_args_is_help=True, help="The per-release environments on disk.")
+
+
+class _Progress:
+    """Progress lines on stderr, each with the time since the command started."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        err.print(f"[dim]{time.monotonic() - self.started:7.1f}s[/dim] {escape(message)}", highlight=False)
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.started
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
+    err.print(message, highlight=False, markup=False)
+    return typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `gateconform` app."""
+    app.command("releases")(releases)
+    app.command("matrix")(matrix)
+    app.command("bisect")(bisect)
+    app.add_typer(cache_app, name="cache")
+
+
+# --------------------------------------------------------------------------- releases
+
+
+def releases(
+    selection: Optional[str] = typer.Argument(
+        None, help="e.g. 1.80.0..1.83.0, or 1.80.0,1.82.3,latest (default: every release)"
+    ),
+    pre: bool = typer.Option(False, "--pre", help="include pre-releases (rc, dev) in ranges"),
+) -> None:
+    """List LiteLLM releases from PyPI, oldest first (compromised releases are never listed)."""
+    from harness.release_list import published_releases, release_list_lines, select_releases
+    from harness.targets.errors import ReleaseError
+
+    try:
+        if selection:
+            chosen = select_releases(selection, include_prereleases=pre)
+            versions, notes = chosen.versions, chosen.notes
+        else:
+            versions, notes = [str(v) for v in published_releases().finals(pre)], []
+    except ReleaseError as exc:
+        raise _fail(f"gateconform: {exc}")
+    for line in release_list_lines(versions):
+        out.print(line, highlight=False)
+    for note in notes:
+        err.print(f"note: {note}", highlight=False)
+    err.print(f"{len(versions)} release(s)", highlight=False)
+
+
+# --------------------------------------------------------------------------- matrix
+
+
+def matrix(
+    paths: list[Path] = typer.Argument(..., help="scenario files or folders"),
+    versions: str = typer.Option(
+        ..., "--versions", "-V", help="releases: 1.80.0,1.82.3,latest or 1.80.0..1.90.0 (inclusive), or a mix"
+    ),
+    jobs: Optional[int] = typer.Option(
+        None, "--jobs", "-j", min=1, help="releases run at once (default: one per core, memory permitting)"
+    ),
+    pre: bool = typer.Option(False, "--pre", help="include pre-releases in ranges"),
+    report_dir: Optional[Path] = typer.Option(None, "--report-dir", help="default reports/matrix-<time>/"),
+    max_releases: int = typer.Option(
+        DEFAULT_MAX_RELEASES, "--max-releases", help="refuse larger selections (each release costs minutes)"
+    ),
+) -> None:
+    """Run every scenario on every chosen release; print scenarios × releases.
+
+    Exit code: 0 every cell passed (or skipped), 1 a cell failed, 2 a release or check could
+    not be tested.
+    """
+    scenarios = _load_scenarios_or_exit(paths)
+    selected = _select_or_exit(versions, pre)
+    if len(selected) > max_releases:
+        raise _fail(f"gateconform: {len(selected)} releases selected ({selected[0]} … {selected[-1]}); "
+                    f"narrow --versions or pass --max-releases {len(selected)}")
+
+    from harness.matrix import default_jobs, run_matrix
+    from harness.matrix_view import change_lines, markdown, release_errors, terminal_table
+
+    jobs = jobs or default_jobs()
+    folder = report_dir or Path("reports") / f"matrix-{time.strftime('%Y%m%d-%H%M%S')}"
+    progress = _Progress()
+    progress(f"{len(scenarios)} scenario(s) × {len(selected)} release(s) ({', '.join(selected)}), "
+             f"{min(jobs, len(selected))} at a time → {folder}")
+    try:
+        finished = run_matrix(selected, scenarios, folder, jobs, progress)
+    except KeyboardInterrupt:
+        err.print("interrupted: every proxy started by the matrix was stopped")
+        raise typer.Exit(130)
+    document = finished.document
+    (folder / "matrix.md").write_text(markdown(document), encoding="utf-8")
+    out.print(terminal_table(document))
+    for line in change_lines(document):
+        out.print(f"changed: {escape(line)}", highlight=False)
+    for line in release_errors(document):
+        out.print(f"[bold magenta]could not test[/] {escape(line)}", highlight=False)
+    out.print(f"matrix: {len(selected)} release(s) in {finished.elapsed_s:.0f} s with {jobs} job(s)")
+    for path in (folder / "matrix.json", folder / "matrix.md"):
+        out.print(f"report: {path}", highlight=False)
+    raise typer.Exit({"pass": EXIT_OK, "fail": EXIT_FAIL}.get(document.overall, EXIT_ERROR))
+
+
+def _load_scenarios_or_exit(paths: list[Path]) -> list["Scenario"]:
+    from harness.scenario.loader import ScenarioError, load_scenarios
+
+    try:
+        scenarios = load_scenarios(paths)
+    except ScenarioError as exc:
+        raise _fail(str(exc))
+    if not scenarios:
+        raise _fail("gateconform: no scenario files found in " + ", ".join(map(str, paths)))
+    return scenarios
+
+
+def _select_or_exit(versions: str, pre: bool) -> list[str]:
+    from harness.release_list import select_releases
+    from harness.targets.errors import ReleaseError
+
+    try:
+        selection = select_releases(versions, include_prereleases=pre)
+    except ReleaseError as exc:
+        raise _fail(f"gateconform: {exc}")
+    for note in selection.notes:
+        err.print(f"note: {note}", highlight=False)
+    return selection.versions
+
+
+# --------------------------------------------------------------------------- bisect
+
+
+def bisect(
+    scenario_path: Path = typer.Argument(..., help="one scenario file"),
+    good: str = typer.Option(..., "--good", help="a release where the scenario passes (or cannot apply yet)"),
+    bad: str = typer.Option(..., "--bad", help="a release where it fails (latest allowed)"),
+    check: Optional[str] = typer.Option(
+        None, "--check", help="bisect one check id (scenario::principal::probe[::model]) instead of all"
+    ),
+    report_dir: Optional[Path] = typer.Option(None, "--report-dir", help="default reports/bisect-<time>/"),
+) -> None:
+    """Binary-search the releases between --good and --bad for the first bad one.
+
+    Exit code: 0 an answer (first bad release, or "always so"), 1 the --bad release does not
+    fail (nothing to search), 2 undecided (releases could not be tested) or bad input.
+    """
+    scenario = _load_scenarios_or_exit([scenario_path])[0]
+    _check_exists_or_exit(scenario, check)
+    candidates = _bisect_candidates_or_exit(good, bad)
+
+    from harness.bisect import BisectOutcome, bisect_releases
+    from harness.release_run import EnvironmentPrefetcher
+
+    folder = report_dir or Path("reports") / f"bisect-{time.strftime('%Y%m%d-%H%M%S')}"
+    progress = _Progress()
+    what = f"check {check}" if check else f"scenario {scenario.id}"
+    progress(f"bisect {what}: {candidates[0]} (good) .. {candidates[-1]} (bad), "
+             f"{len(candidates)} releases → {folder}")
+    timings: dict[str, float] = {}
+    verdict_for = _release_verdicts(scenario, check, folder, progress, timings)
+
+    def announce(version: str, step: int, total: int) -> None:
+        progress(f"testing {version} — {step} of ~{total}")
+
+    try:
+        with EnvironmentPrefetcher(progress) as prefetcher:
+            result = bisect_releases(candidates, verdict_for, announce, prefetcher.prefetch)
+    except KeyboardInterrupt:
+        err.print("interrupted: the proxy was stopped")
+        raise typer.Exit(130)
+    _print_bisect(result, check, timings)
+    _write_bisect_documents(folder, scenario, check, candidates, result, timings, progress.elapsed_s)
+    out.print(f"bisect took {progress.elapsed_s / 60:.1f} min ({len(result.tested)} release(s) tested)")
+    out.print(f"report: {folder / 'bisect.json'}", highlight=False)
+    code = {BisectOutcome.NOT_REPRODUCED: EXIT_FAIL, BisectOutcome.UNDECIDED: EXIT_ERROR}.get(result.outcome, EXIT_OK)
+    raise typer.Exit(code)
+
+
+def _check_exists_or_exit(scenario: "Scenario", check: str | None) -> None:
+    if check is None:
+        return
+    import difflib
+
+    from harness.oracle.explicit import checks_for
+
+    ids = [c.id for c in checks_for(scenario)]
+    if check not in ids:
+        hint = difflib.get_close_matches(check, ids, n=1)
+        suggestion = f" (did you mean '{hint[0]}'?)" if hint else f"; its checks: {', '.join(ids)}"
+        raise _fail(f"gateconform: --check {check!r} is not a check of {scenario.id}{suggestion}")
+
+
+def _bisect_candidates_or_exit(good: str, bad: str) -> list[str]:
+    """[good, every final release strictly between, bad], each end checked against PyPI's list."""
+    from packaging.version import Version
+
+    from harness.release_list import parse_selection, published_releases, select_releases
+    from harness.targets.errors import ReleaseError
+
+    try:
+        parse_selection(good), parse_selection(bad)  # compromised or malformed: refused before any lookup
+        releases = published_releases()
+        good_v = select_releases(good, releases).versions[0]
+        bad_v = select_releases(bad, releases).versions[0]
+    except ReleaseError as exc:
+        raise _fail(f"gateconform: {exc}")
+    if Version(good_v) >= Version(bad_v):
+        raise _fail(f"gateconform: --good {good_v} must be older than --bad {bad_v}")
+    return [good_v, *releases.strictly_between(good_v, bad_v), bad_v]
+
+
+def _release_verdicts(
+    scenario: "Scenario", check: str | None, folder: Path, log: Callable[[str], None], timings: dict[str, float]
+) -> Callable[[str], "ReleaseVerdict"]:
+    """The real `verdict_for`: run the scenario on the release and classify what it showed."""
+    from harness.bisect import ReleaseState, ReleaseVerdict, classify
+    from harness.release_run import run_on_release
+
+    def verdict_for(version: str) -> ReleaseVerdict:
+        started = time.monotonic()
+        try:
+            run = run_on_release(version, [scenario], lambda m: log(f"  [{version}] {m}"), folder / version)
+            verdict = classify(run.result.scenarios[0], version, check)
+        except Exception as exc:  # noqa: BLE001 - a broken release is marked, never guessed
+            verdict = ReleaseVerdict(version, ReleaseState.UNTESTABLE, f"harness error: {type(exc).__name__}: {exc}")
+        timings[version] = time.monotonic() - started
+        style = _STATE_STYLE[verdict.state.value]
+        err.print(f"  {version}: [{style}]{verdict.state.value}[/] — {escape(_short(verdict.reason))} "
+                  f"[dim]({timings[version]:.0f} s)[/]", highlight=False)
+        return verdict
+
+    return verdict_for
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _print_bisect(result: "BisectResult", check: str | None, timings: dict[str, float]) -> None:
+    from harness.bisect import side_by_side
+
+    out.print(f"[bold]bisect: {result.outcome.value}[/] — {escape(result.message)}", highlight=False)
+    if result.last_good is not None and result.first_bad is not None:
+        table = Table(title="observations side by side (changed rows in bold)", title_justify="left")
+        table.add_column("check", overflow="fold")
+        table.add_column(f"{result.last_good.version} ({result.last_good.state.value})", overflow="fold")
+        table.add_column(f"{result.first_bad.version} ({result.first_bad.state.value})", overflow="fold")
+        for row in side_by_side(result.last_good, result.first_bad):
+            if check and row.check_id != check:
+                continue
+            mark = "[bold]" if row.differs else "[dim]"
+            table.add_row(f"{mark}{escape(row.title)}[/]", f"{mark}{escape(row.before)}[/]",
+                          f"{mark}{escape(row.after)}[/]")
+        out.print(table)
+    tested = Table(title="releases tested (in order)", title_justify="left")
+    for column in ("release", "state", "why", "time"):
+        tested.add_column(column, overflow="fold")
+    for verdict in result.tested:
+        style = _STATE_STYLE[verdict.state.value]
+        tested.add_row(verdict.version, f"[{style}]{verdict.state.value}[/]", escape(_short(verdict.reason, 120)),
+                       f"{timings.get(verdict.version, 0):.0f} s")
+    out.print(tested)
+
+
+def _write_bisect_documents(
+    folder: Path,
+    scenario: "Scenario",
+    check: str | None,
+    candidates: list[str],
+    result: "BisectResult",
+    timings: dict[str, float],
+    elapsed_s: float,
+) -> None:
+    """`bisect.json`: the answer, every release tested and where its results document is."""
+    def release(verdict: "ReleaseVerdict | None") -> dict | None:
+        if verdict is None:
+            return None
+        results = folder / verdict.version / "results.json"
+        return {
+            "version": verdict.version,
+            "state": verdict.state.value,
+            "reason": verdict.reason,
+            "observations": dict(verdict.observations),
+            "titles": dict(verdict.titles),
+            "elapsed_s": round(timings.get(verdict.version, 0.0), 1),
+            "results": f"{verdict.version}/results.json" if results.exists() else None,
+        }
+
+    document = {
+        "schema_version": "gateconform.bisect/1",
+        "scenario": scenario.id,
+        "scenario_path": str(scenario.path) if scenario.path else None,
+        "check": check,
+        "good": candidates[0],
+        "bad": candidates[-1],
+        "releases_in_range": len(candidates),
+        "outcome": result.outcome.value,
+        "message": result.message,
+        "last_good": release(result.last_good),
+        "first_bad": release(result.first_bad),
+        "untestable_between": result.untestable_between,
+        "tested": [release(v) for v in result.tested],
+        "elapsed_s": round(elapsed_s, 1),
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "bisect.json").write_text(json.dumps(document, indent=2), encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- cache
+
+
+@cache_app.command("list")
+def cache_list() -> None:
+    """Environments under the cache root: version, size, last use, and whether still usable."""
+    from harness.cache import format_age, format_size, list_environments
+    from harness.targets.environments import default_cache_root
+
+    root = default_cache_root()
+    environments = list_environments(root)
+    table = Table(title=escape(f"{root}/envs"), title_justify="left")
+    table.add_column("environment (litellm version)", no_wrap=True)
+    for column in ("size", "pruning frees", "last used", "state"):
+        table.add_column(column)
+    now = time.time()
+    for env in environments:
+        state = "ok" if not env.stale else ("incomplete" if not env.complete else "stale")
+        table.add_row(escape(env.name), format_size(env.size_bytes), format_size(env.own_bytes),
+                      f"{format_age(now - env.last_used)} ago", state)
+    out.print(table)
+    total = sum(env.size_bytes for env in environments)
+    own = sum(env.own_bytes for env in environments)
+    out.print(f"{len(environments)} environment(s), {format_size(total)} ({format_size(own)} not shared with "
+              "uv's cache)", highlight=False)
+
+
+@cache_app.command("prune")
+def cache_prune(
+    older_than: Optional[str] = typer.Option(None, "--older-than", help="not used for this long: 30d, 12h, 2w"),
+    version: list[str] = typer.Option([], "--version", help="a LiteLLM version (repeatable)"),
+    stale: bool = typer.Option(False, "--stale", help="incomplete, older recipe or another Python"),
+    everything: bool = typer.Option(False, "--all", help="every environment"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="say what would be removed, remove nothing"),
+) -> None:
+    """Remove environments by age, version or staleness; never one being built or used."""
+    from harness.cache import format_size, list_environments, parse_age, prune, select_for_pruning
+    from harness.targets.environments import default_cache_root
+
+    if not (older_than or version or stale or everything):
+        raise _fail("gateconform cache prune: say what to remove: --older-than, --version, --stale or --all")
+    try:
+        older_than_s = parse_age(older_than) if older_than else None
+    except ValueError as exc:
+        raise _fail(f"gateconform: {exc}")
+    chosen = select_for_pruning(list_environments(default_cache_root()), older_than_s=older_than_s,
+                                versions=version, stale=stale, everything=everything)
+    decisions = prune(chosen, dry_run=dry_run)
+    freed = sum(d.environment.own_bytes for d in decisions if d.removed)
+    for decision in decisions:
+        verb = "removed" if decision.removed else "kept"
+        out.print(f"{verb} {decision.environment.name}: {decision.reason}", highlight=False)
+    out.print(f"{sum(d.removed for d in decisions)} removed, {format_size(freed)} freed", highlight=False)

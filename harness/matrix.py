@@ -1,0 +1,295 @@
+"""Scenarios × releases: run every scenario on every chosen release and compare the verdicts.
+
+`run_matrix` runs releases concurrently (up to `jobs`, each release one proxy at a time) and
+writes one results document per release; `build_matrix` folds those into the combined
+document (`matrix.json`, schema `gateconform.matrix/1`):
+
+    versions   the releases, oldest first (the column order)
+    releases   version → {results (relative path), run_id, proxy_version, overall, elapsed_s, error}
+    scenarios  [{id, title, path, cells: {version: pass|fail|error|skip|not run},
+                 changes: [versions where the cell differs from the previous release],
+                 checks: [{id, title, expected, outcomes: {version: …}, observed: {version: …},
+                           changes: […]}]}]
+
+`changes[0]` is the first release where a verdict changed; the terminal table and the Markdown
+mark it. Everything in it comes from the per-release results documents, so a matrix can be
+rebuilt from them without any proxy.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+from pydantic import BaseModel, Field
+
+import harness
+from harness.release_run import ReleaseRun, failed_release_run, run_on_release
+from harness.results import Machine, RunResult, ScenarioResult, now_iso
+from harness.scenario.model import Scenario
+
+MATRIX_SCHEMA = "gateconform.matrix/1"
+NOT_RUN = "not run"
+#: Memory one release needs while its proxy runs (proxy ≈ 0.8–1 GiB, PostgreSQL, engine, upstream).
+MEMORY_PER_JOB_GIB = 2.5
+
+Log = Callable[[str], None]
+
+
+# --------------------------------------------------------------------------- the document
+
+
+class CheckRow(BaseModel):
+    """One check across releases."""
+
+    id: str
+    title: str
+    expected: str
+    outcomes: dict[str, str] = Field(default_factory=dict)
+    observed: dict[str, str] = Field(default_factory=dict)
+    changes: list[str] = Field(default_factory=list)
+
+
+class ScenarioRow(BaseModel):
+    """One scenario across releases."""
+
+    id: str
+    title: str
+    path: str | None = None
+    cells: dict[str, str] = Field(default_factory=dict)
+    changes: list[str] = Field(default_factory=list)
+    checks: list[CheckRow] = Field(default_factory=list)
+
+    @property
+    def first_change(self) -> str | None:
+        """The first release whose verdict differs from the release before it."""
+        return self.changes[0] if self.changes else None
+
+
+class ReleaseColumn(BaseModel):
+    """One release: where its results document is and how it went."""
+
+    version: str
+    results: str | None = None  # relative to the matrix folder
+    run_id: str | None = None
+    proxy_version: str | None = None
+    overall: str = NOT_RUN
+    elapsed_s: float | None = None
+    error: str | None = None  # why the release could not be tested (install or boot)
+
+
+class MatrixDocument(BaseModel):
+    """The combined results of a matrix run."""
+
+    schema_version: str = MATRIX_SCHEMA
+    harness_version: str = harness.__version__
+    started_at: str = Field(default_factory=now_iso)
+    finished_at: str | None = None
+    machine: Machine = Field(default_factory=Machine.current)
+    jobs: int = 1
+    versions: list[str] = Field(default_factory=list)
+    releases: dict[str, ReleaseColumn] = Field(default_factory=dict)
+    scenarios: list[ScenarioRow] = Field(default_factory=list)
+
+    @property
+    def overall(self) -> str:
+        """fail if any cell failed, else error if any cell errored or a release did not run, else pass."""
+        cells = [cell for row in self.scenarios for cell in row.cells.values()]
+        if "fail" in cells:
+            return "fail"
+        if "error" in cells or NOT_RUN in cells or not cells:
+            return "error"
+        return "pass"
+
+
+def scenario_cell(scenario: ScenarioResult) -> str:
+    """One word for a scenario on one release: fail > error > pass; all skipped is `skip`."""
+    if scenario.verdicts and all(v.outcome.value == "skip" for v in scenario.verdicts):
+        return "skip"
+    return scenario.overall
+
+
+def change_points(values: Sequence[tuple[str, str]]) -> list[str]:
+    """Versions whose value differs from the previous version's (`not run` cells are ignored)."""
+    changes: list[str] = []
+    previous: str | None = None
+    for version, value in values:
+        if value == NOT_RUN:
+            continue
+        if previous is not None and value != previous:
+            changes.append(version)
+        previous = value
+    return changes
+
+
+def build_matrix(
+    versions: Sequence[str],
+    runs: Mapping[str, RunResult],
+    results_paths: Mapping[str, str] | None = None,
+    elapsed: Mapping[str, float] | None = None,
+    jobs: int = 1,
+    started_at: str | None = None,
+) -> MatrixDocument:
+    """Fold per-release results documents into the combined matrix (pure: no proxy, no files)."""
+    document = MatrixDocument(jobs=jobs, versions=list(versions))
+    if started_at is not None:
+        document.started_at = started_at
+    rows: dict[str, ScenarioRow] = {}
+    check_rows: dict[tuple[str, str], CheckRow] = {}
+    for version in versions:
+        run = runs.get(version)
+        document.releases[version] = _release_column(version, run, results_paths, elapsed)
+        for scenario in run.scenarios if run is not None else []:
+            row = rows.setdefault(scenario.id, ScenarioRow(id=scenario.id, title=scenario.title, path=scenario.path))
+            row.cells[version] = scenario_cell(scenario)
+            for verdict in scenario.verdicts:
+                key = (scenario.id, verdict.check_id)
+                check = check_rows.get(key)
+                if check is None:
+                    check = check_rows[key] = CheckRow(id=verdict.check_id, title=verdict.title,
+                                                       expected=verdict.expected)
+                    row.checks.append(check)
+                check.outcomes[version] = verdict.outcome.value
+                check.observed[version] = verdict.observed
+    for row in rows.values():
+        _fill_and_mark(row.cells, versions)
+        row.changes = change_points([(v, row.cells[v]) for v in versions])
+        for check in row.checks:
+            _fill_and_mark(check.outcomes, versions)
+            check.changes = change_points([(v, check.outcomes[v]) for v in versions])
+    document.scenarios = list(rows.values())
+    document.finished_at = now_iso()
+    return document
+
+
+def _fill_and_mark(cells: dict[str, str], versions: Sequence[str]) -> None:
+    for version in versions:
+        cells.setdefault(version, NOT_RUN)
+
+
+def _release_column(
+    version: str, run: RunResult | None, paths: Mapping[str, str] | None, elapsed: Mapping[str, float] | None
+) -> ReleaseColumn:
+    if run is None:
+        return ReleaseColumn(version=version, error="no results (the release was not run)")
+    errors = [s.error for s in run.scenarios if s.error]
+    return ReleaseColumn(
+        version=version,
+        results=(paths or {}).get(version),
+        run_id=run.run_id,
+        proxy_version=run.proxy_version,
+        overall=run.overall,
+        elapsed_s=round((elapsed or {}).get(version, 0.0), 1) or None,
+        error=errors[0].splitlines()[0] if errors else None,
+    )
+
+
+# --------------------------------------------------------------------------- running it
+
+
+def default_jobs(cpu_count: int | None = None, memory_gib: float | None = None) -> int:
+    """Releases to run at once: a proxy boot is ~20 s of one core, so one per core, capped by memory.
+
+    On the 2-core / 24 GiB reference machine this is 2 (measured: see benchmarks/matrix.py).
+    """
+    cores = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
+    memory = memory_gib if memory_gib is not None else _memory_gib()
+    by_memory = int(memory // MEMORY_PER_JOB_GIB) if memory else cores
+    return max(1, min(cores, by_memory))
+
+
+def _memory_gib() -> float | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+@dataclass
+class MatrixRun:
+    """A finished matrix: the combined document and where things were written."""
+
+    document: MatrixDocument
+    runs: dict[str, ReleaseRun]
+    folder: Path
+    elapsed_s: float
+
+
+def run_matrix(
+    versions: Sequence[str],
+    scenarios: Sequence[Scenario],
+    folder: Path,
+    jobs: int,
+    log: Log,
+) -> MatrixRun:
+    """Run every scenario on every release (`jobs` releases at a time) and write the documents.
+
+    Writes `<folder>/<version>/results.json` per release, then `<folder>/matrix.json`.
+    Ctrl-C stops every proxy started so far (workers finish their scenario and close) and
+    re-raises KeyboardInterrupt once all of them are down.
+    """
+    started = time.monotonic()
+    started_at = now_iso()
+    cancel = threading.Event()
+    active: list[object] = []
+    runs: dict[str, ReleaseRun] = {}
+
+    def one_release(version: str) -> ReleaseRun:
+        release_log = _prefixed(log, version)
+        release_log("starting")
+        release_started = time.monotonic()
+        try:
+            run = run_on_release(version, scenarios, release_log, folder / version, cancel, active.append)
+        except Exception as exc:  # noqa: BLE001 - one broken release must not sink the matrix
+            run = failed_release_run(version, scenarios, f"harness error: {type(exc).__name__}: {exc}",
+                                     time.monotonic() - release_started)
+        release_log(f"done in {run.elapsed_s:.0f} s: {run.result.overall}")
+        return run
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="release") as pool:
+        futures: dict[Future[ReleaseRun], str] = {pool.submit(one_release, v): v for v in versions}
+        try:
+            _collect(futures, runs)
+        except BaseException:
+            cancel.set()
+            for future in futures:
+                future.cancel()
+            _stop_runners(active)
+            raise
+    document = build_matrix(
+        versions,
+        {v: r.result for v, r in runs.items()},
+        {v: f"{v}/results.json" for v in runs},
+        {v: r.elapsed_s for v, r in runs.items()},
+        jobs,
+        started_at,
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "matrix.json").write_text(document.model_dump_json(indent=2), encoding="utf-8")
+    return MatrixRun(document, runs, folder, time.monotonic() - started)
+
+
+def _collect(futures: Mapping[Future[ReleaseRun], str], runs: dict[str, ReleaseRun]) -> None:
+    pending = set(futures)
+    while pending:
+        # a timeout keeps the main thread responsive to Ctrl-C while workers run
+        done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+        for future in done:
+            runs[futures[future]] = future.result()
+
+
+def _stop_runners(runners: list[object]) -> None:
+    for runner in runners:
+        try:
+            runner.close()  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - keep stopping the others
+            pass
+
+
+def _prefixed(log: Log, version: str) -> Log:
+    return lambda message: log(f"[{version}] {message}")
