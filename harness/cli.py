@@ -1,8 +1,9 @@
 """`gateconform` command line: run scenarios on a target, export the scenario JSON Schema.
 
-Exit codes of `run`: 0 = every check passed (or was skipped), 1 = at least one check failed
-(the proxy does not do what the scenario expects), 2 = the harness could not decide: a check
-errored, the target did not start, or the input was invalid. Nothing is started when a
+Exit codes of `run` (decided by `harness.gate`): 0 = every check passed or was skipped, or
+failed only where expected (`--expected-failures`) or already in the baseline (`--baseline`);
+1 = a regression (a check failed that is neither); 2 = the harness could not decide: a check
+errored, the target did not start, or an input was invalid. Nothing is started when a
 scenario file is invalid.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Optional
 
@@ -83,29 +83,17 @@ def run(
 
     # Imported only now: loading and validating must stay fast and start nothing.
     from harness.report.outputs import write_reports
-    from harness.results import RunResult
     from harness.runner import DEFAULT_TARGET, ScenarioRunner
 
     spec = target or DEFAULT_TARGET
     progress = _Progress()
     progress(f"{len(scenarios)} scenario(s), target {spec}")
-    by_models = defaultdict(list)
-    for scenario in scenarios:
-        by_models[tuple(scenario.model_specs())].append(scenario)
-
     with ScenarioRunner(spec, log=progress) as runner:
-        result = RunResult.new(target=spec, run_id=runner.run_id)
         try:
-            for models, group in by_models.items():
-                for scenario in group:
-                    progress(f"scenario {scenario.id}")
-                    result.scenarios.append(runner.run(scenario))
-                runner.release(models)  # one proxy at a time keeps memory and CPU free
+            result = runner.run_all(scenarios)
         except KeyboardInterrupt:
             err.print("interrupted: stopping the proxy and removing what this run created")
             raise typer.Exit(130)
-        result.proxy_version = runner.proxy_version
-        result.finish()
         folder = report_dir or Path("reports") / result.run_id
         results_path = result.write(folder / "results.json", secrets=runner.redactor.secrets)
         report_paths = write_reports(result, folder)

@@ -28,6 +28,7 @@ from typing import Callable, Iterable
 import yaml
 
 from harness.checks import Probe
+from harness.file_problems import FileProblem
 from harness.results import RunResult
 from harness.verdicts import Outcome, Verdict
 
@@ -81,18 +82,8 @@ class ExpectedFailures:
         return f"{self.path}:{entry.line}" if entry.line else self.path
 
 
-@dataclass(frozen=True)
-class ExpectedFailuresProblem:
+class ExpectedFailuresProblem(FileProblem):
     """One problem in an expected-failures file, printed like the scenario loader's."""
-
-    path: str
-    line: int | None
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = self.path if self.line is None else f"{self.path}:{self.line}"
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
 class ExpectedFailuresError(Exception):

@@ -126,9 +126,8 @@ class _SessionScenarios:
         try:
             path = self._config.getoption("gateconform_results")
             if path and self._run is not None:
-                self._run.proxy_version = self._runner.proxy_version
                 self._run.scenarios = list(self._results.values())
-                self._run.finish()
+                self._runner.stamp(self._run)
                 if hasattr(self._config, "workerinput"):
                     # an xdist worker: every worker would write the same PATH; the controller
                     # merges what they send back instead (already redacted and checked here)

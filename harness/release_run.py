@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -28,14 +27,6 @@ class ReleaseRun:
     result: RunResult
     elapsed_s: float
     results_path: Path | None = None
-
-
-def group_by_models(scenarios: Sequence[Scenario]) -> list[list[Scenario]]:
-    """Scenarios grouped by the model list they need, in first-seen order (one proxy per group)."""
-    groups: dict[tuple, list[Scenario]] = defaultdict(list)
-    for scenario in scenarios:
-        groups[tuple(scenario.model_specs())].append(scenario)
-    return list(groups.values())
 
 
 def run_on_release(
@@ -61,16 +52,7 @@ def run_on_release(
     with ScenarioRunner(spec, log=log) as runner:
         if runner_started is not None:
             runner_started(runner)
-        result = RunResult.new(target=spec, run_id=runner.run_id)
-        for group in group_by_models(scenarios):
-            for scenario in group:
-                if cancel is not None and cancel.is_set():
-                    break
-                log(f"scenario {scenario.id}")
-                result.scenarios.append(runner.run(scenario))
-            runner.release(tuple(group[0].model_specs()))  # free the proxy before the next group boots
-        result.proxy_version = runner.proxy_version
-        result.finish()
+        result = runner.run_all(scenarios, cancel=cancel)
         results_path = None
         if out_dir is not None:
             results_path = result.write(out_dir / "results.json", secrets=runner.redactor.secrets)

@@ -7,9 +7,11 @@ probes → verdicts → ScenarioResult, and always teardown. Used by the CLI and
 from __future__ import annotations
 
 import secrets
+import threading
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import Callable, Sequence
 
 import httpx
 
@@ -18,7 +20,7 @@ from harness.checks import Check
 from harness.oracle.explicit import checks_for
 from harness.probes import run_probes
 from harness.redact import Redactor
-from harness.results import ScenarioResult
+from harness.results import RunResult, ScenarioResult
 from harness.scenario.model import Scenario
 from harness.targets.base import Endpoint, ModelSpec, Target
 from harness.targets.errors import TargetError
@@ -34,6 +36,14 @@ DEFAULT_TARGET = "litellm==1.108.7"
 def new_run_id() -> str:
     """A short id that prefixes every entity a run creates (`gc-<run id>-<name>`)."""
     return secrets.token_hex(4)
+
+
+def group_by_models(scenarios: Sequence[Scenario]) -> list[list[Scenario]]:
+    """Scenarios grouped by the model list they need, in first-seen order (one proxy per group)."""
+    groups: dict[tuple[ModelSpec, ...], list[Scenario]] = defaultdict(list)
+    for scenario in scenarios:
+        groups[tuple(scenario.model_specs())].append(scenario)
+    return list(groups.values())
 
 
 def make_target(spec: str, log: Log) -> Target:
@@ -113,6 +123,29 @@ class ScenarioRunner:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def run_all(self, scenarios: Sequence[Scenario], cancel: threading.Event | None = None) -> RunResult:
+        """Run every scenario into one finished results document.
+
+        Scenarios sharing a model list share a proxy, and each proxy is stopped as soon as its
+        scenarios ran, so the machine never holds more than one proxy of this runner.
+        """
+        result = RunResult.new(target=self.target_spec, run_id=self.run_id)
+        for group in group_by_models(scenarios):
+            for scenario in group:
+                if cancel is not None and cancel.is_set():
+                    break
+                self.log(f"scenario {scenario.id}")
+                result.scenarios.append(self.run(scenario))
+            self.release(tuple(group[0].model_specs()))
+        self.stamp(result)
+        return result
+
+    def stamp(self, result: RunResult) -> None:
+        """Record what ran (proxy version, image digest) and the end time in `result`."""
+        result.proxy_version = self.proxy_version
+        result.image_digest = self.image_digest
+        result.finish()
 
     def run(self, scenario: Scenario) -> ScenarioResult:
         """Provision, probe, judge and tear down one scenario; never raises for proxy trouble."""

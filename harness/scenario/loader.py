@@ -16,13 +16,13 @@ import copy
 import difflib
 import types
 import typing
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from harness.file_problems import FileProblem
 from harness.scenario.model import (
     ALL_TEAM_MODELS,
     KEY_SPECIAL_NAMES,
@@ -44,18 +44,8 @@ SCENARIO_SUFFIXES = (".yaml", ".yml")
 Loc = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
-class ScenarioProblem:
-    """One problem in one scenario file. `line` is 1-based; `field` like `keys[0].team`."""
-
-    path: str
-    line: int | None
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = self.path if self.line is None else f"{self.path}:{self.line}"
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+class ScenarioProblem(FileProblem):
+    """One problem in one scenario file."""
 
 
 class ScenarioError(Exception):

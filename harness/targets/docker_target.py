@@ -36,7 +36,7 @@ import httpx
 
 from harness.redact import Redactor
 from harness.targets import local as local_target
-from harness.targets.lifecycle import probe_readiness, register_live_target, unregister_live_target
+from harness.targets.lifecycle import probe_readiness, register_live_target, timed, unregister_live_target
 from harness.targets.base import Endpoint, ModelSpec
 from harness.targets.docker_engine import (
     LABEL_RUN,
@@ -206,11 +206,7 @@ class DockerTarget:
         )
 
     def _timed(self, name: str, step: Callable[[], T]) -> T:
-        started = time.monotonic()
-        try:
-            return step()
-        finally:
-            self.timings[name] = time.monotonic() - started
+        return timed(self.timings, name, step)
 
     def _run_container(self, client: "docker.DockerClient", role: str, name: str, image: str, *,
                        files: dict[str, tuple[bytes, int]] | None = None, **options: object) -> "Container":

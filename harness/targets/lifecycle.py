@@ -11,11 +11,24 @@ import atexit
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 from types import FrameType
-from typing import Protocol
+from typing import Callable, Protocol, TypeVar
 
 import httpx
+
+
+T = TypeVar("T")
+
+
+def timed(timings: dict[str, float], name: str, step: Callable[[], T]) -> T:
+    """Run `step`, recording its duration in `timings[name]` (also when it fails)."""
+    started = time.monotonic()
+    try:
+        return step()
+    finally:
+        timings[name] = time.monotonic() - started
 
 
 class Stoppable(Protocol):

@@ -39,6 +39,7 @@ from harness.targets.environments import (
 from harness.targets.errors import TargetError
 from harness.targets.lifecycle import (
     OWNER_IDENTITY,
+    timed,
     identity_alive,
     probe_readiness,
     register_live_target,
@@ -321,11 +322,7 @@ class LocalTarget:
         )
 
     def _timed(self, name: str, step: Callable[[], T]) -> T:
-        started = time.monotonic()
-        try:
-            return step()
-        finally:
-            self.timings[name] = time.monotonic() - started
+        return timed(self.timings, name, step)
 
     def _run_marker_env(self) -> dict[str, str]:
         return {RUN_ID_ENV: self.run_id, OWNER_ENV: OWNER_IDENTITY}

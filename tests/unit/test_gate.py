@@ -247,20 +247,8 @@ def test_run_exit_code_comes_from_the_gate(tmp_path: Path, monkeypatch: pytest.M
     """With a fake runner: the seed fails on svc; listed as expected, the run exits 0 and says so."""
     from harness.oracle.explicit import checks_for
 
-    class FakeRunner:
-        run_id = "fake"
-        proxy_version = "1.82.3"
-
-        def __init__(self, spec: str, log) -> None:  # type: ignore[no-untyped-def]
-            from harness.redact import Redactor
-
-            self.redactor = Redactor()
-
-        def __enter__(self):  # type: ignore[no-untyped-def]
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            pass
+    class FakeRunner(runner.ScenarioRunner):
+        """The real runner's bookkeeping, with a canned verdict per check instead of a proxy."""
 
         def release(self, models) -> None:  # type: ignore[no-untyped-def]
             pass
