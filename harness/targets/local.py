@@ -178,19 +178,23 @@ def reap_orphans(log: Log | None = None) -> int:
     processes were killed. Runs of live owners (parallel workers) are never touched.
     """
     log = log or _no_log
-    roots = {
-        pid for pid, marker in _marked_processes()
-        if marker.get(OWNER_ENV) and not identity_alive(marker[OWNER_ENV])
-    }
-    orphans = roots | _descendants(roots)
-    # SIGQUIT first: for a PostgreSQL postmaster it is an immediate shutdown that still removes
-    # its shared memory (SIGKILL would leave segments behind); for the others it is fatal too.
-    for pid in roots:
-        _signal(pid, signal.SIGQUIT)
-    _wait_until_gone(orphans, timeout_s=5)
-    for pid in orphans:
-        _signal(pid, signal.SIGKILL)
-    killed = len(orphans)
+    killed = 0
+    # Two rounds: a dying proxy may have spawned a new engine after the first look (LiteLLM
+    # respawns its Prisma engine), and that child carries the run marker too.
+    for _round in range(2):
+        roots = _orphaned_roots()
+        if not roots:
+            break
+        orphans = roots | _descendants(roots)
+        # SIGQUIT first: for a PostgreSQL postmaster it is an immediate shutdown that still
+        # removes its shared memory (SIGKILL would leave segments behind); fatal for the others.
+        for pid in roots:
+            _signal(pid, signal.SIGQUIT)
+        _wait_until_gone(orphans, timeout_s=5)
+        for pid in orphans:
+            _signal(pid, signal.SIGKILL)
+        _wait_until_gone(orphans, timeout_s=5)  # a killed process lingers until the kernel reaps it
+        killed += len(orphans)
     for run_dir in leftover_run_dirs():
         owner_file = run_dir / OWNER_FILE
         try:
@@ -202,6 +206,14 @@ def reap_orphans(log: Log | None = None) -> int:
     if killed:
         log(f"reaped {killed} process(es) left by an earlier run that was killed")
     return killed
+
+
+def _orphaned_roots() -> set[int]:
+    """Marked processes whose owning run process is gone."""
+    return {
+        pid for pid, marker in _marked_processes()
+        if marker.get(OWNER_ENV) and not identity_alive(marker[OWNER_ENV])
+    }
 
 
 def _wait_until_gone(pids: set[int], timeout_s: float) -> None:

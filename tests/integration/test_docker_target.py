@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from harness.targets.base import ModelSpec
+from tests.integration.interrupts import sigint_as_in_a_terminal
 from harness.targets.errors import TargetError
 
 pytestmark = pytest.mark.integration
@@ -142,6 +143,7 @@ def test_ctrl_c_during_boot_leaves_no_container_and_no_network(docker_client, li
     process = subprocess.Popen(
         gateconform("run", str(SEED), "--target", DOCKER_TARGET, "--report-dir", str(tmp_path)),
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=sigint_as_in_a_terminal,
     )
     assert process.stdout is not None
     seen: list[str] = []

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from harness.targets import local
+from tests.integration.interrupts import sigint_as_in_a_terminal
 
 pytestmark = pytest.mark.integration
 
@@ -127,6 +128,7 @@ def test_ctrl_c_during_proxy_boot_leaves_nothing(tmp_path: Path) -> None:
     process = subprocess.Popen(
         gateconform("run", str(SEED), "--target", "litellm==1.82.3", "--report-dir", str(tmp_path)),
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=sigint_as_in_a_terminal,
     )
     assert process.stdout is not None
     seen: list[str] = []
