@@ -43,6 +43,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="write the results document (JSON) of the scenarios run to PATH",
     )
+    group.addoption(
+        "--gateconform-report-dir",
+        dest="gateconform_report_dir",
+        default=None,
+        metavar="DIR",
+        help="write results.json and every report (report.html, summary.md, junit.xml, allure-results/) into DIR",
+    )
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -120,12 +127,26 @@ class _SessionScenarios:
             self._results[scenario.id] = self._runner.run(scenario)
         return self._results[scenario.id]
 
+    def _wants_results(self) -> bool:
+        return bool(self._config.getoption("gateconform_results") or self._config.getoption("gateconform_report_dir"))
+
+    def _publish(self, run: RunResult, secrets: Sequence[str] = ()) -> None:
+        """Write the results document and, with `--gateconform-report-dir`, every report."""
+        report_dir = self._config.getoption("gateconform_report_dir")
+        path = self._config.getoption("gateconform_results")
+        if path:
+            run.write(path, secrets=secrets)
+        if report_dir:
+            from harness.report.outputs import write_reports
+
+            run.write(Path(report_dir) / "results.json", secrets=secrets)
+            write_reports(run, Path(report_dir))
+
     def close(self) -> None:
         if self._runner is None:
             return
         try:
-            path = self._config.getoption("gateconform_results")
-            if path and self._run is not None:
+            if self._wants_results() and self._run is not None:
                 self._run.scenarios = list(self._results.values())
                 self._runner.stamp(self._run)
                 if hasattr(self._config, "workerinput"):
@@ -134,15 +155,14 @@ class _SessionScenarios:
                     self._run.assert_no_secrets(self._runner.redactor.secrets)
                     self._config.workeroutput[_WORKER_RESULTS] = self._run.to_json()  # type: ignore[attr-defined]
                 else:
-                    self._run.write(path, secrets=self._runner.redactor.secrets)
+                    self._publish(self._run, tuple(self._runner.redactor.secrets))
         finally:
             self._runner.close()
             self._runner = None
 
     def write_merged_worker_results(self) -> None:
         """pytest-xdist controller: one results document from every worker's scenarios."""
-        path = self._config.getoption("gateconform_results")
-        if not path or not self.worker_documents:
+        if not self._wants_results() or not self.worker_documents:
             return
         runs = [RunResult.from_json(text) for text in self.worker_documents]
         merged = RunResult.new(target=runs[0].target, run_id=runs[0].run_id)
@@ -152,7 +172,7 @@ class _SessionScenarios:
         unique = {s.id: s for run in reversed(runs) for s in run.scenarios}
         merged.scenarios = sorted(unique.values(), key=lambda s: s.id)
         merged.finish()
-        merged.write(path)
+        self._publish(merged)
 
 
 def _progress(reporter: Any, message: str) -> None:

@@ -36,7 +36,7 @@ def pytest_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (scenarios / f"{scenario.id}.yaml").write_text(scenario.source)
     args = [sys.executable, "-m", "pytest", str(scenarios), "-p", "tests.fixtures.fake_runner",
             "-p", "no:cacheprovider", "--target", "litellm==1.82.3", "-q", "-ra",
-            f"--junitxml={base / 'junit.xml'}"]
+            f"--junitxml={base / 'junit.xml'}", f"--gateconform-report-dir={base / 'reports'}"]
     if HAS_ALLURE:
         args.append(f"--alluredir={base / 'allure-results'}")
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120,
@@ -89,3 +89,12 @@ def test_allure_pytest_gets_labels_severity_and_evidence(pytest_run: Path) -> No
             "name": "BerriAI/litellm#23850"} in failed["links"]
     statuses = {r["status"] for r in results}
     assert statuses == {"passed", "failed", "broken", "skipped"}
+
+
+def test_report_dir_gets_the_results_document_and_every_report(pytest_run: Path) -> None:
+    reports = pytest_run / "reports"
+    for name in ("results.json", "report.html", "summary.md", "junit.xml"):
+        assert (reports / name).is_file(), name
+    document = json.loads((reports / "results.json").read_text())
+    assert {s["id"] for s in document["scenarios"]} >= {SEED}
+    assert "svc cannot call gpt-4o" in (reports / "summary.md").read_text()
