@@ -49,10 +49,13 @@ class _Progress:
 def run(
     paths: list[Path] = typer.Argument(..., help="scenario files or folders (*.yaml, recursively)"),
     target: Optional[str] = typer.Option(
-        None, "--target", "-t", help="litellm==VERSION (local target) or latest; default litellm==1.108.7"
+        None, "--target", "-t",
+        help="litellm==VERSION or latest (local, no Docker); docker:litellm==VERSION or docker:IMAGE; "
+        "default litellm==1.108.7",
     ),
     report_dir: Optional[Path] = typer.Option(
-        None, "--report-dir", help="where results.json goes (default reports/<run id>/)"
+        None, "--report-dir",
+        help="where results.json and the reports (HTML, Markdown, JUnit, Allure) go (default reports/<run id>/)",
     ),
     expected_failures: Optional[Path] = typer.Option(
         None, "--expected-failures", help="YAML list of {check, why, issue?}: known failures that do not fail the gate"

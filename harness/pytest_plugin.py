@@ -34,7 +34,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--target",
         dest="gateconform_target",
         default=None,
-        help="proxy to test: litellm==VERSION (local, default litellm==1.108.7) | latest",
+        help="proxy to test: litellm==VERSION or latest (local), docker:litellm==VERSION or docker:IMAGE "
+        "(default litellm==1.108.7)",
     )
     group.addoption(
         "--gateconform-results",
