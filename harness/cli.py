@@ -112,6 +112,13 @@ def run(
     raise typer.Exit(gate.exit_code)
 
 
+def _shorten(text: str, limit: int = 300) -> str:
+    """Keep the terminal readable (a wildcard key can list 200 models); reports keep it all."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… (+{len(text) - limit} characters, in full in the reports)"
+
+
 def _print_verdicts(result) -> None:  # type: ignore[no-untyped-def]
     """One compact table per scenario, scenarios and checks with failures first, then counts."""
     out.print(escape(f"target {result.target} — LiteLLM {result.proxy_version or '?'}"), style="bold")
@@ -125,7 +132,7 @@ def _print_verdicts(result) -> None:  # type: ignore[no-untyped-def]
             outcome = verdict.outcome.value
             table.add_row(
                 f"[{_OUTCOME_STYLE[outcome]}]{outcome.upper()}[/]",
-                escape(verdict.title), escape(verdict.expected), escape(verdict.observed),
+                escape(verdict.title), escape(_shorten(verdict.expected)), escape(_shorten(verdict.observed)),
             )
         out.print(table)
         if scenario.error:
@@ -133,7 +140,7 @@ def _print_verdicts(result) -> None:  # type: ignore[no-untyped-def]
         for verdict in verdicts:
             if verdict.outcome.value in ("fail", "error"):
                 style = _OUTCOME_STYLE[verdict.outcome.value]
-                out.print(f"[{style}]✗[/] {escape(verdict.message)}", highlight=False)
+                out.print(f"[{style}]✗[/] {escape(_shorten(verdict.message))}", highlight=False)
     counts = result.counts
     summary = ", ".join(f"{counts.get(name, 0)} {name}" for name in ("pass", "fail", "error", "skip"))
     out.print(f"[bold]{result.overall.upper()}[/]: {summary}")

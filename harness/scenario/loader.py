@@ -456,7 +456,7 @@ def _meaning_problems(s: Scenario, lines: _Lines) -> list[tuple[Loc, str]]:
             elif group in SPECIAL_MODEL_NAMES:
                 add(loc, f"'{group}' is a special LiteLLM name, not an access group name")
 
-    def check_model_ref(loc: Loc, ref: str, allowed_special: Sequence[str], has_team: bool = True) -> None:
+    def check_model_ref(loc: Loc, ref: str, allowed_special: Sequence[str]) -> None:
         """An entry of a team's, user's or key's `models` list."""
         if ref in SPECIAL_MODEL_NAMES:
             if ref not in allowed_special:
@@ -466,8 +466,8 @@ def _meaning_problems(s: Scenario, lines: _Lines) -> list[tuple[Loc, str]]:
                     add(loc, f"'{ref}' only applies to users and teams, not keys")
                 else:
                     add(loc, f"'{ref}' is not accepted here")
-            elif ref == ALL_TEAM_MODELS and not has_team:
-                add(loc, f"'{ref}' needs the key to have a team (set `team`)")
+            # `all-team-models` on a key without a team is allowed: LiteLLM documents that it then
+            # matches nothing, so every call is denied, and a scenario may want to check exactly that.
             return
         if "*" in ref or ref in models or ref in config_groups:
             return
@@ -515,8 +515,7 @@ def _meaning_problems(s: Scenario, lines: _Lines) -> list[tuple[Loc, str]]:
         if key.service_account and key.user is not None:
             add(("keys", k_index, "user"), "a service-account key has no user: remove `user`")
         for m_index, ref in enumerate(key.models):
-            check_model_ref(("keys", k_index, "models", m_index), ref, KEY_SPECIAL_NAMES,
-                            has_team=key.team is not None)
+            check_model_ref(("keys", k_index, "models", m_index), ref, KEY_SPECIAL_NAMES)
         for a_index, name in enumerate(key.access_groups):
             check_entity_ref(("keys", k_index, "access_groups", a_index), name)
 

@@ -77,3 +77,10 @@ def test_validate_accepts_the_scenario_library() -> None:
     result = invoke("validate", str(SEED.parent))
     assert result.exit_code == 0
     assert "litellm-23850-access-group-limits-service-key" in result.output
+
+
+def test_a_very_long_listing_is_shortened_in_the_terminal_only() -> None:
+    names = ", ".join(f"gpt-model-{n}" for n in range(200))
+    shown = cli._shorten(f"[{names}]")
+    assert len(shown) < 400 and shown.endswith("in full in the reports)")
+    assert cli._shorten("[gpt-4o]") == "[gpt-4o]"
