@@ -1,7 +1,12 @@
-"""Binary search over releases for the first one where a scenario (or one check) goes bad.
+"""Binary search over releases for the release where a scenario (or one check) went bad, or got fixed.
 
 The search is a pure function over `verdict_for(version) -> ReleaseVerdict`, so it is tested
 on a fake; `gateconform bisect` passes a function that boots the release and runs the scenario.
+
+Two directions, one search: `bisect_releases` (the good release is older) finds the last good
+and first bad release; `bisect_fix` (the good release is newer: "in which release was it
+fixed?") runs the same search over the releases newest first and names the last bad and the
+first good release.
 
 Each tested release lands in one of five states:
 
@@ -18,7 +23,11 @@ Each tested release lands in one of five states:
 
 The result is one of FOUND (last good, first bad), BAD_SINCE_APPLICABLE, ALWAYS_BAD (the
 first testable release is already bad), NOT_REPRODUCED (the "bad" release does not fail) or
-UNDECIDED (too many untestable releases to tell).
+UNDECIDED (too many untestable releases to tell). Looking for a fix, the releases are assumed to
+go BAD* → GOOD* (a NOT_APPLICABLE release again counts as good: it does not show the bug), and
+the result is FIXED (last bad, first good), BAD_UNTIL_NOT_APPLICABLE (the first "good" release
+is one that cannot express the scenario any more), STILL_BAD (the newest testable release still
+fails), NOT_REPRODUCED (the older, "bad" release does not fail) or UNDECIDED.
 """
 
 from __future__ import annotations
@@ -58,32 +67,60 @@ class ReleaseVerdict:
     titles: Mapping[str, str] = field(default_factory=dict)
 
 
+class Direction(str, Enum):
+    """What a bisect looks for."""
+
+    BROKE = "broke"  # --good is older than --bad: the first bad release
+    FIXED = "fixed"  # --good is newer than --bad: the first good release after the last bad one
+
+
 class BisectOutcome(str, Enum):
     """How a bisect ended."""
 
     FOUND = "found"  # last good and first bad are known
     BAD_SINCE_APPLICABLE = "bad since applicable"  # bad from the first release the scenario applies to
     ALWAYS_BAD = "always bad"  # the first testable release is already bad
+    FIXED = "fixed"  # last bad and first good (fixed in) are known
+    BAD_UNTIL_NOT_APPLICABLE = "bad until not applicable"  # bad up to the last release the scenario applies to
+    STILL_BAD = "still bad"  # the newest testable release still fails: not fixed in the range
     NOT_REPRODUCED = "not reproduced"  # the "bad" end does not show the failure
     UNDECIDED = "undecided"  # untestable releases hide the answer
 
 
 @dataclass
 class BisectResult:
-    """The answer plus every release tried, in the order tried."""
+    """The answer plus every release tried, in the order tried.
+
+    Looking for where it broke (`Direction.BROKE`), the answer is `last_good` and `first_bad`;
+    looking for the fix (`Direction.FIXED`), it is `last_bad` and `first_good` (fixed in).
+    `older` and `newer` name the pair in release order, whichever the direction.
+    """
 
     outcome: BisectOutcome
     tested: list[ReleaseVerdict]
     last_good: ReleaseVerdict | None = None
     first_bad: ReleaseVerdict | None = None
-    #: untestable releases between last_good and first_bad: the change may be in any of them
+    #: untestable releases between the two answers (oldest first): the change may be in any of them
     untestable_between: list[str] = field(default_factory=list)
     message: str = ""
+    direction: Direction = Direction.BROKE
+    last_bad: ReleaseVerdict | None = None
+    first_good: ReleaseVerdict | None = None
 
     @property
     def skipped(self) -> list[ReleaseVerdict]:
         """Releases that were marked untestable and skipped."""
         return [v for v in self.tested if v.state is ReleaseState.UNTESTABLE]
+
+    @property
+    def older(self) -> ReleaseVerdict | None:
+        """The older release of the answer: last good (where it broke) or last bad (the fix)."""
+        return self.last_good if self.direction is Direction.BROKE else self.last_bad
+
+    @property
+    def newer(self) -> ReleaseVerdict | None:
+        """The newer release of the answer: first bad (where it broke) or first good (the fix)."""
+        return self.first_bad if self.direction is Direction.BROKE else self.first_good
 
 
 #: `progress(version, step, estimated_total)` before each release is tested.
@@ -172,9 +209,45 @@ def bisect_releases(
     (-1 and len) until a release on each side has been seen, so an untestable end costs no
     more than an untestable midpoint: the nearest untried neighbour is tested instead.
     """
+    search = _search(releases, verdict_for, progress, upcoming)
+    return _conclude(search, *_bounds(search))
+
+
+def bisect_fix(
+    releases: Sequence[str],
+    verdict_for: Callable[[str], ReleaseVerdict],
+    progress: Progress | None = None,
+    upcoming: Upcoming | None = None,
+) -> BisectResult:
+    """Find the last bad and first good release (fixed in) in `releases` (oldest first, bad end first).
+
+    `releases[0]` is the release the user calls bad and `releases[-1]` the newer one they call
+    good. The same search as `bisect_releases`, over the releases newest first: the bad end is
+    tested first (if it does not fail there is nothing to search), untestable releases are
+    stepped around and named, a release that cannot express the scenario counts as good.
+    """
+    search = _search(list(reversed(releases)), verdict_for, progress, upcoming)
+    return _conclude_fix(search, *_bounds(search))
+
+
+def _search(
+    releases: Sequence[str],
+    verdict_for: Callable[[str], ReleaseVerdict],
+    progress: Progress | None,
+    upcoming: Upcoming | None,
+) -> _Search:
     if len(releases) < 2:
         raise ValueError("bisect needs at least two releases (a good one and a bad one)")
-    search = _Search(releases, verdict_for, progress or _no_progress, upcoming or _no_upcoming)
+    return _Search(releases, verdict_for, progress or _no_progress, upcoming or _no_upcoming)
+
+
+def _bounds(search: _Search) -> tuple[int, int]:
+    """(index of the good-side release next to the change, index of the bad one) in search order.
+
+    `search.releases[0]` is the good end and `[-1]` the bad end; a bound left at -1 or len
+    was never observed.
+    """
+    releases = search.releases
     low, high = -1, len(releases)
     last = len(releases) - 1
     middle_steps = search.estimate_after(0, last)
@@ -186,8 +259,7 @@ def bisect_releases(
         if following is not None:
             search.upcoming([releases[following]])
         low, high = _place(search.test(0, middle_steps), 0, low, high)
-    low, high = _narrow(search, low, high)
-    return _conclude(search, low, high)
+    return _narrow(search, low, high)
 
 
 def _place(verdict: ReleaseVerdict, index: int, low: int, high: int) -> tuple[int, int]:
@@ -261,8 +333,56 @@ def _always_bad(search: _Search, high: int) -> BisectResult:
     )
 
 
-def _undecided(search: _Search, why: str) -> BisectResult:
-    return BisectResult(BisectOutcome.UNDECIDED, search.order, message=why)
+def _undecided(search: _Search, why: str, direction: Direction = Direction.BROKE) -> BisectResult:
+    return BisectResult(BisectOutcome.UNDECIDED, search.order, message=why, direction=direction)
+
+
+def _conclude_fix(search: _Search, low: int, high: int) -> BisectResult:
+    """Name the outcome of a fix search; `search.releases` is newest first, so `low` (good side)
+    is the newer release of the answer and `high` (bad side) the older."""
+    count = len(search.releases)
+    if high == count and low == -1:
+        return _undecided(search, "no release in the range could be tested", Direction.FIXED)
+    if high == count:
+        verdict = search.known[low]
+        older = _oldest_first(search.untestable_between(low, count))
+        note = f" ({', '.join(older)} before it could not be tested)" if older else ""
+        return BisectResult(
+            BisectOutcome.NOT_REPRODUCED, search.order, direction=Direction.FIXED, first_good=verdict, message=(
+                f"the oldest testable release, {verdict.version}{note}, is {verdict.state.value}, not bad: "
+                "nothing to search (is the 'bad' release right, or was it never broken there?)"
+            ),
+        )
+    if low == -1:
+        verdict = search.known[high]
+        newer = _oldest_first(search.untestable_between(-1, high))
+        note = f" ({', '.join(newer)} after it could not be tested)" if newer else ""
+        return BisectResult(
+            BisectOutcome.STILL_BAD, search.order, direction=Direction.FIXED, last_bad=verdict,
+            untestable_between=newer, message=(
+                f"still bad at {verdict.version}, the newest testable release{note}: not fixed in this range"
+            ),
+        )
+    first_good, last_bad = search.known[low], search.known[high]
+    between = _oldest_first(search.untestable_between(low, high))
+    if first_good.state is ReleaseState.NOT_APPLICABLE:
+        outcome = BisectOutcome.BAD_UNTIL_NOT_APPLICABLE
+        message = (
+            f"bad until the scenario stops applying: {last_bad.version} is the last release where it can be "
+            f"expressed, and it still fails; {first_good.version} and newer lack what it needs ({first_good.reason})"
+        )
+    else:
+        outcome = BisectOutcome.FIXED
+        message = f"last bad {last_bad.version}, first good (fixed in) {first_good.version}"
+    if between:
+        message += f"; untestable in between, so the fix may lie in: {', '.join(between)}"
+    return BisectResult(outcome, search.order, untestable_between=between, message=message,
+                        direction=Direction.FIXED, last_bad=last_bad, first_good=first_good)
+
+
+def _oldest_first(versions: list[str]) -> list[str]:
+    """A fix search walks the releases newest first; people read them oldest first."""
+    return list(reversed(versions))
 
 
 # --------------------------------------------------------------------------- from results
@@ -309,7 +429,7 @@ def _first_line(text: str) -> str:
 
 @dataclass(frozen=True)
 class ObservationRow:
-    """One check, observed on the last good and on the first bad release."""
+    """One check, observed on the older and on the newer release of the answer."""
 
     check_id: str
     title: str
@@ -321,12 +441,16 @@ class ObservationRow:
         return self.before != self.after
 
 
-def side_by_side(last_good: ReleaseVerdict, first_bad: ReleaseVerdict) -> list[ObservationRow]:
-    """Every check either release saw, with what each observed (`–` where one did not run it)."""
-    ids = list(dict.fromkeys([*last_good.observations, *first_bad.observations]))
-    titles = {**last_good.titles, **first_bad.titles}
+def side_by_side(before: ReleaseVerdict, after: ReleaseVerdict) -> list[ObservationRow]:
+    """Every check either release saw, with what each observed (`–` where one did not run it).
+
+    `before` and `after` are the older and newer release of the answer: last good and first
+    bad, or last bad and first good.
+    """
+    ids = list(dict.fromkeys([*before.observations, *after.observations]))
+    titles = {**before.titles, **after.titles}
     return [
-        ObservationRow(check_id, titles.get(check_id, check_id), last_good.observations.get(check_id, "–"),
-                       first_bad.observations.get(check_id, "–"))
+        ObservationRow(check_id, titles.get(check_id, check_id), before.observations.get(check_id, "–"),
+                       after.observations.get(check_id, "–"))
         for check_id in ids
     ]

@@ -6,13 +6,15 @@ document (`matrix.json`, schema `gateconform.matrix/1`):
 
     versions   the releases, oldest first (the column order)
     releases   version → {results (relative path), run_id, proxy_version, overall, elapsed_s, error}
-    scenarios  [{id, title, path, cells: {version: pass|fail|error|skip|not run},
+    scenarios  [{id, title, path, issue, cells: {version: pass|fail|error|skip|not run},
                  changes: [versions where the cell differs from the previous release],
+                 errors: {version: why the scenario could not run (first line)},
                  checks: [{id, title, expected, outcomes: {version: …}, observed: {version: …},
+                           messages: {version: the verdict's sentence, for fail|error|skip},
                            changes: […]}]}]
 
-`changes[0]` is the first release where a verdict changed; the terminal table and the Markdown
-mark it. Everything in it comes from the per-release results documents, so a matrix can be
+`changes[0]` is the first release where a verdict changed; the terminal table, the Markdown and
+the HTML page (`harness.report.matrix_html`) mark it. Everything in it comes from the per-release results documents, so a matrix can be
 rebuilt from them without any proxy.
 """
 
@@ -53,6 +55,8 @@ class CheckRow(BaseModel):
     outcomes: dict[str, str] = Field(default_factory=dict)
     observed: dict[str, str] = Field(default_factory=dict)
     changes: list[str] = Field(default_factory=list)
+    #: why it failed, errored or was skipped, per release (a pass says nothing more than `observed`)
+    messages: dict[str, str] = Field(default_factory=dict)
 
 
 class ScenarioRow(BaseModel):
@@ -61,9 +65,12 @@ class ScenarioRow(BaseModel):
     id: str
     title: str
     path: str | None = None
+    issue: str | None = None
     cells: dict[str, str] = Field(default_factory=dict)
     changes: list[str] = Field(default_factory=list)
     checks: list[CheckRow] = Field(default_factory=list)
+    #: the first line of why the scenario could not run on a release (its proxy did not start …)
+    errors: dict[str, str] = Field(default_factory=dict)
 
     @property
     def first_change(self) -> str | None:
@@ -145,8 +152,11 @@ def build_matrix(
         run = runs.get(version)
         document.releases[version] = _release_column(version, run, results_paths, elapsed)
         for scenario in run.scenarios if run is not None else []:
-            row = rows.setdefault(scenario.id, ScenarioRow(id=scenario.id, title=scenario.title, path=scenario.path))
+            row = rows.setdefault(scenario.id, ScenarioRow(id=scenario.id, title=scenario.title, path=scenario.path,
+                                                           issue=scenario.issue))
             row.cells[version] = scenario_cell(scenario)
+            if scenario.error and scenario.error.strip():
+                row.errors[version] = scenario.error.strip().splitlines()[0]
             for verdict in scenario.verdicts:
                 key = (scenario.id, verdict.check_id)
                 check = check_rows.get(key)
@@ -156,6 +166,8 @@ def build_matrix(
                     row.checks.append(check)
                 check.outcomes[version] = verdict.outcome.value
                 check.observed[version] = verdict.observed
+                if verdict.outcome.value != "pass":
+                    check.messages[version] = verdict.message
     for row in rows.values():
         _fill_and_mark(row.cells, versions)
         row.changes = change_points([(v, row.cells[v]) for v in versions])

@@ -2,7 +2,8 @@
 
 Each cell is the scenario's verdict on that release (PASS, FAIL n/m, ERROR, SKIP); a cell whose
 verdict differs from the release before it is marked ▲, and the first such release of a row is
-"where it changed". Only `MatrixDocument` is read, never a proxy.
+"where it changed". Only `MatrixDocument` is read, never a proxy. The HTML page is
+`harness.report.matrix_html`, which shares these cell words.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 - `releases [SELECTION]`: what PyPI serves (compromised releases never listed), oldest first;
 - `matrix PATHS --versions …`: every scenario on every release, a table of verdicts;
-- `bisect SCENARIO --good V --bad V`: the last good and first bad release;
+- `bisect SCENARIO --good V --bad V`: the last good and first bad release (or, with --good
+  newer than --bad, the last bad and first good: where it was fixed);
 - `cache list|prune`: the per-release environments on disk.
 
 Heavy modules (runner, targets) are imported inside the commands so `gateconform run` stays fast.
@@ -119,7 +120,8 @@ def matrix(
                     f"narrow --versions or pass --max-releases {len(selected)}")
 
     from harness.matrix import default_jobs, run_matrix
-    from harness.matrix_view import change_lines, markdown, release_errors, terminal_table
+    from harness.matrix_view import change_lines, release_errors, terminal_table
+    from harness.report import outputs
 
     jobs = jobs or default_jobs()
     folder = report_dir or Path("reports") / f"matrix-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -132,14 +134,19 @@ def matrix(
         err.print("interrupted: every proxy started by the matrix was stopped")
         raise typer.Exit(130)
     document = finished.document
-    (folder / "matrix.md").write_text(markdown(document), encoding="utf-8")
+    written = [folder / outputs.MATRIX_JSON_NAME,
+               outputs.write_matrix_markdown(document, folder / outputs.MATRIX_MARKDOWN_NAME)]
+    try:
+        written.append(outputs.write_matrix_html(document, folder / outputs.MATRIX_HTML_NAME))
+    except Exception as exc:  # noqa: BLE001 - matrix.json holds the verdicts; a page bug must not lose them
+        err.print(f"matrix.html not written: {type(exc).__name__}: {exc}", highlight=False, markup=False)
     out.print(terminal_table(document))
     for line in change_lines(document):
         out.print(f"changed: {escape(line)}", highlight=False)
     for line in release_errors(document):
         out.print(f"[bold magenta]could not test[/] {escape(line)}", highlight=False)
     out.print(f"matrix: {len(selected)} release(s) in {finished.elapsed_s:.0f} s with {jobs} job(s)")
-    for path in (folder / "matrix.json", folder / "matrix.md"):
+    for path in written:
         out.print(f"report: {path}", highlight=False)
     raise typer.Exit({"pass": EXIT_OK, "fail": EXIT_FAIL}.get(document.overall, EXIT_ERROR))
 
@@ -174,30 +181,38 @@ def _select_or_exit(versions: str, pre: bool) -> list[str]:
 
 def bisect(
     scenario_path: Path = typer.Argument(..., help="one scenario file"),
-    good: str = typer.Option(..., "--good", help="a release where the scenario passes (or cannot apply yet)"),
+    good: str = typer.Option(
+        ..., "--good", help="a release where the scenario passes (or cannot apply); newer than --bad: find the fix"
+    ),
     bad: str = typer.Option(..., "--bad", help="a release where it fails (latest allowed)"),
     check: Optional[str] = typer.Option(
         None, "--check", help="bisect one check id (scenario::principal::probe[::model]) instead of all"
     ),
     report_dir: Optional[Path] = typer.Option(None, "--report-dir", help="default reports/bisect-<time>/"),
 ) -> None:
-    """Binary-search the releases between --good and --bad for the first bad one.
+    """Binary-search the releases between --good and --bad for the one where the verdict changed.
 
-    Exit code: 0 an answer (first bad release, or "always so"), 1 the --bad release does not
-    fail (nothing to search), 2 undecided (releases could not be tested) or bad input.
+    --good older than --bad: the last good and first bad release (since when is it broken?).
+    --good newer than --bad: the last bad and first good release (in which release was it fixed?).
+
+    Exit code: 0 an answer (first bad or first good release, "always bad" or "still bad"),
+    1 the --bad release does not fail (nothing to search), 2 undecided (releases could not be
+    tested) or bad input.
     """
     scenario = _load_scenarios_or_exit([scenario_path])[0]
     _check_exists_or_exit(scenario, check)
-    candidates = _bisect_candidates_or_exit(good, bad)
+    candidates, fixed = _bisect_candidates_or_exit(good, bad)
 
-    from harness.bisect import BisectOutcome, bisect_releases
+    from harness.bisect import BisectOutcome, bisect_fix, bisect_releases
     from harness.release_run import EnvironmentPrefetcher
 
     folder = report_dir or Path("reports") / f"bisect-{time.strftime('%Y%m%d-%H%M%S')}"
     progress = _Progress()
     what = f"check {check}" if check else f"scenario {scenario.id}"
-    progress(f"bisect {what}: {candidates[0]} (good) .. {candidates[-1]} (bad), "
-             f"{len(candidates)} releases → {folder}")
+    ends = (f"{candidates[0]} (bad) .. {candidates[-1]} (good), looking for the fix" if fixed
+            else f"{candidates[0]} (good) .. {candidates[-1]} (bad)")
+    progress(f"bisect {what}: {ends}, {len(candidates)} releases → {folder}")
+    search = bisect_fix if fixed else bisect_releases
     timings: dict[str, float] = {}
     verdict_for = _release_verdicts(scenario, check, folder, progress, timings)
 
@@ -206,7 +221,7 @@ def bisect(
 
     try:
         with EnvironmentPrefetcher(progress) as prefetcher:
-            result = bisect_releases(candidates, verdict_for, announce, prefetcher.prefetch)
+            result = search(candidates, verdict_for, announce, prefetcher.prefetch)
     except KeyboardInterrupt:
         err.print("interrupted: the proxy was stopped")
         raise typer.Exit(130)
@@ -232,8 +247,12 @@ def _check_exists_or_exit(scenario: "Scenario", check: str | None) -> None:
         raise _fail(f"gateconform: --check {check!r} is not a check of {scenario.id}{suggestion}")
 
 
-def _bisect_candidates_or_exit(good: str, bad: str) -> list[str]:
-    """[good, every final release strictly between, bad], each end checked against PyPI's list."""
+def _bisect_candidates_or_exit(good: str, bad: str) -> tuple[list[str], bool]:
+    """The releases to search, oldest first, and whether this looks for a fix (--good is newer).
+
+    [good, every final release strictly between, bad], or [bad, …, good] for a fix; each end
+    checked against PyPI's list.
+    """
     from packaging.version import Version
 
     from harness.release_list import parse_selection, published_releases, select_releases
@@ -246,9 +265,12 @@ def _bisect_candidates_or_exit(good: str, bad: str) -> list[str]:
         bad_v = select_releases(bad, releases).versions[0]
     except ReleaseError as exc:
         raise _fail(f"gateconform: {exc}")
-    if Version(good_v) >= Version(bad_v):
-        raise _fail(f"gateconform: --good {good_v} must be older than --bad {bad_v}")
-    return [good_v, *releases.strictly_between(good_v, bad_v), bad_v]
+    if Version(good_v) == Version(bad_v):
+        raise _fail(f"gateconform: --good and --bad are the same release ({good_v}): one must be older "
+                    "(--good older: where it broke; --good newer: where it was fixed)")
+    if Version(good_v) > Version(bad_v):
+        return [bad_v, *releases.strictly_between(bad_v, good_v), good_v], True
+    return [good_v, *releases.strictly_between(good_v, bad_v), bad_v], False
 
 
 def _release_verdicts(
@@ -283,12 +305,13 @@ def _print_bisect(result: "BisectResult", check: str | None, timings: dict[str, 
     from harness.bisect import side_by_side
 
     out.print(f"[bold]bisect: {result.outcome.value}[/] — {escape(result.message)}", highlight=False)
-    if result.last_good is not None and result.first_bad is not None:
+    older, newer = result.older, result.newer
+    if older is not None and newer is not None:
         table = Table(title="observations side by side (changed rows in bold)", title_justify="left")
         table.add_column("check", overflow="fold")
-        table.add_column(f"{result.last_good.version} ({result.last_good.state.value})", overflow="fold")
-        table.add_column(f"{result.first_bad.version} ({result.first_bad.state.value})", overflow="fold")
-        for row in side_by_side(result.last_good, result.first_bad):
+        table.add_column(f"{older.version} ({older.state.value})", overflow="fold")
+        table.add_column(f"{newer.version} ({newer.state.value})", overflow="fold")
+        for row in side_by_side(older, newer):
             if check and row.check_id != check:
                 continue
             mark = "[bold]" if row.differs else "[dim]"
@@ -314,7 +337,13 @@ def _write_bisect_documents(
     timings: dict[str, float],
     elapsed_s: float,
 ) -> None:
-    """`bisect.json`: the answer, every release tested and where its results document is."""
+    """`bisect.json`: the answer, every release tested and where its results document is.
+
+    `direction` says what was looked for: `broke` (last_good, first_bad) or `fixed` (last_bad,
+    first_good); the other pair is null.
+    """
+    from harness.bisect import Direction
+
     def release(verdict: "ReleaseVerdict | None") -> dict | None:
         if verdict is None:
             return None
@@ -334,13 +363,16 @@ def _write_bisect_documents(
         "scenario": scenario.id,
         "scenario_path": str(scenario.path) if scenario.path else None,
         "check": check,
-        "good": candidates[0],
-        "bad": candidates[-1],
+        "direction": result.direction.value,
+        "good": candidates[-1] if result.direction is Direction.FIXED else candidates[0],
+        "bad": candidates[0] if result.direction is Direction.FIXED else candidates[-1],
         "releases_in_range": len(candidates),
         "outcome": result.outcome.value,
         "message": result.message,
         "last_good": release(result.last_good),
         "first_bad": release(result.first_bad),
+        "last_bad": release(result.last_bad),
+        "first_good": release(result.first_good),
         "untestable_between": result.untestable_between,
         "tested": [release(v) for v in result.tested],
         "elapsed_s": round(elapsed_s, 1),

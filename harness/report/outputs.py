@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.results import RunResult
 
+if TYPE_CHECKING:
+    from harness.matrix import MatrixDocument
+
 HTML_NAME = "report.html"
+MATRIX_JSON_NAME = "matrix.json"
+MATRIX_HTML_NAME = "matrix.html"
+MATRIX_MARKDOWN_NAME = "matrix.md"
 MARKDOWN_NAME = "summary.md"
 JUNIT_NAME = "junit.xml"
 ALLURE_DIR = "allure-results"
@@ -62,3 +70,26 @@ def write_reports(result: RunResult, folder: Path) -> list[Path]:
         write_junit(result, folder / JUNIT_NAME),
         write_allure(result, folder / ALLURE_DIR),
     ]
+
+
+def write_matrix_html(document: "MatrixDocument", path: Path, matrix_folder: Path | None = None) -> Path:
+    """The self-contained matrix page; its links to each release's report.html are relative.
+
+    `matrix_folder` is where matrix.json and the per-release folders are (default: next to
+    `path`, as `gateconform matrix` writes it).
+    """
+    from harness.report.matrix_html import render_matrix_html
+
+    path = Path(path)
+    base = ""
+    if matrix_folder is not None:
+        relative = os.path.relpath(Path(matrix_folder).resolve(), path.resolve().parent)
+        base = "" if relative == "." else Path(relative).as_posix()
+    return write_text(path, render_matrix_html(document, base))
+
+
+def write_matrix_markdown(document: "MatrixDocument", path: Path) -> Path:
+    """The matrix as Markdown (the table, where verdicts changed, the changed checks)."""
+    from harness.matrix_view import markdown
+
+    return write_text(path, markdown(document))

@@ -119,7 +119,7 @@ def test_bisect_rejects_an_unknown_check_with_a_suggestion(monkeypatch) -> None:
 
 @pytest.mark.parametrize(
     ("good", "bad", "message"),
-    [("1.82.3", "1.70.0", "must be older"), ("1.82.7", "1.108.7", "compromised"), ("1.70.1", "1.82.3", "nearest")],
+    [("1.82.3", "1.82.3", "same release"), ("1.82.7", "1.108.7", "compromised"), ("1.70.1", "1.82.3", "nearest")],
 )
 def test_bisect_rejects_bad_ends_before_anything_runs(good: str, bad: str, message: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     tested = fake_release_runs(monkeypatch, first_bad="1.81.12")

@@ -110,3 +110,63 @@ def test_evidence_opens_from_a_cell_link(chromium: str, tmp_path: Path) -> None:
     opened = [a for a in _page(dom).having("details", "check") if "open" in a]
     assert [a["id"] for a in opened] == [first_fail.lstrip("#")]
 
+
+
+# --------------------------------------------------------------------------- the matrix page
+
+
+def test_chromium_renders_the_matrix_page_with_changes_marked_links_that_resolve_and_no_keys(
+    chromium: str, tmp_path: Path
+) -> None:
+    from harness.matrix import MatrixDocument
+    from tests.fixtures import matrix_docs
+
+    folder = tmp_path / "matrix"
+    matrix_json = matrix_docs.write_folder(folder, matrix_docs.with_server_error())
+    document = MatrixDocument.model_validate_json(matrix_json.read_text())
+    html = outputs.write_matrix_html(document, folder / outputs.MATRIX_HTML_NAME)
+
+    dom = dump_dom(html)
+    page = _page(dom)
+    # scenarios × releases, one verdict per cell; the first change of each scenario highlighted
+    assert len(page.having("table", "versions")) == 1
+    cells = page.having("td", "v")
+    assert len(cells) == 3 * len(matrix_docs.VERSIONS)
+    assert sorted(a["data-version"] for a in page.having("td", "v", "first-change")) == ["1.108.7", "1.81.12"]
+    text = " ".join(" ".join(page.text).split())
+    assert "SKIP on 1.81.11 → FAIL 3/7 on 1.81.12" in text and "PASS on 1.82.3 → ERROR on 1.108.7" in text
+    # a drill-down per failing scenario: check rows × releases
+    assert len(page.having("section", "drill")) == 3 and len(page.having("table", "checks-x")) == 3
+    # every link into a release's report reaches a file next to the page, at a check it has
+    links = [a["href"] for a in page.having("a") if "report.html" in a.get("href", "")]
+    assert links
+    for href in links:
+        target, _, anchor = href.partition("#")
+        report = (html.parent / target)
+        assert report.is_file(), href
+        assert not anchor or f'id="{anchor}"' in report.read_text(), href
+    assert KEY_PATTERN.findall(dom) == []
+
+    # the page's script opens a cell's popover when linked to it
+    popover = page.having("details", "why")[0]["id"]
+    opened = [a for a in _page(dump_dom(html, fragment=popover)).having("details", "why") if "open" in a]
+    assert [a["id"] for a in opened] == [popover]
+
+    desktop = screenshot(html, tmp_path / "matrix.png", width=1280, height=2000)
+    phone = screenshot(html, tmp_path / "matrix-phone.png", width=390, height=1600)
+    assert _png_size(desktop) == (1280, 2000) and desktop.stat().st_size > 20_000
+    assert _png_size(phone) == (390, 1600)
+    # A person should also see a popover: headless screenshots of a scrolled fragment are unreliable,
+    # so a copy of the page is opened with the seed's 1.82.3 popover already open.
+    seed_popover = next(a["id"] for a in page.having("details", "why") if a["id"].endswith("-2"))
+    with_popover = folder / "matrix-popover.html"
+    with_popover.write_text(html.read_text().replace(f'id="{seed_popover}">', f'id="{seed_popover}" open>', 1))
+    open_png = screenshot(with_popover, tmp_path / "matrix-popover.png", width=1280, height=1000)
+    assert _png_size(open_png) == (1280, 1000)
+
+    # Kept for a person to look at (links work: the release folders come along).
+    kept = ARTIFACTS / "matrix"
+    shutil.rmtree(kept, ignore_errors=True)
+    shutil.copytree(folder, kept)
+    for path in (desktop, phone, open_png):
+        shutil.copy2(path, ARTIFACTS / path.name)
