@@ -36,7 +36,7 @@ import httpx
 
 from harness.redact import Redactor
 from harness.targets import local as local_target
-from harness.targets.lifecycle import probe_readiness, register_live_target, timed, unregister_live_target
+from harness.targets.lifecycle import probe_readiness, start_or_clean_up, timed, unregister_live_target
 from harness.targets.base import Endpoint, ModelSpec
 from harness.targets.docker_engine import (
     LABEL_RUN,
@@ -156,16 +156,7 @@ class DockerTarget:
         """
         if self.run_id:
             raise TargetError(f"{self.label} is already started; stop() it first")
-        register_live_target(self)
-        started = time.monotonic()
-        try:
-            endpoint = self._start(models)
-        except BaseException:
-            self.stop()
-            raise
-        self.timings["start_total_s"] = time.monotonic() - started
-        self.log(f"{self.label}: ready at {self.base_url} ({self.timings['start_total_s']:.1f} s in all)")
-        return endpoint
+        return start_or_clean_up(self, lambda: self._start(models))
 
     def _start(self, models: Sequence[ModelSpec]) -> Endpoint:
         from harness.targets.image_build import ensure_postgres_image

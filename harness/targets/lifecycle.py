@@ -35,6 +35,32 @@ class Stoppable(Protocol):
     def stop(self) -> None: ...
 
 
+class StartableTarget(Stoppable, Protocol):
+    label: str
+    base_url: str
+    timings: dict[str, float]
+
+    def log(self, message: str) -> None: ...
+
+
+def start_or_clean_up(target: StartableTarget, start: Callable[[], T]) -> T:
+    """Run a target's `start` under the safety net; on any failure (or Ctrl-C) stop it first.
+
+    Whatever `start` got as far as creating is removed before the error propagates, so a
+    failed or interrupted boot leaves nothing behind.
+    """
+    register_live_target(target)
+    started = time.monotonic()
+    try:
+        started_thing = start()
+    except BaseException:
+        target.stop()
+        raise
+    target.timings["start_total_s"] = time.monotonic() - started
+    target.log(f"{target.label}: ready at {target.base_url} ({target.timings['start_total_s']:.1f} s in all)")
+    return started_thing
+
+
 def process_identity(pid: int) -> str:
     """`pid:start-ticks` of a process (`pid:?` when it cannot be read)."""
     try:

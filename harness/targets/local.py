@@ -42,7 +42,7 @@ from harness.targets.lifecycle import (
     timed,
     identity_alive,
     probe_readiness,
-    register_live_target,
+    start_or_clean_up,
     unregister_live_target,
 )
 from harness.targets.postgres import PostgresServer, free_port
@@ -294,17 +294,11 @@ class LocalTarget:
         """
         if self.proxy is not None:
             raise TargetError(f"{self.label} is already started; stop() it first")
-        register_live_target(self)
-        started = time.monotonic()
-        try:
+        def start() -> Endpoint:
             reap_orphans(self.log)
-            endpoint = self._start(models)
-        except BaseException:
-            self.stop()
-            raise
-        self.timings["start_total_s"] = time.monotonic() - started
-        self.log(f"{self.label}: ready at {self.base_url} ({self.timings['start_total_s']:.1f} s in all)")
-        return endpoint
+            return self._start(models)
+
+        return start_or_clean_up(self, start)
 
     def _start(self, models: Sequence[ModelSpec]) -> Endpoint:
         self.version = resolve_version(self.version_spec, self.cache_root, self.log)

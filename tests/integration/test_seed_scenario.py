@@ -9,7 +9,6 @@ control key passes, nothing secret reaches a report, and nothing is left running
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess

@@ -19,6 +19,7 @@ from harness.bisect import (
 from harness.checks import Check, Expect, Probe
 from harness.results import ScenarioResult
 from harness.verdicts import Outcome, Verdict
+from tests.fixtures import fake_releases
 
 GOOD, BAD, NA, UNTESTABLE = (ReleaseState.GOOD, ReleaseState.BAD, ReleaseState.NOT_APPLICABLE,
                              ReleaseState.UNTESTABLE)
@@ -387,21 +388,7 @@ def test_bisect_command_with_good_newer_than_bad_finds_the_fix(tmp_path, monkeyp
             result.write(out_dir / "results.json")
         return release_run.ReleaseRun(version, result, 0.1, None)
 
-    class NoPrefetch:
-        def __init__(self, log) -> None:  # type: ignore[no-untyped-def]
-            pass
-
-        def prefetch(self, versions) -> None:  # type: ignore[no-untyped-def]
-            pass
-
-        def __enter__(self):  # type: ignore[no-untyped-def]
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            pass
-
-    monkeypatch.setattr(release_run, "run_on_release", run_on_release)
-    monkeypatch.setattr(release_run, "EnvironmentPrefetcher", NoPrefetch)
+    fake_releases.install(monkeypatch, run_on_release)
     result = CliRunner().invoke(cli.app, ["bisect", str(seed), "--good", "latest", "--bad", "1.80.0",
                                           "--report-dir", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output

@@ -14,6 +14,7 @@ from harness.release_list import ReleaseList
 from harness.results import RunResult, ScenarioResult
 from harness.scenario.loader import load_scenario
 from harness.verdicts import Outcome, Verdict
+from tests.fixtures import fake_releases
 
 ROOT = Path(__file__).parents[2]
 SEED = ROOT / "scenarios/litellm/issue-23850-access-group-limits-service-key.yaml"
@@ -58,21 +59,7 @@ def fake_release_runs(monkeypatch: pytest.MonkeyPatch, first_bad: str, applies_f
             result.write(out_dir / "results.json")
         return release_run.ReleaseRun(version, result, 0.1, None)
 
-    class NoPrefetch:
-        def __init__(self, log) -> None:  # type: ignore[no-untyped-def]
-            pass
-
-        def prefetch(self, versions) -> None:  # type: ignore[no-untyped-def]
-            pass
-
-        def __enter__(self):  # type: ignore[no-untyped-def]
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            pass
-
-    monkeypatch.setattr(release_run, "run_on_release", run_on_release)
-    monkeypatch.setattr(release_run, "EnvironmentPrefetcher", NoPrefetch)
+    fake_releases.install(monkeypatch, run_on_release)
     return tested
 
 
