@@ -86,9 +86,15 @@ def run(
 
     # Imported only now: loading and validating must stay fast and start nothing.
     from harness.report.outputs import write_reports
-    from harness.runner import DEFAULT_TARGET, ScenarioRunner
+    from harness.runner import DEFAULT_TARGET, ScenarioRunner, check_target_spec
+    from harness.targets.errors import TargetError
 
     spec = target or DEFAULT_TARGET
+    try:
+        check_target_spec(spec)
+    except TargetError as exc:
+        err.print(f"gateconform: --target {spec}: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_ERROR)
     progress = _Progress()
     progress(f"{len(scenarios)} scenario(s), target {spec}")
     with ScenarioRunner(spec, log=progress) as runner:

@@ -60,6 +60,12 @@ def make_target(spec: str, log: Log) -> Target:
     return LocalTarget(text.removeprefix("local:"), log=log)
 
 
+def check_target_spec(spec: str) -> None:
+    """Raise `TargetError` now for a target spec that can never start (malformed, compromised
+    release, unknown kind), so a run refuses it before doing anything at all."""
+    make_target(spec, lambda _message: None)
+
+
 @dataclass
 class _Slot:
     """One target started for one model list; `error` remembers a failed start."""

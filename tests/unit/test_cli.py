@@ -84,3 +84,11 @@ def test_a_very_long_listing_is_shortened_in_the_terminal_only() -> None:
     shown = cli._shorten(f"[{names}]")
     assert len(shown) < 400 and shown.endswith("in full in the reports)")
     assert cli._shorten("[gpt-4o]") == "[gpt-4o]"
+
+
+@pytest.mark.parametrize("target", ["litellm==1.82.7", "docker:litellm==1.107.0", "litellm>=1.80"])
+def test_a_target_that_can_never_start_is_refused_before_anything(target: str, tmp_path: Path) -> None:
+    result = invoke("run", str(SEED), "--target", target, "--report-dir", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert f"--target {target}:" in result.output
+    assert not (tmp_path / "out").exists(), "no run happened, so no report may claim one"
