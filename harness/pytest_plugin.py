@@ -72,6 +72,16 @@ def _dist_given(args: Sequence[str]) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    target = config.getoption("gateconform_target")
+    if target:
+        # A malformed or compromised target is a usage error, before anything is collected or run.
+        from harness.runner import check_target_spec
+        from harness.targets.errors import TargetError
+
+        try:
+            check_target_spec(target)
+        except TargetError as exc:
+            raise pytest.UsageError(f"--target {target}: {exc}") from None
     config.stash[_RUNNER_KEY] = _SessionScenarios(config)
     # Registered here too, so the marker is known when pytest-xdist is not installed.
     config.addinivalue_line("markers", "xdist_group(name): run these tests on one pytest-xdist worker")
