@@ -33,7 +33,7 @@ fails), NOT_REPRODUCED (the older, "bad" release does not fail) or UNDECIDED.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
@@ -65,6 +65,10 @@ class ReleaseVerdict:
     observations: Mapping[str, str] = field(default_factory=dict)
     #: check id → the check as a sentence (`svc cannot call gpt-4o`), for people
     titles: Mapping[str, str] = field(default_factory=dict)
+    #: the dependencies the release was tested with: `today` or `as-released` (after today's did
+    #: not start, `deps_fallback` says why)
+    deps: str = "today"
+    deps_fallback: str | None = None
 
 
 class Direction(str, Enum):
@@ -161,7 +165,7 @@ class _Search:
         self.progress(version, step, step + remaining_estimate)
         verdict = self.verdict_for(version)
         if verdict.version != version:  # a verdict function must answer for the release asked
-            verdict = ReleaseVerdict(version, verdict.state, verdict.reason, verdict.observations, verdict.titles)
+            verdict = replace(verdict, version=version)
         self.known[index] = verdict
         self.order.append(verdict)
         return verdict

@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 from filelock import FileLock, Timeout
 
 from harness.targets.environments import (
+    DEPS_MODES,
     LAST_USED_NAME,
     RECIPE_REVISION,
     environment_name,
@@ -38,6 +39,9 @@ class CachedEnvironment:
     last_used: float  # epoch seconds (the last-used marker, else the build time, else the mtime)
     complete: bool  # a completion stamp exists
     current: bool  # built by this recipe revision for this Python: usable by this harness
+    #: dependency mode: `today`, or `as-released` with the uv `--exclude-newer` cut-off it used
+    deps: str = "today"
+    exclude_newer: str | None = None
 
     @property
     def name(self) -> str:
@@ -65,11 +69,19 @@ def _describe(root: Path) -> CachedEnvironment:
     stamp = read_stamp(root)
     version = str(stamp["litellm_version"]) if stamp and stamp.get("litellm_version") else _version_from_name(root.name)
     complete = stamp is not None
-    current = complete and version is not None and root.name == environment_name(version) and (
-        stamp.get("recipe_revision") == RECIPE_REVISION if stamp else False
-    )
+    deps = str(stamp.get("deps") or "today") if stamp else _deps_from_name(root.name)
+    exclude_newer = stamp.get("exclude_newer") if stamp else None
+    current = complete and version is not None and deps in DEPS_MODES and (
+        root.name == environment_name(version, deps)
+    ) and (stamp.get("recipe_revision") == RECIPE_REVISION if stamp else False)
     size, own = folder_size(root)
-    return CachedEnvironment(root, version, size, own, _last_used(root, stamp), complete, current)
+    return CachedEnvironment(root, version, size, own, _last_used(root, stamp), complete, current, deps,
+                             str(exclude_newer) if exclude_newer else None)
+
+
+def _deps_from_name(name: str) -> str:
+    """`litellm-1.95.0-py311-r2-as-released` → `as-released`; no suffix → `today`."""
+    return next((mode for mode in DEPS_MODES if mode != "today" and name.endswith(f"-{mode}")), "today")
 
 
 def _version_from_name(name: str) -> str | None:

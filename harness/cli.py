@@ -63,6 +63,11 @@ def run(
     baseline: Optional[Path] = typer.Option(
         None, "--baseline", help="results.json of an earlier run: only failures new since then fail the gate"
     ),
+    deps: Optional[str] = typer.Option(
+        None, "--deps",
+        help="local target's dependencies: 'today' (default: what pip installs today) or 'as-released' "
+        "(as of the release's upload date; same as --target litellm==X@as-released)",
+    ),
 ) -> None:
     """Run scenarios against a real proxy and print the verdicts."""
     try:
@@ -91,6 +96,10 @@ def run(
 
     spec = target or DEFAULT_TARGET
     try:
+        if deps is not None:
+            from harness.targets.releases import with_deps
+
+            spec = with_deps(spec, deps)
         check_target_spec(spec)
     except TargetError as exc:
         err.print(f"gateconform: --target {spec}: {exc}", highlight=False, markup=False)

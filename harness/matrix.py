@@ -5,7 +5,8 @@ writes one results document per release; `build_matrix` folds those into the com
 document (`matrix.json`, schema `gateconform.matrix/1`):
 
     versions   the releases, oldest first (the column order)
-    releases   version → {results (relative path), run_id, proxy_version, overall, elapsed_s, error}
+    releases   version → {results (relative path), run_id, proxy_version, overall, elapsed_s, error,
+                          deps (today | as-released), deps_fallback (why today's did not start)}
     scenarios  [{id, title, path, issue, cells: {version: pass|fail|error|skip|not run},
                  changes: [versions where the cell differs from the previous release],
                  errors: {version: why the scenario could not run (first line)},
@@ -31,7 +32,7 @@ from typing import Callable, Mapping, Sequence
 from pydantic import BaseModel, Field
 
 import harness
-from harness.release_run import ReleaseRun, failed_release_run, run_on_release
+from harness.release_run import DEPS_AUTO, ReleaseRun, failed_release_run, run_on_release
 from harness.results import Machine, RunResult, ScenarioResult, now_iso
 from harness.scenario.model import Scenario
 
@@ -88,6 +89,10 @@ class ReleaseColumn(BaseModel):
     overall: str = NOT_RUN
     elapsed_s: float | None = None
     error: str | None = None  # why the release could not be tested (install or boot)
+    #: the dependencies its verdicts come from: `today` or `as-released` (absent in older documents)
+    deps: str | None = None
+    #: set when today's dependencies did not start and it was retried as released: why
+    deps_fallback: str | None = None
 
 
 class MatrixDocument(BaseModel):
@@ -198,6 +203,8 @@ def _release_column(
         overall=run.overall,
         elapsed_s=round((elapsed or {}).get(version, 0.0), 1) or None,
         error=errors[0].splitlines()[0] if errors else None,
+        deps=run.deps,
+        deps_fallback=run.deps_fallback,
     )
 
 
@@ -238,8 +245,12 @@ def run_matrix(
     folder: Path,
     jobs: int,
     log: Log,
+    deps: str = DEPS_AUTO,
 ) -> MatrixRun:
     """Run every scenario on every release (`jobs` releases at a time) and write the documents.
+
+    `deps`: `auto` (today's dependencies, a release that does not start with them retried once
+    as released), `today` or `as-released`.
 
     Writes `<folder>/<version>/results.json` per release, then `<folder>/matrix.json`.
     Ctrl-C stops every proxy started so far (workers finish their scenario and close) and
@@ -256,11 +267,12 @@ def run_matrix(
         release_log("starting")
         release_started = time.monotonic()
         try:
-            run = run_on_release(version, scenarios, release_log, folder / version, cancel, active.append)
+            run = run_on_release(version, scenarios, release_log, folder / version, cancel, active.append, deps)
         except Exception as exc:  # noqa: BLE001 - one broken release must not sink the matrix
             run = failed_release_run(version, scenarios, f"harness error: {type(exc).__name__}: {exc}",
                                      time.monotonic() - release_started)
-        release_log(f"done in {run.elapsed_s:.0f} s: {run.result.overall}")
+        as_released = " (dependencies as released)" if run.deps == "as-released" else ""
+        release_log(f"done in {run.elapsed_s:.0f} s: {run.result.overall}{as_released}")
         return run
 
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="release") as pool:

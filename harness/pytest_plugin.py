@@ -38,6 +38,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(default litellm==1.108.7)",
     )
     group.addoption(
+        "--deps",
+        dest="gateconform_deps",
+        default=None,
+        choices=("today", "as-released"),
+        help="local target's dependencies: today (default: what pip installs today) or as-released "
+        "(as of the release's upload date; same as --target litellm==VERSION@as-released)",
+    )
+    group.addoption(
         "--gateconform-results",
         dest="gateconform_results",
         default=None,
@@ -73,6 +81,16 @@ def _dist_given(args: Sequence[str]) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     target = config.getoption("gateconform_target")
+    deps = config.getoption("gateconform_deps", None)
+    if deps:  # folded into the spec, which every worker and the results document then carry
+        from harness.runner import DEFAULT_TARGET
+        from harness.targets.errors import TargetError
+        from harness.targets.releases import with_deps
+
+        try:
+            target = config.option.gateconform_target = with_deps(target or DEFAULT_TARGET, deps)
+        except TargetError as exc:
+            raise pytest.UsageError(f"--deps {deps}: {exc}") from None
     if target:
         # A malformed or compromised target is a usage error, before anything is collected or run.
         from harness.runner import check_target_spec

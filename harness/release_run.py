@@ -3,13 +3,19 @@
 One `ScenarioRunner` per release (target `litellm==V`), scenarios grouped by model list so each
 list boots one proxy, and each proxy stopped as soon as its scenarios ran, so a release never
 holds more than one proxy. The results document is written per release.
+
+Dependency modes (`deps`): `today` (what installs today), `as-released` (`litellm==V@as-released`:
+dependencies as of the release's upload date) or `auto` (a matrix's and a bisect's default):
+today's first, and a release that did not install or start with them is retried once with
+dependencies as released before it is called untestable. The results document says which mode
+the verdicts come from (`deps`) and, after a retry, why today's did not do (`deps_fallback`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -17,6 +23,14 @@ from harness.results import RunResult
 from harness.scenario.model import Scenario
 
 Log = Callable[[str], None]
+
+DEPS_TODAY = "today"
+DEPS_AS_RELEASED = "as-released"
+#: today's dependencies, then dependencies as released if the release did not install or start
+DEPS_AUTO = "auto"
+RELEASE_DEPS_MODES = (DEPS_AUTO, DEPS_TODAY, DEPS_AS_RELEASED)
+#: How the runner words a scenario whose target did not install or start (`runner.run`).
+_TARGET_DID_NOT_START = "target did not start:"
 
 
 @dataclass
@@ -27,6 +41,67 @@ class ReleaseRun:
     result: RunResult
     elapsed_s: float
     results_path: Path | None = None
+    #: the dependency mode the verdicts come from (`today` or `as-released`)
+    deps: str = DEPS_TODAY
+    #: why today's dependencies did not do, when the release was retried as released
+    deps_fallback: str | None = None
+    #: secrets the runner knew (master key …): checked absent from the written documents
+    secrets: list[str] = field(default_factory=list, repr=False)
+
+
+def did_not_start(result: RunResult) -> str | None:
+    """Why the release could not be tested at all (the first line), if no scenario got a proxy.
+
+    Only a target that did not install or start counts: a provisioning error on a running proxy
+    is the release's behaviour, and other dependencies would not change it.
+    """
+    errors = [s.error for s in result.scenarios if s.error]
+    if not errors or len(errors) != len(result.scenarios):
+        return None
+    if not all(e.startswith(_TARGET_DID_NOT_START) for e in errors):
+        return None
+    return _why(errors[0])
+
+
+def _why(error: str) -> str:
+    """The telling line of a start failure: an `…Error:` line of the log tail, else the first line."""
+    lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
+    for line in reversed(lines):
+        head = line.split(":", 1)[0]
+        if head.endswith(("Error", "Exception")) and " " not in head and "No module named 'proxy_server'" not in line:
+            return line
+    return lines[0] if lines else error
+
+
+def run_with_deps(
+    version: str,
+    deps: str,
+    attempt: Callable[[str], ReleaseRun],
+    log: Log,
+) -> ReleaseRun:
+    """Run a release in dependency mode `deps`; `auto` retries as released once if today's did not start.
+
+    `attempt(mode)` runs the release with `today` or `as-released` dependencies (a fake in tests).
+    """
+    if deps not in RELEASE_DEPS_MODES:
+        raise ValueError(f"unknown dependency mode {deps!r} (use {', '.join(RELEASE_DEPS_MODES)})")
+    if deps != DEPS_AUTO:
+        run = attempt(deps)
+        run.deps = deps
+        return run
+    first = attempt(DEPS_TODAY)
+    first.deps = DEPS_TODAY
+    why = did_not_start(first.result)
+    if why is None:
+        return first
+    log(f"litellm {version} did not start with today's dependencies ({why}); "
+        "retrying once with dependencies as released")
+    second = attempt(DEPS_AS_RELEASED)
+    second.deps = DEPS_AS_RELEASED
+    second.deps_fallback = why
+    second.elapsed_s += first.elapsed_s
+    second.result.deps_fallback = f"today's dependencies did not start: {why}"
+    return second
 
 
 def run_on_release(
@@ -36,32 +111,56 @@ def run_on_release(
     out_dir: Path | None = None,
     cancel: threading.Event | None = None,
     runner_started: Callable[[object], None] | None = None,
+    deps: str = DEPS_TODAY,
 ) -> ReleaseRun:
     """Run `scenarios` on `litellm==version`; never raises for a release that cannot boot.
 
     A release that cannot be installed or started gives a results document whose scenarios
     carry the error (ERROR verdicts), exactly as `gateconform run` would. `cancel` stops before
     the next scenario; `runner_started` lets the caller stop the runner's proxies from another
-    thread (Ctrl-C in a matrix).
+    thread (Ctrl-C in a matrix). `deps`: `today`, `as-released` or `auto` (see the module doc);
+    the results document written is the one of the attempt that counts.
     """
-    from harness.report.outputs import write_reports
+
+    def attempt(mode: str) -> ReleaseRun:
+        return _run_once(version, scenarios, log, mode, cancel, runner_started)
+
+    run = run_with_deps(version, deps, attempt, log)
+    if out_dir is not None:
+        run.results_path = _write_documents(run, out_dir, log)
+    return run
+
+
+def _run_once(
+    version: str,
+    scenarios: Sequence[Scenario],
+    log: Log,
+    deps: str,
+    cancel: threading.Event | None,
+    runner_started: Callable[[object], None] | None,
+) -> ReleaseRun:
     from harness.runner import ScenarioRunner
 
     started = time.monotonic()
-    spec = f"litellm=={version}"
+    spec = f"litellm=={version}" if deps == DEPS_TODAY else f"litellm=={version}@{deps}"
     with ScenarioRunner(spec, log=log) as runner:
         if runner_started is not None:
             runner_started(runner)
         result = runner.run_all(scenarios, cancel=cancel)
-        results_path = None
-        if out_dir is not None:
-            results_path = result.write(out_dir / "results.json", secrets=runner.redactor.secrets)
-            try:
-                write_reports(result, out_dir)
-            except Exception as exc:  # noqa: BLE001 - results.json is written; a report bug must not
-                # turn a tested release into an untestable one
-                log(f"reports not written for litellm {version}: {type(exc).__name__}: {exc}")
-    return ReleaseRun(version, result, time.monotonic() - started, results_path)
+        secrets = list(runner.redactor.secrets)
+    return ReleaseRun(version, result, time.monotonic() - started, deps=deps, secrets=secrets)
+
+
+def _write_documents(run: ReleaseRun, out_dir: Path, log: Log) -> Path:
+    from harness.report.outputs import write_reports
+
+    path = run.result.write(out_dir / "results.json", secrets=run.secrets)
+    try:
+        write_reports(run.result, out_dir)
+    except Exception as exc:  # noqa: BLE001 - results.json is written; a report bug must not
+        # turn a tested release into an untestable one
+        log(f"reports not written for litellm {run.version}: {type(exc).__name__}: {exc}")
+    return path
 
 
 def failed_release_run(version: str, scenarios: Sequence[Scenario], error: str, elapsed_s: float = 0.0) -> ReleaseRun:
@@ -90,10 +189,12 @@ class EnvironmentPrefetcher:
     marks the release untestable with the reason.
     """
 
-    def __init__(self, log: Log) -> None:
+    def __init__(self, log: Log, deps: str = DEPS_TODAY) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
         self._log = log
+        # `auto` tries today's dependencies first: those are the environments worth building ahead
+        self._deps = DEPS_AS_RELEASED if deps == DEPS_AS_RELEASED else DEPS_TODAY
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
         # Only the latest announcement counts: builds queued for an earlier step whose answer
         # is known by now would be wasted work, so they turn into no-ops.
@@ -110,12 +211,12 @@ class EnvironmentPrefetcher:
         from harness.targets.wasm_engine import ensure_wasm_engine
 
         root = default_cache_root()
-        if version not in self._wanted or find_complete_environment(root, version) is not None:
+        if version not in self._wanted or find_complete_environment(root, version, self._deps) is not None:
             return
         started = time.monotonic()
         try:
             engine = ensure_wasm_engine(root)
-            ensure_environment(version, root, engine.env())
+            ensure_environment(version, root, engine.env(), deps=self._deps)
         except Exception as exc:  # noqa: BLE001 - reported when the release itself is tested
             self._log(f"(background) environment for litellm {version} did not build: {str(exc).splitlines()[0]}")
             return

@@ -138,11 +138,22 @@ def target_kind_of(spec: str) -> str:
     return "local"
 
 
+def deps_of(spec: str) -> str | None:
+    """A local target's dependency mode (`today`, `as-released` for `litellm==X@as-released`), else None."""
+    if target_kind_of(spec) != "local":
+        return None
+    _base, sep, mode = spec.strip().rpartition("@")
+    return mode.strip().lower() if sep else "today"
+
+
 class RunResult(BaseModel):
     """One harness run against one target.
 
     Fields added within schema v1 are optional, so documents written before them still load:
-    `target_kind` (local, docker, url) and `image_digest` (the exact image a docker target ran).
+    `target_kind` (local, docker, url), `image_digest` (the exact image a docker target ran),
+    `deps` (a local target's dependency mode: `today` or `as-released`; absent = today) and
+    `deps_fallback` (set when a matrix or bisect retried the release with dependencies as
+    released because it did not start with today's: why today's did not).
     """
 
     schema_version: str = SCHEMA_VERSION
@@ -152,6 +163,8 @@ class RunResult(BaseModel):
     target_kind: str | None = None
     proxy_version: str | None = None
     image_digest: str | None = None
+    deps: str | None = None
+    deps_fallback: str | None = None
     started_at: str
     finished_at: str | None = None
     machine: Machine
@@ -176,6 +189,7 @@ class RunResult(BaseModel):
             run_id=run_id or uuid.uuid4().hex[:12],
             target=target,
             target_kind=target_kind_of(target),
+            deps=deps_of(target),
             proxy_version=proxy_version,
             started_at=now_iso(),
             machine=Machine.current(),

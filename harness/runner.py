@@ -48,7 +48,11 @@ def group_by_models(scenarios: Sequence[Scenario]) -> list[list[Scenario]]:
 
 def make_target(spec: str, log: Log) -> Target:
     """Build (not start) the target a `--target` value names."""
-    text = spec.strip()
+    from harness.targets.releases import DEPS_TODAY, split_deps
+
+    text, deps = split_deps(spec)  # `litellm==X@as-released`: dependencies as of the release
+    if text.startswith(("docker:", "url:", "http://", "https://")) and deps != DEPS_TODAY:
+        raise TargetError(f"dependencies {deps} are for the local target only (an image or a URL brings its own)")
     if text.startswith("docker:"):
         from harness.targets.docker_target import DockerTarget  # the docker SDK only when asked for
 
@@ -57,7 +61,7 @@ def make_target(spec: str, log: Log) -> Target:
         raise TargetError(f"--target {spec}: the url target is not available yet")
     from harness.targets.local import LocalTarget  # heavy imports only when a proxy is needed
 
-    return LocalTarget(text.removeprefix("local:"), log=log)
+    return LocalTarget(text.removeprefix("local:"), log=log, deps=deps)
 
 
 def check_target_spec(spec: str) -> None:

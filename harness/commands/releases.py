@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
 import typer
 from rich.console import Console
@@ -34,6 +34,20 @@ DEFAULT_MAX_RELEASES = 25
 _STATE_STYLE = {"good": "green", "bad": "bold red", "not applicable": "yellow", "untestable": "magenta"}
 
 cache_app = typer.Typer(no_args_is_help=True, help="The per-release environments on disk.")
+
+_DEPS_HELP = (
+    "dependencies: 'auto' (default: today's, and a release that does not install or start with them is "
+    "retried once with dependencies as released), 'today' (what pip installs today) or 'as-released' "
+    "(as of each release's upload date: uv --exclude-newer)"
+)
+
+
+def _deps_or_exit(deps: str) -> str:
+    from harness.release_run import RELEASE_DEPS_MODES
+
+    if deps not in RELEASE_DEPS_MODES:
+        raise _fail(f"gateconform: --deps {deps!r}: use {', '.join(RELEASE_DEPS_MODES)}")
+    return deps
 
 
 class _Progress:
@@ -107,12 +121,14 @@ def matrix(
     max_releases: int = typer.Option(
         DEFAULT_MAX_RELEASES, "--max-releases", help="refuse larger selections (each release costs minutes)"
     ),
+    deps: str = typer.Option("auto", "--deps", help=_DEPS_HELP),
 ) -> None:
     """Run every scenario on every chosen release; print scenarios × releases.
 
     Exit code: 0 every cell passed (or skipped), 1 a cell failed, 2 a release or check could
     not be tested.
     """
+    deps = _deps_or_exit(deps)
     scenarios = _load_scenarios_or_exit(paths)
     selected = _select_or_exit(versions, pre)
     if len(selected) > max_releases:
@@ -129,7 +145,7 @@ def matrix(
     progress(f"{len(scenarios)} scenario(s) × {len(selected)} release(s) ({', '.join(selected)}), "
              f"{min(jobs, len(selected))} at a time → {folder}")
     try:
-        finished = run_matrix(selected, scenarios, folder, jobs, progress)
+        finished = run_matrix(selected, scenarios, folder, jobs, progress, deps)
     except KeyboardInterrupt:
         err.print("interrupted: every proxy started by the matrix was stopped")
         raise typer.Exit(130)
@@ -145,10 +161,24 @@ def matrix(
         out.print(f"changed: {escape(line)}", highlight=False)
     for line in release_errors(document):
         out.print(f"[bold magenta]could not test[/] {escape(line)}", highlight=False)
+    for line in deps_lines(document.releases.values()):
+        out.print(escape(line), highlight=False)
     out.print(f"matrix: {len(selected)} release(s) in {finished.elapsed_s:.0f} s with {jobs} job(s)")
     for path in written:
         out.print(f"report: {path}", highlight=False)
     raise typer.Exit({"pass": EXIT_OK, "fail": EXIT_FAIL}.get(document.overall, EXIT_ERROR))
+
+
+def deps_lines(releases: "Iterable[object]") -> list[str]:
+    """One line per release tested with dependencies as released (and why), for the terminal."""
+    lines = []
+    for release in releases:
+        if getattr(release, "deps", None) != "as-released":
+            continue
+        fallback = getattr(release, "deps_fallback", None)
+        why = f" (retried: today's did not start: {_short(fallback, 120)})" if fallback else ""
+        lines.append(f"dependencies as released: {getattr(release, 'version', '?')}{why}")
+    return lines
 
 
 def _load_scenarios_or_exit(paths: list[Path]) -> list["Scenario"]:
@@ -189,6 +219,7 @@ def bisect(
         None, "--check", help="bisect one check id (scenario::principal::probe[::model]) instead of all"
     ),
     report_dir: Optional[Path] = typer.Option(None, "--report-dir", help="default reports/bisect-<time>/"),
+    deps: str = typer.Option("auto", "--deps", help=_DEPS_HELP),
 ) -> None:
     """Binary-search the releases between --good and --bad for the one where the verdict changed.
 
@@ -199,6 +230,7 @@ def bisect(
     1 the --bad release does not fail (nothing to search), 2 undecided (releases could not be
     tested) or bad input.
     """
+    deps = _deps_or_exit(deps)
     scenario = _load_scenarios_or_exit([scenario_path])[0]
     _check_exists_or_exit(scenario, check)
     candidates, fixed = _bisect_candidates_or_exit(good, bad)
@@ -211,22 +243,22 @@ def bisect(
     what = f"check {check}" if check else f"scenario {scenario.id}"
     ends = (f"{candidates[0]} (bad) .. {candidates[-1]} (good), looking for the fix" if fixed
             else f"{candidates[0]} (good) .. {candidates[-1]} (bad)")
-    progress(f"bisect {what}: {ends}, {len(candidates)} releases → {folder}")
+    progress(f"bisect {what}: {ends}, {len(candidates)} releases, dependencies {deps} → {folder}")
     search = bisect_fix if fixed else bisect_releases
     timings: dict[str, float] = {}
-    verdict_for = _release_verdicts(scenario, check, folder, progress, timings)
+    verdict_for = _release_verdicts(scenario, check, folder, progress, timings, deps)
 
     def announce(version: str, step: int, total: int) -> None:
         progress(f"testing {version} — {step} of ~{total}")
 
     try:
-        with EnvironmentPrefetcher(progress) as prefetcher:
+        with EnvironmentPrefetcher(progress, deps) as prefetcher:
             result = search(candidates, verdict_for, announce, prefetcher.prefetch)
     except KeyboardInterrupt:
         err.print("interrupted: the proxy was stopped")
         raise typer.Exit(130)
     _print_bisect(result, check, timings)
-    _write_bisect_documents(folder, scenario, check, candidates, result, timings, progress.elapsed_s)
+    _write_bisect_documents(folder, scenario, check, candidates, result, timings, progress.elapsed_s, deps)
     out.print(f"bisect took {progress.elapsed_s / 60:.1f} min ({len(result.tested)} release(s) tested)")
     out.print(f"report: {folder / 'bisect.json'}", highlight=False)
     code = {BisectOutcome.NOT_REPRODUCED: EXIT_FAIL, BisectOutcome.UNDECIDED: EXIT_ERROR}.get(result.outcome, EXIT_OK)
@@ -274,22 +306,32 @@ def _bisect_candidates_or_exit(good: str, bad: str) -> tuple[list[str], bool]:
 
 
 def _release_verdicts(
-    scenario: "Scenario", check: str | None, folder: Path, log: Callable[[str], None], timings: dict[str, float]
+    scenario: "Scenario",
+    check: str | None,
+    folder: Path,
+    log: Callable[[str], None],
+    timings: dict[str, float],
+    deps: str = "auto",
 ) -> Callable[[str], "ReleaseVerdict"]:
     """The real `verdict_for`: run the scenario on the release and classify what it showed."""
+    from dataclasses import replace
+
     from harness.bisect import ReleaseState, ReleaseVerdict, classify
     from harness.release_run import run_on_release
 
     def verdict_for(version: str) -> ReleaseVerdict:
         started = time.monotonic()
         try:
-            run = run_on_release(version, [scenario], lambda m: log(f"  [{version}] {m}"), folder / version)
-            verdict = classify(run.result.scenarios[0], version, check)
+            run = run_on_release(version, [scenario], lambda m: log(f"  [{version}] {m}"), folder / version,
+                                 deps=deps)
+            verdict = replace(classify(run.result.scenarios[0], version, check), deps=run.deps,
+                              deps_fallback=run.deps_fallback)
         except Exception as exc:  # noqa: BLE001 - a broken release is marked, never guessed
             verdict = ReleaseVerdict(version, ReleaseState.UNTESTABLE, f"harness error: {type(exc).__name__}: {exc}")
         timings[version] = time.monotonic() - started
         style = _STATE_STYLE[verdict.state.value]
-        err.print(f"  {version}: [{style}]{verdict.state.value}[/] — {escape(_short(verdict.reason))} "
+        as_released = " [dim](dependencies as released)[/]" if verdict.deps == "as-released" else ""
+        err.print(f"  {version}: [{style}]{verdict.state.value}[/]{as_released} — {escape(_short(verdict.reason))} "
                   f"[dim]({timings[version]:.0f} s)[/]", highlight=False)
         return verdict
 
@@ -319,13 +361,16 @@ def _print_bisect(result: "BisectResult", check: str | None, timings: dict[str, 
                           f"{mark}{escape(row.after)}[/]")
         out.print(table)
     tested = Table(title="releases tested (in order)", title_justify="left")
-    for column in ("release", "state", "why", "time"):
+    for column in ("release", "state", "deps", "why", "time"):
         tested.add_column(column, overflow="fold")
     for verdict in result.tested:
         style = _STATE_STYLE[verdict.state.value]
-        tested.add_row(verdict.version, f"[{style}]{verdict.state.value}[/]", escape(_short(verdict.reason, 120)),
-                       f"{timings.get(verdict.version, 0):.0f} s")
+        deps = "as released (retried)" if verdict.deps_fallback else verdict.deps.replace("-", " ")
+        tested.add_row(verdict.version, f"[{style}]{verdict.state.value}[/]", deps,
+                       escape(_short(verdict.reason, 120)), f"{timings.get(verdict.version, 0):.0f} s")
     out.print(tested)
+    for line in deps_lines(result.tested):
+        out.print(escape(line), highlight=False)
 
 
 def _write_bisect_documents(
@@ -336,11 +381,14 @@ def _write_bisect_documents(
     result: "BisectResult",
     timings: dict[str, float],
     elapsed_s: float,
+    deps: str = "auto",
 ) -> None:
     """`bisect.json`: the answer, every release tested and where its results document is.
 
     `direction` says what was looked for: `broke` (last_good, first_bad) or `fixed` (last_bad,
-    first_good); the other pair is null.
+    first_good); the other pair is null. `deps` is the mode asked for (auto, today, as-released);
+    each release says which dependencies it was tested with (`deps`) and, when today's did not
+    start and it was retried as released, why (`deps_fallback`).
     """
     from harness.bisect import Direction
 
@@ -356,6 +404,8 @@ def _write_bisect_documents(
             "titles": dict(verdict.titles),
             "elapsed_s": round(timings.get(verdict.version, 0.0), 1),
             "results": f"{verdict.version}/results.json" if results.exists() else None,
+            "deps": verdict.deps,
+            "deps_fallback": verdict.deps_fallback,
         }
 
     document = {
@@ -367,6 +417,7 @@ def _write_bisect_documents(
         "good": candidates[-1] if result.direction is Direction.FIXED else candidates[0],
         "bad": candidates[0] if result.direction is Direction.FIXED else candidates[-1],
         "releases_in_range": len(candidates),
+        "deps": deps,
         "outcome": result.outcome.value,
         "message": result.message,
         "last_good": release(result.last_good),
@@ -394,12 +445,13 @@ def cache_list() -> None:
     environments = list_environments(root)
     table = Table(title=escape(f"{root}/envs"), title_justify="left")
     table.add_column("environment (litellm version)", no_wrap=True)
-    for column in ("size", "pruning frees", "last used", "state"):
+    for column in ("deps", "size", "pruning frees", "last used", "state"):
         table.add_column(column)
     now = time.time()
     for env in environments:
         state = "ok" if not env.stale else ("incomplete" if not env.complete else "stale")
-        table.add_row(escape(env.name), format_size(env.size_bytes), format_size(env.own_bytes),
+        deps = env.deps if not env.exclude_newer else f"{env.deps} (≤ {env.exclude_newer})"
+        table.add_row(escape(env.name), escape(deps), format_size(env.size_bytes), format_size(env.own_bytes),
                       f"{format_age(now - env.last_used)} ago", state)
     out.print(table)
     total = sum(env.size_bytes for env in environments)

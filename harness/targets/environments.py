@@ -8,6 +8,11 @@ marks it complete, so a half-built environment is never reused.
 
 uv is the `uv` binary shipped by the `uv` PyPI package, so a fresh machine needs nothing else;
 with uv's cache warm a build takes seconds (pip takes minutes).
+
+Two dependency modes (`releases.DEPS_MODES`), each its own folder: `today` resolves what a plain
+install resolves today (the default); `as-released` adds `--exclude-newer <upload time + 1 day>`
+to every `uv pip install`, so a release whose unpinned dependencies moved on since (FastAPI
+dropped a helper 1.95.0 imports) gets the packages it was released against.
 """
 
 from __future__ import annotations
@@ -29,7 +34,14 @@ from filelock import FileLock
 from packaging.requirements import InvalidRequirement, Requirement
 
 from harness.targets.errors import EnvironmentBuildError
-from harness.targets.releases import refuse_compromised, short_reason
+from harness.targets.releases import (
+    DEPS_AS_RELEASED,
+    DEPS_MODES,
+    DEPS_TODAY,
+    as_released_exclude_newer,
+    refuse_compromised,
+    short_reason,
+)
 
 Log = Callable[[str], None]
 
@@ -152,6 +164,9 @@ class LiteLLMEnvironment:
     litellm_version: str
     prisma_version: str
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+    #: `today` or `as-released` (then `exclude_newer` is the uv cut-off it was built with)
+    deps: str = DEPS_TODAY
+    exclude_newer: str | None = None
 
     @property
     def bin_dir(self) -> Path:
@@ -187,10 +202,21 @@ def _site_packages(root: Path) -> Path:
     return candidates[0]
 
 
-def environment_name(version: str) -> str:
-    """Folder name of the environment: version, Python it runs on, recipe revision."""
+def environment_name(version: str, deps: str = DEPS_TODAY) -> str:
+    """Folder name of the environment: version, Python it runs on, recipe revision, dependency mode.
+
+    `today` keeps the plain name (`litellm-1.82.3-py311-r2`), `as-released` adds a suffix
+    (`litellm-1.95.0-py311-r2-as-released`): the two never share a folder.
+    """
+    _check_deps(deps)
     python_tag = f"py{sys.version_info.major}{sys.version_info.minor}"
-    return f"litellm-{version}-{python_tag}-r{RECIPE_REVISION}"
+    name = f"litellm-{version}-{python_tag}-r{RECIPE_REVISION}"
+    return name if deps == DEPS_TODAY else f"{name}-{deps}"
+
+
+def _check_deps(deps: str) -> None:
+    if deps not in DEPS_MODES:
+        raise EnvironmentBuildError(f"unknown dependency mode {deps!r} (use {' or '.join(DEPS_MODES)})")
 
 
 def prisma_home(cache_root: Path) -> Path:
@@ -228,15 +254,26 @@ def read_stamp(root: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def find_complete_environment(cache_root: Path, version: str) -> LiteLLMEnvironment | None:
-    """The cached environment for `version` if it was completely built, else None."""
-    root = cache_root / "envs" / environment_name(version)
+def find_complete_environment(cache_root: Path, version: str, deps: str = DEPS_TODAY) -> LiteLLMEnvironment | None:
+    """The cached environment for `version` (in dependency mode `deps`) if completely built, else None."""
+    root = cache_root / "envs" / environment_name(version, deps)
     stamp = read_stamp(root)
     if stamp is None or stamp.get("litellm_version") != version:
         return None
+    if stamp.get("deps", DEPS_TODAY) != deps:  # stamps written before the modes existed are `today`
+        return None
     if not (root / "bin" / "python").exists():  # its base interpreter was removed or moved
         return None
-    return LiteLLMEnvironment(root, version, str(stamp.get("prisma_version", "")), dict(stamp.get("timings", {})))
+    return LiteLLMEnvironment(root, version, str(stamp.get("prisma_version", "")), dict(stamp.get("timings", {})),
+                              deps, stamp.get("exclude_newer"))
+
+
+def describe_deps(deps: str, exclude_newer: str | None = None) -> str:
+    """`dependencies as released (uv --exclude-newer 2026-08-03T02:52:49Z)` / `today's dependencies`."""
+    if deps == DEPS_AS_RELEASED:
+        return f"dependencies as released (uv --exclude-newer {exclude_newer})" if exclude_newer else \
+            "dependencies as released"
+    return "today's dependencies"
 
 
 def ensure_environment(
@@ -244,33 +281,37 @@ def ensure_environment(
     cache_root: Path | None = None,
     engine_env: Mapping[str, str] | None = None,
     log: Log | None = None,
+    deps: str = DEPS_TODAY,
 ) -> LiteLLMEnvironment:
     """Return the environment for an exact LiteLLM `version`, building it once if needed.
 
     `engine_env` is `WasmEngine.env()`: without it `prisma generate` would try to download
-    Prisma's engines. Safe to call from parallel processes.
+    Prisma's engines. `deps`: `today` (default) or `as-released` (see the module doc). Safe to
+    call from parallel processes.
     """
     refuse_compromised(version)
+    _check_deps(deps)
     log = log or _no_log
     cache_root = (cache_root or default_cache_root()).resolve()
     envs_dir = cache_root / "envs"
     envs_dir.mkdir(parents=True, exist_ok=True)
-    found = find_complete_environment(cache_root, version)
+    found = find_complete_environment(cache_root, version, deps)
     if found is not None:
         log(f"litellm {version}: reusing environment {found.root}")
         mark_used(found.root)
         return found
     if engine_env is None:
         raise EnvironmentBuildError("building an environment needs the wasm engine env (engine_env)")
-    name = environment_name(version)
+    name = environment_name(version, deps)
     lock = FileLock(str(envs_dir / f"{name}.lock"), timeout=BUILD_LOCK_TIMEOUT_S)
     with _acquire_logged(lock, log, f"litellm {version}: another process is building this environment; waiting"):
-        found = find_complete_environment(cache_root, version)  # another worker may have built it
+        found = find_complete_environment(cache_root, version, deps)  # another worker may have built it
         if found is not None:
             log(f"litellm {version}: reusing environment {found.root} (built by another process)")
             mark_used(found.root)
             return found
-        built = _build_environment(version, cache_root, envs_dir / name, engine_env, log)
+        exclude_newer = as_released_exclude_newer(version) if deps == DEPS_AS_RELEASED else None
+        built = _build_environment(version, cache_root, envs_dir / name, engine_env, log, exclude_newer)
         mark_used(built.root)
         return built
 
@@ -302,7 +343,12 @@ def _acquire_logged(lock: FileLock, log: Log, waiting_message: str) -> Iterator[
 
 
 def _build_environment(
-    version: str, cache_root: Path, target: Path, engine_env: Mapping[str, str], log: Log
+    version: str,
+    cache_root: Path,
+    target: Path,
+    engine_env: Mapping[str, str],
+    log: Log,
+    exclude_newer: str | None = None,
 ) -> LiteLLMEnvironment:
     """Install in a staging folder, rename it to `target`, generate the client there, stamp it.
 
@@ -318,9 +364,11 @@ def _build_environment(
     staging_parent = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         staging = staging_parent / "env"
-        with timed_step(log, f"litellm {version}: installing into a new environment") as step:
+        deps = DEPS_AS_RELEASED if exclude_newer else DEPS_TODAY
+        label = f"litellm {version}: installing into a new environment ({describe_deps(deps, exclude_newer)})"
+        with timed_step(log, label) as step:
             _create_venv(staging, log)
-            prisma_requirement = _install_litellm(staging, version, log)
+            prisma_requirement = _install_litellm(staging, version, log, exclude_newer)
             installed = _installed_versions(staging)
             _verify_installed(version, installed)
         timings["install_s"] = step["seconds"]
@@ -331,9 +379,9 @@ def _build_environment(
         _prisma_generate(target, cache_root, engine_env, log)
     timings["generate_s"] = step["seconds"]
     timings["total_s"] = time.monotonic() - total_started
-    _write_stamp(target, version, installed, prisma_requirement, engine_env, timings)
+    _write_stamp(target, version, installed, prisma_requirement, engine_env, timings, exclude_newer)
     log(f"litellm {version}: environment ready in {timings['total_s']:.1f} s ({target})")
-    return LiteLLMEnvironment(target, version, installed.get("prisma", ""), timings)
+    return LiteLLMEnvironment(target, version, installed.get("prisma", ""), timings, deps, exclude_newer)
 
 
 def _uv_env() -> dict[str, str]:
@@ -360,17 +408,37 @@ def _create_venv(staging: Path, log: Log) -> None:
     )
 
 
-def _uv_pip_install(staging: Path, requirements: Sequence[str], log: Log, compile_bytecode: bool = False) -> None:
+def uv_pip_install_command(
+    uv: str,
+    python: Path,
+    requirements: Sequence[str],
+    compile_bytecode: bool = False,
+    exclude_newer: str | None = None,
+) -> list[str]:
+    """The `uv pip install` command line; `exclude_newer` (as-released mode) caps every package's date."""
     flags = ["--compile-bytecode"] if compile_bytecode else []
+    if exclude_newer:
+        flags += ["--exclude-newer", exclude_newer]
+    return [uv, "pip", "install", *flags, "--python", str(python), *requirements]
+
+
+def _uv_pip_install(
+    staging: Path,
+    requirements: Sequence[str],
+    log: Log,
+    compile_bytecode: bool = False,
+    exclude_newer: str | None = None,
+) -> None:
+    cutoff = f" (--exclude-newer {exclude_newer})" if exclude_newer else ""
     run_with_progress(
-        [_uv(), "pip", "install", *flags, "--python", str(staging / "bin" / "python"), *requirements],
-        label=f"uv pip install {' '.join(requirements)}",
+        uv_pip_install_command(_uv(), staging / "bin" / "python", requirements, compile_bytecode, exclude_newer),
+        label=f"uv pip install {' '.join(requirements)}{cutoff}",
         log=log,
         env=_uv_env(),
     )
 
 
-def _install_litellm(staging: Path, version: str, log: Log) -> str | None:
+def _install_litellm(staging: Path, version: str, log: Log, exclude_newer: str | None = None) -> str | None:
     """Install `litellm[proxy]==version` and the prisma requirement it declares.
 
     Older releases (1.82.x) keep prisma in the `extra-proxy` extra, which also drags in cloud
@@ -382,18 +450,20 @@ def _install_litellm(staging: Path, version: str, log: Log) -> str | None:
     # readiness timeout, and works where the user's environment sets PYTHONDONTWRITEBYTECODE.
     litellm_requirement = f"litellm[proxy]=={version}"
     try:
-        _uv_pip_install(staging, [litellm_requirement], log, compile_bytecode=True)
+        _uv_pip_install(staging, [litellm_requirement], log, compile_bytecode=True, exclude_newer=exclude_newer)
     except EnvironmentBuildError as error:
         if "No solution found" not in str(error):
             raise
         # Listed is not installable: say which companion package the index does not serve.
+        when = f" with dependencies as of {exclude_newer}" if exclude_newer else ""
         raise EnvironmentBuildError(
-            f"litellm {version} is listed but does not install as published ({short_reason(str(error))}). "
+            f"litellm {version} is listed but does not install as published{when} ({short_reason(str(error))}). "
             "Pick another release, or 'latest' (the newest release that installs)."
         ) from None
     prisma_requirement = prisma_requirement_of(_declared_requirements(staging))
     if prisma_requirement is not None:
-        _uv_pip_install(staging, [litellm_requirement, prisma_requirement], log, compile_bytecode=True)
+        _uv_pip_install(staging, [litellm_requirement, prisma_requirement], log, compile_bytecode=True,
+                        exclude_newer=exclude_newer)
     return prisma_requirement
 
 
@@ -491,9 +561,12 @@ def _write_stamp(
     prisma_requirement: str | None,
     engine_env: Mapping[str, str],
     timings: Mapping[str, float],
+    exclude_newer: str | None = None,
 ) -> None:
     stamp = {
         "litellm_version": version,
+        "deps": DEPS_AS_RELEASED if exclude_newer else DEPS_TODAY,
+        "exclude_newer": exclude_newer,
         "prisma_version": installed.get("prisma", ""),
         "installed": dict(installed),
         "prisma_requirement": prisma_requirement,

@@ -47,7 +47,7 @@ from harness.targets.lifecycle import (
 )
 from harness.targets.postgres import PostgresServer, free_port
 from harness.targets.proxy_config import write_proxy_config
-from harness.targets.releases import parse_version_spec, resolve_version
+from harness.targets.releases import DEPS_TODAY, parse_version_spec, resolve_version, split_deps, with_deps
 from harness.targets.upstream import Upstream
 from harness.targets.wasm_engine import ensure_wasm_engine
 
@@ -253,9 +253,11 @@ class LocalTarget:
         *,
         postgres: PostgresServer | None = None,
         ready_timeout_s: float = READY_TIMEOUT_S,
+        deps: str = DEPS_TODAY,
     ) -> None:
-        self.version_spec = version_spec
-        parse_version_spec(version_spec)  # bad or compromised specs fail here, before any work
+        # `litellm==1.95.0@as-released` asks for the release's dependencies as of its upload date
+        self.version_spec, self.deps = split_deps(with_deps(version_spec, deps))
+        parse_version_spec(self.version_spec)  # bad or compromised specs fail here, before any work
         self.cache_root = (cache_root or default_cache_root()).resolve()
         self.log = log or _no_log
         self.ready_timeout_s = ready_timeout_s
@@ -277,7 +279,8 @@ class LocalTarget:
     @property
     def label(self) -> str:
         """e.g. `litellm==1.82.3 (local)`; the resolved version once `latest` is resolved."""
-        return f"litellm=={self.version or self.version_spec.split('==')[-1].strip()} (local)"
+        suffix = "" if self.deps == DEPS_TODAY else f", deps {self.deps}"
+        return f"litellm=={self.version or self.version_spec.split('==')[-1].strip()} (local{suffix})"
 
     @property
     def proxy_log(self) -> Path | None:
@@ -304,7 +307,7 @@ class LocalTarget:
         self.version = resolve_version(self.version_spec, self.cache_root, self.log)
         engine = ensure_wasm_engine(self.cache_root, self.log)
         environment = self._timed("environment_s", lambda: ensure_environment(
-            self.version or "", self.cache_root, engine.env(), self.log
+            self.version or "", self.cache_root, engine.env(), self.log, deps=self.deps
         ))
         self.environment = environment
         _require_sql_migrations(environment)

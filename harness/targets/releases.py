@@ -21,6 +21,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -38,6 +39,18 @@ PYPI_SIMPLE = "https://pypi.org/simple"
 COMPROMISED_RELEASES: frozenset[tuple[int, int, int]] = frozenset({(1, 82, 7), (1, 82, 8)})
 #: Whole minor series known to be malicious: every 1.107.x.
 COMPROMISED_SERIES: frozenset[tuple[int, int]] = frozenset({(1, 107)})
+
+#: Dependency modes of an environment. `today`: what a plain `pip install` resolves today (the
+#: default: users gate what they would install). `as-released`: every package as it was when the
+#: release was published (uv `--exclude-newer` at its upload time plus a margin), for releases
+#: whose unpinned dependencies have since moved on (1.95.0 imports a FastAPI helper that today's
+#: FastAPI no longer has). A target spec asks for it with a suffix: `litellm==1.95.0@as-released`.
+DEPS_TODAY = "today"
+DEPS_AS_RELEASED = "as-released"
+DEPS_MODES = (DEPS_TODAY, DEPS_AS_RELEASED)
+#: Added to the release's upload time: companion packages published the same day
+#: (`litellm-proxy-extras`, `litellm-enterprise`) come a little after the release itself.
+AS_RELEASED_MARGIN = timedelta(days=1)
 
 LATEST_CACHE_TTL_S = 24 * 3600
 #: How many candidates `latest` tries before giving up, and how many resolves run at once.
@@ -82,6 +95,32 @@ def parse_version_spec(spec: str) -> str:
     return str(version)
 
 
+def split_deps(spec: str) -> tuple[str, str]:
+    """`litellm==1.95.0@as-released` → (`litellm==1.95.0`, `as-released`); no suffix means `today`."""
+    text = spec.strip()
+    base, sep, mode = text.rpartition("@")
+    if not sep or ":" in mode or "/" in mode:  # no suffix, or an image digest (`image@sha256:…`)
+        return text, DEPS_TODAY
+    mode = mode.strip().lower()
+    if mode not in DEPS_MODES and text.startswith(("docker:", "url:", "http://", "https://")):
+        return text, DEPS_TODAY  # an `@` of an image reference or a URL, not a dependency mode
+    if mode not in DEPS_MODES:
+        raise ReleaseError(
+            f"target spec {spec!r}: unknown dependency mode {mode!r} after '@' (use {' or '.join(DEPS_MODES)})"
+        )
+    return base.strip(), mode
+
+
+def with_deps(spec: str, deps: str) -> str:
+    """The spec asking for `deps`: `today` leaves it as written, `as-released` adds `@as-released`."""
+    if deps not in DEPS_MODES:
+        raise ReleaseError(f"unknown dependency mode {deps!r} (use {' or '.join(DEPS_MODES)})")
+    base, current = split_deps(spec)
+    if current != DEPS_TODAY and current != deps:
+        raise ReleaseError(f"target spec {spec!r} already asks for dependencies {current}, not {deps}")
+    return base if deps == DEPS_TODAY else f"{base}@{deps}"
+
+
 def is_compromised(version: str | Version) -> bool:
     """True for 1.82.7, 1.82.8 and every 1.107.x, including their pre/post/dev builds."""
     parsed = Version(str(version))
@@ -107,14 +146,8 @@ def index_url() -> str:
     return PYPI_SIMPLE
 
 
-def list_published_versions(
-    index: str | None = None, timeout_s: float = 30.0, include_prereleases: bool = False
-) -> list[Version]:
-    """Final releases of litellm the index serves (not yanked, not compromised), newest first.
-
-    Uses the JSON form of the simple repository API (PEP 691/700), which any PyPI mirror serves.
-    `include_prereleases` also keeps rc/beta/dev builds (the release list offers them on request).
-    """
+def _simple_index_document(index: str | None = None, timeout_s: float = 30.0) -> dict:
+    """litellm's page of the JSON simple repository API (PEP 691/700) on the configured index."""
     url = f"{index or index_url()}/{PACKAGE}/"
     try:
         response = httpx.get(
@@ -127,9 +160,109 @@ def list_published_versions(
         payload = response.json()
     except (httpx.HTTPError, ValueError) as error:
         raise ReleaseError(f"could not list {PACKAGE} releases from {url}: {error}") from error
+    return payload if isinstance(payload, dict) else {}
+
+
+def list_published_versions(
+    index: str | None = None, timeout_s: float = 30.0, include_prereleases: bool = False
+) -> list[Version]:
+    """Final releases of litellm the index serves (not yanked, not compromised), newest first.
+
+    Uses the JSON form of the simple repository API (PEP 691/700), which any PyPI mirror serves.
+    `include_prereleases` also keeps rc/beta/dev builds (the release list offers them on request).
+    """
+    payload = _simple_index_document(index, timeout_s)
     return installable_candidates(
         payload.get("versions", []), _yanked_versions(payload.get("files", [])), include_prereleases
     )
+
+
+# --------------------------------------------------------------------------- dependencies as released
+
+
+def upload_time_from_simple(payload: dict, version: str) -> datetime | None:
+    """When `version` was published, from a simple-API JSON page: its newest file's `upload-time`.
+
+    The newest file, not the first: wheels of one release are uploaded over a few minutes, and
+    the resolve must see the release itself. None when the index gives no upload times (PEP 700
+    makes them optional for mirrors) or has no file of `version`.
+    """
+    times = [
+        _parse_time(file.get("upload-time"))
+        for file in payload.get("files", [])
+        if isinstance(file, dict) and _version_of_filename(file.get("filename", "")) == version
+    ]
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
+
+
+def upload_time_from_json_api(payload: dict) -> datetime | None:
+    """When a release was published, from PyPI's JSON API (`/pypi/litellm/<v>/json`): `urls[]`."""
+    times = [
+        _parse_time(file.get("upload_time_iso_8601") or file.get("upload_time"))
+        for file in payload.get("urls", [])
+        if isinstance(file, dict)
+    ]
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
+
+
+def _parse_time(text: object) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def exclude_newer_for(upload_time: datetime, margin: timedelta = AS_RELEASED_MARGIN) -> str:
+    """The `uv --exclude-newer` value for a release uploaded at `upload_time` (RFC 3339, UTC)."""
+    return (upload_time + margin).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def release_upload_time(
+    version: str,
+    index: str | None = None,
+    timeout_s: float = 30.0,
+    fetch_simple: Callable[[str, float], dict] | None = None,
+    fetch_json: Callable[[str, float], dict] | None = None,
+) -> datetime:
+    """When litellm `version` was uploaded to the configured index (the same index uv installs from).
+
+    The simple API's `upload-time` (PyPI and most mirrors serve it); else the Warehouse JSON API
+    next to the index (`<host>/pypi/litellm/<v>/json`). Raises `ReleaseError` when neither says.
+    """
+    refuse_compromised(version)
+    base = (index or index_url()).rstrip("/")
+    simple = (fetch_simple or (lambda b, t: _simple_index_document(b, t)))(base, timeout_s)
+    found = upload_time_from_simple(simple, version)
+    if found is not None:
+        return found
+    json_url = f"{base.removesuffix('/simple')}/pypi/{PACKAGE}/{version}/json"
+    try:
+        payload = (fetch_json or _fetch_json)(json_url, timeout_s)
+    except (httpx.HTTPError, ValueError) as error:
+        raise ReleaseError(
+            f"when was {PACKAGE} {version} released? {base} gives no upload time and {json_url} failed: {error}"
+        ) from error
+    found = upload_time_from_json_api(payload)
+    if found is None:
+        raise ReleaseError(f"when was {PACKAGE} {version} released? neither {base} nor {json_url} says")
+    return found
+
+
+def _fetch_json(url: str, timeout_s: float) -> dict:
+    response = httpx.get(url, timeout=timeout_s, follow_redirects=True)
+    response.raise_for_status()
+    payload = response.json()
+    return payload if isinstance(payload, dict) else {}
+
+
+def as_released_exclude_newer(version: str, index: str | None = None) -> str:
+    """The `--exclude-newer` timestamp that resolves `version`'s dependencies as of its release."""
+    return exclude_newer_for(release_upload_time(version, index))
 
 
 def _yanked_versions(files: Iterable[dict]) -> set[str]:

@@ -372,7 +372,7 @@ def test_bisect_command_with_good_newer_than_bad_finds_the_fix(tmp_path, monkeyp
     monkeypatch.setattr(release_list, "_default_latest", lambda: "1.108.7")
     tested: list[str] = []
 
-    def run_on_release(version, scenarios, log, out_dir=None, cancel=None, runner_started=None):  # type: ignore[no-untyped-def]
+    def run_on_release(version, scenarios, log, out_dir=None, cancel=None, runner_started=None, deps="today"):  # type: ignore[no-untyped-def]
         from packaging.version import Version
 
         tested.append(version)

@@ -120,7 +120,7 @@ def test_run_matrix_runs_releases_concurrently_and_writes_documents(tmp_path: Pa
     lock = threading.Lock()
     release_all = threading.Barrier(2, timeout=5)
 
-    def fake_run_on_release(version, scenarios, log, out_dir, cancel, runner_started):  # type: ignore[no-untyped-def]
+    def fake_run_on_release(version, scenarios, log, out_dir, cancel, runner_started, deps="today"):  # type: ignore[no-untyped-def]
         with lock:
             running.add(version)
             overlap.append(len(running))

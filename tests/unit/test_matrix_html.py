@@ -229,7 +229,7 @@ def test_matrix_command_writes_and_prints_the_html_page(tmp_path: Path, monkeypa
                         lambda list_versions=None: ReleaseList.of(matrix_docs.VERSIONS))
     monkeypatch.setattr(release_list, "_default_latest", lambda: matrix_docs.VERSIONS[-1])
 
-    def run_on_release(version, scenarios, log, out_dir, cancel, runner_started):  # type: ignore[no-untyped-def]
+    def run_on_release(version, scenarios, log, out_dir, cancel, runner_started, deps="today"):  # type: ignore[no-untyped-def]
         run = release_runs[version]
         path = run.write(out_dir / "results.json")
         outputs.write_html(run, out_dir / outputs.HTML_NAME)

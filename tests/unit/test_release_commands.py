@@ -39,7 +39,7 @@ def fake_release_runs(monkeypatch: pytest.MonkeyPatch, first_bad: str, applies_f
 
     tested: list[str] = []
 
-    def run_on_release(version, scenarios, log, out_dir=None, cancel=None, runner_started=None):  # type: ignore[no-untyped-def]
+    def run_on_release(version, scenarios, log, out_dir=None, cancel=None, runner_started=None, deps="today"):  # type: ignore[no-untyped-def]
         tested.append(version)
         result = RunResult.new(target=f"litellm=={version}")
         for scenario in scenarios:

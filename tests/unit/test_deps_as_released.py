@@ -1,0 +1,236 @@
+"""Dependencies as released: the uv cut-off from the index's upload times, the install command line
+in each mode, separate cache folders, and the matrix/bisect retry decision (all offline)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from harness import release_run
+from harness.cache import list_environments
+from harness.release_run import ReleaseRun, did_not_start, run_with_deps
+from harness.results import RunResult, ScenarioResult
+from harness.runner import make_target
+from harness.targets import environments
+from harness.targets.environments import (
+    STAMP_NAME,
+    environment_name,
+    find_complete_environment,
+    uv_pip_install_command,
+)
+from harness.targets.errors import ReleaseError, TargetError
+from harness.targets.releases import (
+    exclude_newer_for,
+    release_upload_time,
+    split_deps,
+    upload_time_from_json_api,
+    upload_time_from_simple,
+    with_deps,
+)
+
+SIMPLE_PAGE = {
+    "meta": {"api-version": "1.1"},
+    "versions": ["1.94.3", "1.95.0"],
+    "files": [
+        {"filename": "litellm-1.95.0-cp311-cp311-manylinux_2_28_x86_64.whl",
+         "upload-time": "2026-08-02T02:51:58.150831Z", "yanked": False},
+        {"filename": "litellm-1.95.0-py3-none-any.whl", "upload-time": "2026-08-02T02:52:49.465203Z"},
+        {"filename": "litellm-1.95.0.tar.gz", "upload-time": "2026-08-02T02:52:40Z"},
+        {"filename": "litellm-1.94.3-py3-none-any.whl", "upload-time": "2026-08-09T02:26:46Z"},
+    ],
+}
+# PyPI's JSON API (https://pypi.org/pypi/litellm/1.95.0/json), trimmed to what is read
+JSON_API_DOCUMENT = {
+    "info": {"name": "litellm", "version": "1.95.0"},
+    "urls": [
+        {"filename": "litellm-1.95.0-py3-none-any.whl", "upload_time": "2026-08-02T02:52:49",
+         "upload_time_iso_8601": "2026-08-02T02:52:49.465203Z"},
+        {"filename": "litellm-1.95.0.tar.gz", "upload_time_iso_8601": "2026-08-02T02:52:40.000000Z"},
+    ],
+}
+
+
+# --------------------------------------------------------------------------- the cut-off
+
+
+def test_the_upload_time_is_the_newest_file_of_that_release() -> None:
+    assert upload_time_from_simple(SIMPLE_PAGE, "1.95.0") == datetime(2026, 8, 2, 2, 52, 49, 465203, timezone.utc)
+    assert upload_time_from_simple(SIMPLE_PAGE, "1.96.0") is None
+    assert upload_time_from_json_api(JSON_API_DOCUMENT) == datetime(2026, 8, 2, 2, 52, 49, 465203, timezone.utc)
+
+
+def test_the_cut_off_is_the_upload_time_plus_a_day_in_utc() -> None:
+    uploaded = upload_time_from_json_api(JSON_API_DOCUMENT)
+    assert uploaded is not None
+    assert exclude_newer_for(uploaded) == "2026-08-03T02:52:49Z"
+
+
+def test_the_configured_index_is_asked_and_pypi_json_api_is_the_fallback(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("UV_INDEX_URL", "https://mirror.example/simple/")
+    asked: list[str] = []
+
+    def simple(base: str, _timeout: float) -> dict:
+        asked.append(base)
+        return {"files": [{"filename": "litellm-1.95.0-py3-none-any.whl"}]}  # a mirror without PEP 700 times
+
+    def json_api(url: str, _timeout: float) -> dict:
+        asked.append(url)
+        return JSON_API_DOCUMENT
+
+    found = release_upload_time("1.95.0", fetch_simple=simple, fetch_json=json_api)
+    assert found.isoformat() == "2026-08-02T02:52:49.465203+00:00"
+    assert asked == ["https://mirror.example/simple", "https://mirror.example/pypi/litellm/1.95.0/json"]
+    with pytest.raises(ReleaseError, match="neither"):
+        release_upload_time("1.95.0", fetch_simple=simple, fetch_json=lambda _u, _t: {"urls": []})
+
+
+# --------------------------------------------------------------------------- specs
+
+
+def test_a_spec_suffix_asks_for_dependencies_as_released_and_none_means_today() -> None:
+    assert split_deps("litellm==1.95.0") == ("litellm==1.95.0", "today")
+    assert split_deps("litellm==1.95.0@as-released") == ("litellm==1.95.0", "as-released")
+    assert split_deps("docker:ghcr.io/berriai/litellm@sha256:abc") == ("docker:ghcr.io/berriai/litellm@sha256:abc",
+                                                                       "today")
+    assert with_deps("litellm==1.95.0", "today") == "litellm==1.95.0"  # the default spec is unchanged
+    assert with_deps("latest", "as-released") == "latest@as-released"
+    with pytest.raises(ReleaseError, match="unknown dependency mode"):
+        split_deps("litellm==1.95.0@yesterday")
+    with pytest.raises(TargetError, match="local target only"):
+        make_target("docker:litellm==1.95.0@as-released", lambda _m: None)
+    target = make_target("litellm==1.95.0@as-released", lambda _m: None)
+    assert (target.version_spec, target.deps) == ("litellm==1.95.0", "as-released")  # type: ignore[attr-defined]
+    assert "deps as-released" in target.label  # type: ignore[attr-defined]
+
+
+def test_the_results_document_names_the_mode() -> None:
+    assert RunResult.new("litellm==1.95.0@as-released").deps == "as-released"
+    assert RunResult.new("litellm==1.95.0").deps == "today"
+    assert RunResult.new("docker:litellm==1.95.0").deps is None
+    old = json.loads(RunResult.new("litellm==1.82.3").to_json())
+    del old["deps"], old["deps_fallback"]
+    assert RunResult.model_validate(old).deps is None  # older documents still load
+
+
+# --------------------------------------------------------------------------- install and cache
+
+
+def test_the_uv_command_line_in_each_mode() -> None:
+    python = Path("/env/bin/python")
+    today = uv_pip_install_command("uv", python, ["litellm[proxy]==1.95.0"], compile_bytecode=True)
+    assert today == ["uv", "pip", "install", "--compile-bytecode", "--python", "/env/bin/python",
+                     "litellm[proxy]==1.95.0"]
+    released = uv_pip_install_command("uv", python, ["litellm[proxy]==1.95.0", "prisma<1.0,>=0.11.0"],
+                                      compile_bytecode=True, exclude_newer="2026-08-03T02:52:49Z")
+    assert released == ["uv", "pip", "install", "--compile-bytecode", "--exclude-newer", "2026-08-03T02:52:49Z",
+                        "--python", "/env/bin/python", "litellm[proxy]==1.95.0", "prisma<1.0,>=0.11.0"]
+
+
+def test_an_as_released_build_passes_the_cut_off_to_every_install(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    commands: list[list[str]] = []
+    monkeypatch.setattr(environments, "as_released_exclude_newer", lambda version: "2026-08-03T02:52:49Z")
+    monkeypatch.setattr(environments, "_uv", lambda: "uv")
+    monkeypatch.setattr(environments, "_create_venv", lambda staging, log: (staging / "bin").mkdir(parents=True))
+    monkeypatch.setattr(environments, "run_with_progress", lambda command, **kw: commands.append(list(command)) or "")
+    monkeypatch.setattr(environments, "_declared_requirements", lambda staging: ["prisma (>=0.11.0,<1.0)"])
+    monkeypatch.setattr(environments, "_installed_versions", lambda staging: {"litellm": "1.95.0", "prisma": "0.15.0"})
+    monkeypatch.setattr(environments, "_prisma_generate", lambda *a, **k: None)
+    built = environments.ensure_environment("1.95.0", tmp_path, engine_env={}, deps="as-released")
+    installs = [c for c in commands if c[:3] == ["uv", "pip", "install"]]
+    assert len(installs) == 2 and all("--exclude-newer" in c and "2026-08-03T02:52:49Z" in c for c in installs)
+    assert built.root.name == environment_name("1.95.0", "as-released")
+    stamp = json.loads((built.root / STAMP_NAME).read_text())
+    assert (stamp["deps"], stamp["exclude_newer"]) == ("as-released", "2026-08-03T02:52:49Z")
+
+
+def _stamp(root: Path, version: str, deps: str | None) -> None:
+    (root / "bin").mkdir(parents=True)
+    (root / "bin" / "python").touch()
+    stamp = {"litellm_version": version, "prisma_version": "0.15.0", "recipe_revision": environments.RECIPE_REVISION}
+    if deps is not None:
+        stamp.update(deps=deps, exclude_newer="2026-08-03T02:52:49Z" if deps == "as-released" else None)
+    (root / STAMP_NAME).write_text(json.dumps(stamp))
+
+
+def test_each_mode_has_its_own_folder_and_cache_list_shows_it(tmp_path: Path) -> None:
+    assert environment_name("1.95.0") != environment_name("1.95.0", "as-released")
+    assert environment_name("1.95.0", "as-released").endswith("-as-released")
+    _stamp(tmp_path / "envs" / environment_name("1.95.0", "as-released"), "1.95.0", "as-released")
+    assert find_complete_environment(tmp_path, "1.95.0") is None  # today's is not built
+    found = find_complete_environment(tmp_path, "1.95.0", "as-released")
+    assert found is not None and found.exclude_newer == "2026-08-03T02:52:49Z"
+    _stamp(tmp_path / "envs" / environment_name("1.82.3"), "1.82.3", None)  # a stamp from before the modes
+    assert find_complete_environment(tmp_path, "1.82.3") is not None
+    listed = {env.version: env for env in list_environments(tmp_path)}
+    assert (listed["1.95.0"].deps, listed["1.95.0"].exclude_newer, listed["1.95.0"].stale) == (
+        "as-released", "2026-08-03T02:52:49Z", False)
+    assert (listed["1.82.3"].deps, listed["1.82.3"].stale) == ("today", False)
+
+
+# --------------------------------------------------------------------------- the retry decision
+
+
+def _run(version: str, error: str | None, verdict_outcome: str = "pass") -> ReleaseRun:
+    result = RunResult.new(target=f"litellm=={version}")
+    result.scenarios.append(ScenarioResult(id="s", title="s", error=error))
+    return ReleaseRun(version, result, 10.0)
+
+
+BOOT_ERROR = (
+    "target did not start: litellm==1.95.0 (local): the proxy exited with code 1. Last 40 lines of the proxy log:\n"
+    "Traceback (most recent call last):\n"
+    "ImportError: cannot import name 'get_flat_dependant' from 'fastapi.dependencies.utils'\n"
+    "ModuleNotFoundError: No module named 'proxy_server'"
+)
+
+
+def test_only_a_release_that_did_not_start_is_retried() -> None:
+    assert did_not_start(_run("1.95.0", BOOT_ERROR).result) == (
+        "ImportError: cannot import name 'get_flat_dependant' from 'fastapi.dependencies.utils'")
+    assert did_not_start(_run("1.95.0", None).result) is None
+    assert did_not_start(_run("1.95.0", "provisioning failed: 400 from /team/new").result) is None
+
+
+@pytest.mark.parametrize("first_error, expected_modes, final", [
+    (BOOT_ERROR, ["today", "as-released"], "as-released"),
+    (None, ["today"], "today"),
+    ("provisioning failed: 500", ["today"], "today"),
+])
+def test_auto_retries_once_as_released(first_error, expected_modes, final) -> None:  # type: ignore[no-untyped-def]
+    modes: list[str] = []
+    logged: list[str] = []
+
+    def attempt(mode: str) -> ReleaseRun:
+        modes.append(mode)
+        return _run("1.95.0", first_error if mode == "today" else None)
+
+    run = run_with_deps("1.95.0", "auto", attempt, logged.append)
+    assert modes == expected_modes and run.deps == final
+    if final == "as-released":
+        assert run.deps_fallback and "get_flat_dependant" in run.deps_fallback
+        assert run.result.deps_fallback and run.elapsed_s == 20.0
+        assert any("retrying once with dependencies as released" in line for line in logged)
+    else:
+        assert run.deps_fallback is None
+
+
+def test_explicit_modes_never_retry() -> None:
+    for mode in ("today", "as-released"):
+        modes: list[str] = []
+        run = run_with_deps("1.95.0", mode, lambda m: modes.append(m) or _run("1.95.0", BOOT_ERROR), lambda _m: None)
+        assert modes == [mode] and run.deps == mode
+    with pytest.raises(ValueError):
+        run_with_deps("1.95.0", "yesterday", lambda m: _run("1.95.0", None), lambda _m: None)
+
+
+def test_the_matrix_column_and_bisect_say_which_dependencies(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from harness.matrix import build_matrix
+
+    run = _run("1.95.0", None)
+    run.result.deps, run.result.deps_fallback = "as-released", "today's dependencies did not start: ImportError"
+    column = build_matrix(["1.95.0"], {"1.95.0": run.result}).releases["1.95.0"]
+    assert (column.deps, column.deps_fallback) == ("as-released", "today's dependencies did not start: ImportError")
+    assert release_run.RELEASE_DEPS_MODES == ("auto", "today", "as-released")
