@@ -29,14 +29,13 @@ import tarfile
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
 import httpx
 
 from harness.redact import Redactor
 from harness.targets import local as local_target
-from harness.targets.lifecycle import probe_readiness, start_or_clean_up, timed, unregister_live_target
+from harness.targets.lifecycle import StopsOnExit, probe_readiness, start_or_clean_up, timed, unregister_live_target
 from harness.targets.base import Endpoint, ModelSpec
 from harness.targets.docker_engine import (
     LABEL_RUN,
@@ -103,7 +102,7 @@ def _tar_of(files: dict[str, tuple[bytes, int]]) -> bytes:
     return buffer.getvalue()
 
 
-class DockerTarget:
+class DockerTarget(StopsOnExit):
     """A LiteLLM Docker image run with PostgreSQL and the fake upstream in containers."""
 
     def __init__(
@@ -398,13 +397,6 @@ class DockerTarget:
                         self._client.close()
                         self._client = None
 
-    def __enter__(self) -> "DockerTarget":
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 __all__ = ["DockerTarget", "LABEL_RUN"]

@@ -14,7 +14,8 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Callable, Protocol, TypeVar
+from types import TracebackType
+from typing import Callable, Protocol, Self, TypeVar
 
 import httpx
 
@@ -33,6 +34,21 @@ def timed(timings: dict[str, float], name: str, step: Callable[[], T]) -> T:
 
 class Stoppable(Protocol):
     def stop(self) -> None: ...
+
+
+class StopsOnExit:
+    """Mixin: `with target:` stops the target on the way out, on success, error or Ctrl-C."""
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
 
 
 class StartableTarget(Stoppable, Protocol):

@@ -23,7 +23,6 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Callable, Mapping, Sequence, TypeVar
 
 import httpx
@@ -42,6 +41,7 @@ from harness.targets.lifecycle import (
     timed,
     identity_alive,
     probe_readiness,
+    StopsOnExit,
     start_or_clean_up,
     unregister_live_target,
 )
@@ -237,7 +237,7 @@ def _signal(pid: int, sig: int) -> None:
 # --------------------------------------------------------------------------- the target
 
 
-class LocalTarget:
+class LocalTarget(StopsOnExit):
     """A LiteLLM release from PyPI run locally against a throwaway PostgreSQL.
 
     `postgres`: a started `PostgresServer` to share between targets (each start gets a fresh
@@ -517,15 +517,6 @@ class LocalTarget:
         if run_dir is not None:
             shutil.rmtree(run_dir, ignore_errors=True)
 
-    # -- context manager
-
-    def __enter__(self) -> "LocalTarget":
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def _require_sql_migrations(environment: LiteLLMEnvironment) -> None:
