@@ -45,6 +45,17 @@ class _Progress:
         err.print(f"[dim]{time.monotonic() - self._start:7.1f}s[/dim] {message}", highlight=False)
 
 
+def _load_or_exit(paths: list[Path]) -> list:  # type: ignore[type-arg]
+    """The scenarios in `paths`, or every problem printed with file and line and exit 2."""
+    try:
+        return load_scenarios(paths)
+    except ScenarioError as exc:
+        err.print(str(exc), highlight=False, markup=False)
+    except FileNotFoundError as exc:
+        err.print(f"gateconform: {exc}", highlight=False, markup=False)
+    raise typer.Exit(EXIT_ERROR)
+
+
 @app.command()
 def run(
     paths: list[Path] = typer.Argument(..., help="scenario files or folders (*.yaml, recursively)"),
@@ -70,14 +81,7 @@ def run(
     ),
 ) -> None:
     """Run scenarios against a real proxy and print the verdicts."""
-    try:
-        scenarios = load_scenarios(paths)
-    except ScenarioError as exc:
-        err.print(str(exc), highlight=False, markup=False)
-        raise typer.Exit(EXIT_ERROR)
-    except FileNotFoundError as exc:
-        err.print(f"gateconform: {exc}", highlight=False, markup=False)
-        raise typer.Exit(EXIT_ERROR)
+    scenarios = _load_or_exit(paths)
     if not scenarios:
         err.print("gateconform: no scenario files found in " + ", ".join(map(str, paths)))
         raise typer.Exit(EXIT_ERROR)
@@ -172,11 +176,7 @@ def schema() -> None:
 @app.command()
 def validate(paths: list[Path] = typer.Argument(..., help="scenario files or folders")) -> None:
     """Check scenario files without starting anything."""
-    try:
-        scenarios = load_scenarios(paths)
-    except ScenarioError as exc:
-        err.print(str(exc), highlight=False, markup=False)
-        raise typer.Exit(EXIT_ERROR)
+    scenarios = _load_or_exit(paths)
     for scenario in scenarios:
         out.print(f"ok  {scenario.path}  ({scenario.id})", highlight=False)
 

@@ -8,22 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from harness import cli, runner
+from harness import cli
 
 SEED = Path(__file__).parents[2] / "scenarios/litellm/issue-23850-access-group-limits-service-key.yaml"
-
-
-@pytest.fixture
-def no_target(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Fail the test if the CLI tries to build a target."""
-    started: list[str] = []
-
-    def refuse(spec: str, log):  # type: ignore[no-untyped-def]
-        started.append(spec)
-        raise AssertionError("a target was started for invalid input")
-
-    monkeypatch.setattr(runner, "make_target", refuse)
-    return started
 
 
 def invoke(*args: str):  # type: ignore[no-untyped-def]

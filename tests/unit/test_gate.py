@@ -212,18 +212,6 @@ def test_every_problem_is_reported_at_once() -> None:
 # --------------------------------------------------------------------------- the run command
 
 
-@pytest.fixture
-def no_target(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    started: list[str] = []
-
-    def refuse(spec: str, log):  # type: ignore[no-untyped-def]
-        started.append(spec)
-        raise AssertionError("a target was started for invalid gate input")
-
-    monkeypatch.setattr(runner, "make_target", refuse)
-    return started
-
-
 SEED = Path(__file__).parents[2] / "scenarios/litellm/issue-23850-access-group-limits-service-key.yaml"
 
 
