@@ -63,15 +63,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`pytest -n N` without `--dist`: keep the scenarios of one proxy on one worker.
+    """`pytest -n N` (no `--dist`, or `--dist loadgroup`): keep the scenarios of one proxy on one worker.
 
-    See `harness.xdist_scheduling`; an explicit `--dist` (e.g. `loadgroup`, which the
-    `xdist_group` markers also support) is left to xdist.
+    See `harness.xdist_scheduling`. Under `--dist loadgroup` this scheduler replaces xdist's own:
+    newer pytest/xdist pairs stopped grouping by `xdist_group` (pytest-dev/pytest-xdist#1386),
+    which made every worker boot every proxy. It still honours `xdist_group` marks of other
+    tests wherever xdist tags their node ids. Any other explicit `--dist` is left to xdist.
     """
-    if _dist_given(config.invocation_params.args) or config.getoption("dist", None) != "load":
+    dist = config.getoption("dist", None)
+    if _dist_given(config.invocation_params.args) and dist != "loadgroup":
+        return None
+    if dist not in ("load", "loadgroup"):
         return None
     from harness.xdist_scheduling import ProxyGroupScheduling
 
+    if dist == "loadgroup":  # said up front (also under -q): the user asked for xdist's scheduler
+        _progress(config.pluginmanager.get_plugin("terminalreporter"),
+                  "--dist loadgroup: scenario checks are grouped by proxy by gateconform's scheduler")
     return ProxyGroupScheduling(config, log)
 
 

@@ -4,7 +4,8 @@ Each check of a scenario is a pytest item, and a proxy serves every scenario wit
 model list. xdist's default (`load`) deals items out one by one, so the checks of one scenario
 land on several workers and each boots its own proxy (30 s of CPU) and provisions the scenario
 again. This scheduler sends every item of one proxy group to the same worker; items that are
-not scenario checks are each their own unit, spread exactly as `load` would.
+not scenario checks are each their own unit, spread exactly as `load` would (or, under
+`--dist loadgroup`, grouped by their `xdist_group` mark as xdist's `loadgroup` would).
 
 Imported only when pytest-xdist runs (it subclasses xdist's LoadScopeScheduling).
 """
@@ -41,7 +42,13 @@ class ProxyGroupScheduling(LoadScopeScheduling):
     def _split_scope(self, nodeid: str) -> str:
         path = nodeid.split("::", 1)[0]
         group = self._group_of(path)
-        return group if group is not None else nodeid
+        if group is not None:
+            return group
+        # Under `--dist loadgroup` xdist tags the ids of `xdist_group`-marked tests `…@group`
+        # (after any parametrize brackets, which may hold an '@' themselves).
+        if nodeid.rfind("@") > nodeid.rfind("]"):
+            return nodeid.rsplit("@", 1)[-1]
+        return nodeid
 
     def _group_of(self, path: str) -> str | None:
         if path not in self._group_by_file:

@@ -72,6 +72,8 @@ def test_two_workers_split_by_proxy_and_merge_one_results_document(tmp_path: Pat
            "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=180, env=env)
     assert done.returncode in (0, 1), done.stdout + done.stderr
+    if dist:  # the user is told who schedules the scenarios under an explicit loadgroup
+        assert "grouped by proxy by gateconform's scheduler" in done.stdout
 
     runs = [line.split() for line in run_log.read_text().splitlines()]
     workers_by_scenario: dict[str, set[str]] = {}
@@ -99,3 +101,17 @@ def test_an_explicit_dist_is_left_alone(args: list[str], given: bool) -> None:
     from harness.pytest_plugin import _dist_given
 
     assert _dist_given(args) is given
+
+
+def test_loadgroup_marks_of_other_tests_still_group_them(tmp_path: Path) -> None:
+    """Under `--dist loadgroup` the plugin's scheduler replaces xdist's; `xdist_group` ids still group."""
+    pytest.importorskip("xdist", reason="pytest-xdist is not installed (pip install -e '.[dev]')")
+    from harness.xdist_scheduling import ProxyGroupScheduling
+
+    scheduler = ProxyGroupScheduling.__new__(ProxyGroupScheduling)  # only the scope rule is exercised
+    scheduler._root = tmp_path
+    scheduler._group_by_file = {}
+    assert scheduler._split_scope("tests/test_db.py::test_a@database") == "database"
+    assert scheduler._split_scope("tests/test_db.py::test_b@database") == "database"
+    assert scheduler._split_scope("tests/test_x.py::test_c[a@b]") == "tests/test_x.py::test_c[a@b]"
+    assert scheduler._split_scope("tests/test_x.py::test_d") == "tests/test_x.py::test_d"
