@@ -33,10 +33,9 @@ OVER_BROAD = {"svc cannot call gpt-4o", "svc cannot call claude-sonnet", "svc li
 
 def run(command: list[str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
     """Run a command as a user would, then assert it left no process and no temp folder."""
-    dirs_before = set(local.leftover_run_dirs())
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stdout, stderr = process.communicate(timeout=timeout)
-    assert_nothing_left_by(process.pid, dirs_before)
+    assert_nothing_left_by(process.pid)
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
@@ -52,10 +51,25 @@ def processes_owned_by(pid: int) -> list[int]:
     )
 
 
-def assert_nothing_left_by(pid: int, dirs_before: set[Path]) -> None:
+def run_dirs_owned_by(pid: int) -> list[Path]:
+    """Temp folders a gateconform run in process `pid` made (each records its owner as `pid:ticks`).
+
+    Only this run's: another run on the machine (a parallel CI job, a user's run) is never counted.
+    """
+    owned = []
+    for folder in local.leftover_run_dirs():
+        try:
+            owner = (folder / local.OWNER_FILE).read_text().strip()
+        except OSError:
+            continue  # being created or removed right now by some run, or not a run folder
+        if owner.startswith(f"{pid}:"):
+            owned.append(folder)
+    return owned
+
+
+def assert_nothing_left_by(pid: int) -> None:
     assert processes_owned_by(pid) == [], "a proxy, engine or database of the finished run is still running"
-    new_dirs = set(local.leftover_run_dirs()) - dirs_before
-    assert new_dirs == set(), f"the finished run left temp folders: {sorted(new_dirs)}"
+    assert run_dirs_owned_by(pid) == [], "the finished run left temp folders"
 
 
 def assert_no_secrets_in(folder: Path) -> None:
@@ -123,7 +137,6 @@ def test_pytest_plugin_collects_checks_as_tests_on_a_current_release(tmp_path: P
 
 
 def test_ctrl_c_during_proxy_boot_leaves_nothing(tmp_path: Path) -> None:
-    dirs_before = set(local.leftover_run_dirs())
     process = subprocess.Popen(
         gateconform("run", str(SEED), "--target", "litellm==1.82.3", "--report-dir", str(tmp_path)),
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -143,5 +156,5 @@ def test_ctrl_c_during_proxy_boot_leaves_nothing(tmp_path: Path) -> None:
         pytest.fail("the run ended before the proxy started: " + "".join(seen))
     rest = process.communicate(timeout=120)[0]
     assert process.returncode != 0, "an interrupted run must not report success"
-    assert_nothing_left_by(process.pid, dirs_before)
+    assert_nothing_left_by(process.pid)
     assert "interrupted" in rest, "".join(seen) + rest

@@ -6,6 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# Seconds each (a pytest subprocess or a browser): `pytest -m "not integration and not slow"` skips them.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parents[2]
 SEED = ROOT / "scenarios/litellm/issue-23850-access-group-limits-service-key.yaml"
 

@@ -50,6 +50,7 @@ def test_scenarios_with_the_same_models_share_a_group() -> None:
     assert len({g for groups in by_models.values() for g in groups}) == len(by_models)
 
 
+@pytest.mark.slow  # a pytest subprocess with two xdist workers: about 20 s
 @pytest.mark.parametrize("dist", [[], ["--dist", "loadgroup"]], ids=["default", "loadgroup"])
 def test_two_workers_split_by_proxy_and_merge_one_results_document(tmp_path: Path, dist: list[str]) -> None:
     pytest.importorskip("xdist", reason="pytest-xdist is not installed (pip install -e '.[dev]')")

@@ -2,7 +2,8 @@
 
 Checks what a person would see (a matrix per scenario, failing cells marked, the evidence
 reachable, no unredacted key) and saves PNG screenshots next to the report, desktop and
-phone width. Without chromium the test skips locally; in CI (CI set) it fails instead, since
+phone width, in the test's tmp_path (pytest keeps the last three sessions' folders under
+/tmp/pytest-of-<user>/ for a person to look at; nothing is written into the checkout). Without chromium the test skips locally; in CI (CI set) it fails instead, since
 .ci/run installs chromium.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,8 +20,10 @@ from harness.report import outputs
 from harness.report.browser import dump_dom, find_chromium, screenshot
 from tests.fixtures import report_docs
 
+# Seconds each (a pytest subprocess or a browser): `pytest -m "not integration and not slow"` skips them.
+pytestmark = pytest.mark.slow
+
 KEY_PATTERN = re.compile(r"sk-[A-Za-z0-9_\-]{8,}")
-ARTIFACTS = Path(__file__).parents[2] / "reports" / "browser-test"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -94,10 +96,6 @@ def test_chromium_renders_the_report_with_matrix_marked_failures_and_no_keys(chr
     assert _png_size(desktop) == (1280, 2200) and desktop.stat().st_size > 20_000
     assert _png_size(phone) == (390, 1600)
 
-    # Kept for a person (and CI artifacts) to look at: reports/ is not committed.
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for path in (html, desktop, phone):
-        shutil.copy2(path, ARTIFACTS / path.name)
 
 
 def test_evidence_opens_from_a_cell_link(chromium: str, tmp_path: Path) -> None:
@@ -163,10 +161,3 @@ def test_chromium_renders_the_matrix_page_with_changes_marked_links_that_resolve
     with_popover.write_text(html.read_text().replace(f'id="{seed_popover}">', f'id="{seed_popover}" open>', 1))
     open_png = screenshot(with_popover, tmp_path / "matrix-popover.png", width=1280, height=1000)
     assert _png_size(open_png) == (1280, 1000)
-
-    # Kept for a person to look at (links work: the release folders come along).
-    kept = ARTIFACTS / "matrix"
-    shutil.rmtree(kept, ignore_errors=True)
-    shutil.copytree(folder, kept)
-    for path in (desktop, phone, open_png):
-        shutil.copy2(path, ARTIFACTS / path.name)

@@ -19,6 +19,9 @@ import pytest
 from tests.fixtures import report_docs
 from tests.fixtures.fake_runner import ENV
 
+# Seconds each (a pytest subprocess or a browser): `pytest -m "not integration and not slow"` skips them.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parents[2]
 SEED = report_docs.SEED_ID
 HAS_ALLURE = importlib.util.find_spec("allure_pytest") is not None
