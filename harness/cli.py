@@ -104,10 +104,13 @@ def run(
             from harness.targets.releases import with_deps
 
             spec = with_deps(spec, deps)
-        check_target_spec(spec)
+        checked = check_target_spec(spec)  # refused here, once, before anything installs
     except TargetError as exc:
         err.print(f"gateconform: --target {spec}: {exc}", highlight=False, markup=False)
         raise typer.Exit(EXIT_ERROR)
+    spec = checked.spec
+    for note in checked.notes:
+        err.print(note, highlight=False, markup=False)
     progress = _Progress()
     progress(f"{len(scenarios)} scenario(s), target {spec}")
     with ScenarioRunner(spec, log=progress) as runner:

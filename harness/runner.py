@@ -11,7 +11,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import httpx
 
@@ -25,6 +25,9 @@ from harness.scenario.model import Scenario
 from harness.targets.base import Endpoint, ModelSpec, Target
 from harness.targets.errors import TargetError
 from harness.verdicts import judge
+
+if TYPE_CHECKING:
+    from harness.target_check import CheckedTarget
 
 Log = Callable[[str], None]
 
@@ -48,26 +51,27 @@ def group_by_models(scenarios: Sequence[Scenario]) -> list[list[Scenario]]:
 
 def make_target(spec: str, log: Log) -> Target:
     """Build (not start) the target a `--target` value names."""
-    from harness.targets.releases import DEPS_TODAY, split_deps
+    from harness.target_check import DOCKER, parse_target_spec
 
-    text, deps = split_deps(spec)  # `litellm==X@as-released`: dependencies as of the release
-    if text.startswith(("docker:", "url:", "http://", "https://")) and deps != DEPS_TODAY:
-        raise TargetError(f"dependencies {deps} are for the local target only (an image or a URL brings its own)")
-    if text.startswith("docker:"):
+    parsed = parse_target_spec(spec)  # malformed, compromised, too old: refused here
+    if parsed.kind == DOCKER:
         from harness.targets.docker_target import DockerTarget  # the docker SDK only when asked for
 
-        return DockerTarget(text.removeprefix("docker:"), log=log)
-    if text.startswith(("url:", "http://", "https://")):
-        raise TargetError(f"--target {spec}: the url target is not available yet")
+        return DockerTarget(parsed.image or "", log=log)
     from harness.targets.local import LocalTarget  # heavy imports only when a proxy is needed
 
-    return LocalTarget(text.removeprefix("local:"), log=log, deps=deps)
+    return LocalTarget(f"litellm=={parsed.version}", log=log, deps=parsed.deps)
 
 
-def check_target_spec(spec: str) -> None:
-    """Raise `TargetError` now for a target spec that can never start (malformed, compromised
-    release, unknown kind), so a run refuses it before doing anything at all."""
-    make_target(spec, lambda _message: None)
+def check_target_spec(spec: str) -> "CheckedTarget":
+    """Judge a target spec before doing anything at all (see `harness.target_check`).
+
+    Returns the spec written one way and the notes to print once (what `latest` passed over);
+    raises `TargetError` with one line saying why the spec cannot run and what to use instead.
+    """
+    from harness.target_check import check_target
+
+    return check_target(spec)
 
 
 @dataclass
