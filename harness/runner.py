@@ -23,7 +23,7 @@ from harness.redact import Redactor
 from harness.results import RunResult, ScenarioResult
 from harness.scenario.model import Scenario
 from harness.targets.base import Endpoint, ModelSpec, Target
-from harness.targets.errors import TargetError
+from harness.targets.errors import EnvironmentBuildError, ReleaseError, TargetError
 from harness.verdicts import judge
 
 if TYPE_CHECKING:
@@ -88,7 +88,9 @@ class ScenarioRunner:
     """Runs scenarios against one target spec, starting one proxy per distinct model list.
 
     A proxy that failed to start is not retried for the next scenario with the same model
-    list: its scenarios all get the same boot error (with the log tail) as ERROR verdicts.
+    list: its scenarios all get the same boot error (with the log tail) as ERROR verdicts. A
+    release that did not install is not retried for another model list either: installing
+    does not depend on the models.
     """
 
     target_spec: str
@@ -100,10 +102,14 @@ class ScenarioRunner:
     image_digest: str | None = None
     _slots: dict[tuple[ModelSpec, ...], _Slot] = field(default_factory=dict)
     _scenario_count: int = 0
+    #: why the release could not be installed, once it could not (the same for every model list)
+    _install_error: str | None = None
 
     def endpoint_for(self, models: tuple[ModelSpec, ...]) -> Endpoint:
         """The running proxy for this model list, started on first use."""
         slot = self._slots.get(models)
+        if slot is None and self._install_error is not None:
+            raise TargetError(self._install_error)
         if slot is None:
             slot = _Slot(target=make_target(self.target_spec, self.log))
             self._slots[models] = slot
@@ -114,6 +120,8 @@ class ScenarioRunner:
                 self.image_digest = self.image_digest or slot.endpoint.image_digest
             except TargetError as exc:
                 slot.error = self.redactor.redact(str(exc))
+                if isinstance(exc, (EnvironmentBuildError, ReleaseError)):
+                    self._install_error = slot.error
             except BaseException:
                 slot.target.stop()  # Ctrl-C during boot: leave nothing behind
                 raise

@@ -443,19 +443,20 @@ class LocalTarget(StopsOnExit):
                 time.sleep(0.5)
 
     def _failure_message(self, reason: str) -> str:
-        return (
-            f"{self.label}: {reason}. Last {LOG_TAIL_LINES} lines of the proxy log:\n"
-            f"{self.proxy_log_tail(LOG_TAIL_LINES)}"
-        )
+        """`reason` with the proxy log's last lines, or saying the proxy wrote nothing (no empty section)."""
+        tail = self.proxy_log_tail(LOG_TAIL_LINES)
+        if not tail.strip():
+            return f"{self.label}: {reason}; the proxy wrote nothing to its log"
+        return f"{self.label}: {reason}. Last {LOG_TAIL_LINES} lines of the proxy log:\n{tail}"
 
     def proxy_log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
-        """The last `lines` lines of the proxy log, secrets redacted."""
+        """The last `lines` lines of the proxy log, secrets redacted; empty when there is none."""
         if self.proxy_log is None:
-            return "(no proxy log)"
+            return ""
         try:
             text = self.proxy_log.read_text(errors="replace")
         except OSError:
-            return "(no proxy log)"
+            return ""
         return self._redactor.redact("\n".join(text.splitlines()[-lines:]))
 
     # -- stop
