@@ -104,10 +104,13 @@ def run(
             from harness.targets.releases import with_deps
 
             spec = with_deps(spec, deps)
-        check_target_spec(spec)
+        checked = check_target_spec(spec)  # refused here, once, before anything installs
     except TargetError as exc:
         err.print(f"gateconform: --target {spec}: {exc}", highlight=False, markup=False)
         raise typer.Exit(EXIT_ERROR)
+    spec = checked.spec
+    for note in checked.notes:
+        err.print(note, highlight=False, markup=False)
     progress = _Progress()
     progress(f"{len(scenarios)} scenario(s), target {spec}")
     with ScenarioRunner(spec, log=progress) as runner:
@@ -139,9 +142,14 @@ def _shorten(text: str, limit: int = 300) -> str:
 
 
 def _print_verdicts(result) -> None:  # type: ignore[no-untyped-def]
-    """One compact table per scenario, scenarios and checks with failures first, then counts."""
-    out.print(escape(f"target {result.target} — LiteLLM {result.proxy_version or '?'}"), style="bold")
+    """One compact table per scenario, scenarios and checks with failures first, then counts.
+
+    A scenario that could not run (the target did not install or start) prints its error once,
+    and once only across scenarios sharing it; its checks' rows say ERROR and repeat nothing.
+    """
+    out.print(escape(f"target {result.target} — {_proxy_description(result)}"), style="bold")
     scenarios = sorted(result.scenarios, key=lambda s: _OUTCOME_ORDER.get(s.overall, 9))
+    first_with_error: dict[str, str] = {}  # error text → the scenario it was printed under
     for scenario in scenarios:
         table = Table(title=escape(f"{scenario.id} — {scenario.overall.upper()}"), title_justify="left")
         for column in ("verdict", "check", "expected", "observed"):
@@ -155,14 +163,28 @@ def _print_verdicts(result) -> None:  # type: ignore[no-untyped-def]
             )
         out.print(table)
         if scenario.error:
-            out.print(f"[bold magenta]{escape(scenario.id)}[/]: {escape(scenario.error)}", highlight=False)
+            first = first_with_error.setdefault(scenario.error, scenario.id)
+            said = scenario.error if first == scenario.id else f"the same error as {first} (above)"
+            out.print(f"[bold magenta]{escape(scenario.id)}[/]: {escape(said)}", highlight=False)
         for verdict in verdicts:
-            if verdict.outcome.value in ("fail", "error"):
-                style = _OUTCOME_STYLE[verdict.outcome.value]
-                out.print(f"[{style}]✗[/] {escape(_shorten(verdict.message))}", highlight=False)
+            if verdict.outcome.value not in ("fail", "error"):
+                continue
+            if scenario.error and verdict.message.endswith(scenario.error):
+                continue  # the scenario's error, said once just above
+            style = _OUTCOME_STYLE[verdict.outcome.value]
+            out.print(f"[{style}]✗[/] {escape(_shorten(verdict.message))}", highlight=False)
     counts = result.counts
     summary = ", ".join(f"{counts.get(name, 0)} {name}" for name in ("pass", "fail", "error", "skip"))
     out.print(f"[bold]{result.overall.upper()}[/]: {summary}")
+
+
+def _proxy_description(result) -> str:  # type: ignore[no-untyped-def]
+    """`LiteLLM 1.82.3`, or what happened when no proxy reported a version."""
+    if result.proxy_version:
+        return f"LiteLLM {result.proxy_version}"
+    if any(s.error and s.error.startswith("target did not start") for s in result.scenarios):
+        return "no proxy started (the target did not install or start; see below)"
+    return "proxy version not reported"
 
 
 @app.command()

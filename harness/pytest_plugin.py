@@ -24,6 +24,8 @@ from harness.scenario.model import Scenario
 from harness.verdicts import Outcome, Verdict
 
 _RUNNER_KEY = pytest.StashKey["_SessionScenarios"]()
+#: Lines the target check asks to show once (in the session header).
+_TARGET_NOTES_KEY = pytest.StashKey[tuple]()
 #: Key of a worker's results document in pytest-xdist's `workeroutput` (sent to the controller).
 _WORKER_RESULTS = "gateconform_results"
 
@@ -100,17 +102,26 @@ def pytest_configure(config: pytest.Config) -> None:
         except TargetError as exc:
             raise pytest.UsageError(f"--deps {deps}: {exc}") from None
     if target:
-        # A malformed or compromised target is a usage error, before anything is collected or run.
+        # A target that cannot run (malformed, compromised, not a published release, too old for
+        # the local target, index unreachable) is a usage error, before anything is collected or run.
+        # xdist workers judge it again, from what the controller's check cached (no network).
         from harness.runner import check_target_spec
         from harness.targets.errors import TargetError
 
         try:
-            check_target_spec(target)
+            checked = check_target_spec(target)
         except TargetError as exc:
             raise pytest.UsageError(f"--target {target}: {exc}") from None
+        config.option.gateconform_target = checked.spec  # written one way (`1.82.3` → `litellm==1.82.3`)
+        config.stash[_TARGET_NOTES_KEY] = checked.notes
     config.stash[_RUNNER_KEY] = _SessionScenarios(config)
     # Registered here too, so the marker is known when pytest-xdist is not installed.
     config.addinivalue_line("markers", "xdist_group(name): run these tests on one pytest-xdist worker")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """What the target check had to say (what `latest` passed over and why), once, in the header."""
+    return [f"gateconform: {line}" for line in config.stash.get(_TARGET_NOTES_KEY, ())]
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -17,6 +17,10 @@ Rules that keep a selection safe and honest:
 from __future__ import annotations
 
 import bisect as _bisect
+import json
+import os
+import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -28,10 +32,14 @@ from harness.targets.releases import (
     COMPROMISED_RELEASES,
     COMPROMISED_SERIES,
     LATEST,
+    LOCAL_TARGET_MINIMUM,
+    LatestAnswer,
+    index_url,
     is_compromised,
     list_published_versions,
     parse_version_spec,
     refuse_compromised,
+    refuse_too_old_for_local,
 )
 
 RANGE_SEPARATOR = ".."
@@ -84,14 +92,64 @@ class ReleaseList:
         low_v, high_v = Version(str(low)), Version(str(high))
         return [str(v) for v in self.finals() if low_v < v < high_v]
 
+    def exact(self, version: str) -> str:
+        """`version` as published (`1.82.3.0` → `1.82.3`), or `ReleaseError` saying what to name instead.
+
+        A short number is not taken as its zero-padded release, as pip would (`==1.82` installs
+        1.82.0): it names a series, and the error lists that series' releases.
+        """
+        wanted = Version(version)
+        if len(wanted.release) >= 3 or wanted.pre or wanted.post is not None or wanted.dev is not None:
+            published = next((v for v in self.versions if v == wanted), None)
+            if published is not None:
+                return str(published)
+        else:
+            series = [v for v in self.finals() if v.release[: len(wanted.release)] == wanted.release]
+            if series:
+                raise ReleaseError(_series_message(version, wanted, series))
+        nearest = ", ".join(self.nearest(version)) or "none"
+        raise ReleaseError(
+            f"litellm {version} is not a published release (nearest: {nearest}; `gateconform releases` lists them all)"
+        )
+
     def nearest(self, version: str | Version, count: int = 3) -> list[str]:
-        """Published releases closest to `version` in order (for "did you mean")."""
-        finals = self.finals(include_prereleases=True)
-        if not finals:
-            return []
-        index = _bisect.bisect_left(finals, Version(str(version)))
-        window = finals[max(0, index - count // 2 - 1): index + count]
-        return [str(v) for v in sorted(window, key=lambda v: abs(finals.index(v) - index))[:count]]
+        """Published releases closest to `version` (for "did you mean"), its own series first.
+
+        Pre-releases only when `version` is one.
+        """
+        wanted = Version(str(version))
+        pool = self.finals(include_prereleases=wanted.is_prerelease or wanted.is_devrelease)
+        index = _bisect.bisect_left(pool, wanted)
+        window = list(enumerate(pool))[max(0, index - count): index + count]
+
+        def rank(item: tuple[int, Version]) -> tuple[bool, int]:
+            position, release = item
+            steps = index - position if position < index else position - index + 1
+            return release.release[:2] != wanted.release[:2], steps
+
+        return [str(release) for _, release in sorted(window, key=rank)[:count]]
+
+
+#: How many releases of a series an error names in full before it shortens the list.
+SERIES_SHOWN = 10
+
+
+def _series_message(text: str, wanted: Version, series: Sequence[Version]) -> str:
+    """`1.82 is not an exact release; the 1.82 series: 1.82.0, … (newest 1.82.6)`, naming compromised ones left out."""
+    names = [str(v) for v in series]
+    shown = names if len(names) <= SERIES_SHOWN else [*names[:3], "…", *names[-(SERIES_SHOWN - 4):]]
+    prefix = ".".join(map(str, wanted.release))
+    padded = next((str(v) for v in series if v == wanted), None)
+    pip = f" (pip would take it as {padded})" if padded else ""
+    compromised = [
+        ".".join(map(str, release)) for release in sorted(COMPROMISED_RELEASES)
+        if release[: len(wanted.release)] == wanted.release
+    ]
+    left_out = f"; {' and '.join(compromised)} are compromised and never installed" if compromised else ""
+    return (
+        f"litellm {text} is not an exact release{pip}: name one of the {prefix} series "
+        f"({len(names)} release(s): {', '.join(shown)}{left_out}), e.g. litellm=={names[-1]}, the newest of it"
+    )
 
 
 def published_releases(list_versions: Callable[[], Sequence[Version]] | None = None) -> ReleaseList:
@@ -102,6 +160,68 @@ def published_releases(list_versions: Callable[[], Sequence[Version]] | None = N
     if list_versions is None:
         return ReleaseList.of(list_published_versions(include_prereleases=True))
     return ReleaseList.of(list_versions())
+
+
+# --------------------------------------------------------------------------- one release, from the cached list
+
+#: The release list as last fetched, in the cache root. A release once listed stays a release,
+#: so a hit needs no network; a miss asks the index again (unless the list is only minutes old)
+#: before anything is refused.
+RELEASE_LIST_CACHE_NAME = "releases-litellm.json"
+#: A cached list younger than this answers misses too: a mistyped spec retried is refused at once.
+RELEASE_LIST_FRESH_S = 10 * 60
+
+
+def published_release(version: str, cache_root: Path, now: Callable[[], float] = time.time) -> str:
+    """`version` as published (see `ReleaseList.exact`), from the cached list or a fresh one.
+
+    Raises `ReleaseError` naming what to pick instead, and `IndexUnreachableError` when the
+    cached list does not know `version` and the index cannot be asked.
+    """
+    cached = read_cached_release_list(cache_root)
+    if cached is not None:
+        releases, fetched_at = cached
+        try:
+            return releases.exact(version)
+        except ReleaseError:
+            if now() - fetched_at < RELEASE_LIST_FRESH_S:
+                raise
+            # not in a list that old: published since, or a mistake a fresh list will explain
+    fresh = published_releases()
+    write_cached_release_list(cache_root, fresh, now())
+    return fresh.exact(version)
+
+
+def read_cached_release_list(cache_root: Path) -> tuple[ReleaseList, float] | None:
+    """The list cached from the index uv uses now, and when it was fetched (another index's list: None)."""
+    try:
+        data = json.loads((cache_root / RELEASE_LIST_CACHE_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("index") != index_url() or not isinstance(data.get("versions"), list):
+        return None
+    try:
+        fetched_at = float(data.get("fetched_at", 0))
+    except (TypeError, ValueError):
+        fetched_at = 0.0
+    return ReleaseList.of(str(v) for v in data["versions"]), fetched_at
+
+
+def write_cached_release_list(cache_root: Path, releases: ReleaseList, fetched_at: float | None = None) -> None:
+    """Cache `releases` (whole file renamed into place: readers see the old list or the new one)."""
+    payload = {
+        "index": index_url(),
+        "fetched_at": time.time() if fetched_at is None else fetched_at,
+        "versions": [str(v) for v in releases.versions],
+    }
+    try:
+        cache_root.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{RELEASE_LIST_CACHE_NAME}.", dir=cache_root)
+        with os.fdopen(handle, "w") as file:
+            json.dump(payload, file)
+        os.replace(temporary, cache_root / RELEASE_LIST_CACHE_NAME)
+    except OSError:
+        pass  # a read-only cache costs a lookup next time, nothing else
 
 
 # --------------------------------------------------------------------------- parsing a selection
@@ -171,15 +291,22 @@ class ReleaseSelection:
 def select_releases(
     text: str,
     releases: ReleaseList | None = None,
-    resolve_latest: Callable[[], str] | None = None,
+    resolve_latest: Callable[[], str | LatestAnswer] | None = None,
     include_prereleases: bool = False,
+    local_target: bool = False,
 ) -> ReleaseSelection:
     """Turn a `--versions` value into releases to test, oldest first, de-duplicated.
 
     `releases` defaults to the index's list (fetched only if the selection needs it);
-    `resolve_latest` defaults to the cached "newest release that installs".
+    `resolve_latest` defaults to the cached "newest release that installs". `local_target`:
+    the releases will run on the local target, so those older than it can run
+    (`LOCAL_TARGET_MINIMUM`) are refused when named and left out of ranges, with a note.
     """
     items = parse_selection(text)  # compromised or malformed: refused before any network
+    if local_target:
+        for item in items:
+            if isinstance(item, ExactItem) and item.version != LATEST:
+                refuse_too_old_for_local(item.version)  # no network needed either
     needs_list = any(isinstance(item, RangeItem) or item.version != LATEST for item in items)
     if releases is None and needs_list:
         releases = published_releases()
@@ -192,43 +319,58 @@ def select_releases(
             continue
         assert releases is not None
         high = latest() if item.high == LATEST else item.high
-        found = releases.between(item.low, high, include_prereleases)
+        low = item.low
+        if local_target and Version(low) < Version(LOCAL_TARGET_MINIMUM):
+            if Version(high) < Version(LOCAL_TARGET_MINIMUM):
+                raise ReleaseError(
+                    f"every release in {item.low}..{high} is older than the local target can run (it needs "
+                    f"the SQL migrations first shipped in {LOCAL_TARGET_MINIMUM}): start the range at "
+                    f"{LOCAL_TARGET_MINIMUM} or later"
+                )
+            low = LOCAL_TARGET_MINIMUM
+            notes.append(f"left out as older than the local target can run (no SQL migrations): releases "
+                         f"before {LOCAL_TARGET_MINIMUM}")
+        found = releases.between(low, high, include_prereleases)
         if not found:
             raise ReleaseError(f"no published release in {item.low}..{high}")
         chosen.update(Version(v) for v in found)
-        notes.extend(_compromised_note(item.low, high))
+        notes.extend(_compromised_note(low, high))
+    notes.extend(latest.notes)
     return ReleaseSelection([str(v) for v in sorted(chosen)], list(dict.fromkeys(notes)))
 
 
 class _LatestOnce:
     """Resolve `latest` at most once per selection (it may cost a few uv resolves)."""
 
-    def __init__(self, resolve: Callable[[], str] | None) -> None:
+    def __init__(self, resolve: Callable[[], str | LatestAnswer] | None) -> None:
         self._resolve = resolve or _default_latest
         self._value: str | None = None
+        #: what the answer says about newer releases passed over (when the resolver tells)
+        self.notes: list[str] = []
 
     def __call__(self) -> str:
         if self._value is None:
-            self._value = self._resolve()
-            refuse_compromised(self._value)
+            answer = self._resolve()
+            if isinstance(answer, LatestAnswer):
+                self.notes.append("\n".join(answer.lines()))
+                answer = answer.version
+            refuse_compromised(answer)
+            self._value = answer
         return self._value
 
 
-def _default_latest() -> str:
+def _default_latest() -> LatestAnswer:
     from harness.targets.environments import default_cache_root
-    from harness.targets.releases import resolve_latest
+    from harness.targets.releases import resolve_latest_answer
 
-    return resolve_latest(default_cache_root())
+    return resolve_latest_answer(default_cache_root())
 
 
 def _exact_release(version: str, releases: ReleaseList | None, latest: _LatestOnce) -> str:
     if version == LATEST:
         return latest()
     assert releases is not None
-    if version not in releases:
-        nearest = ", ".join(releases.nearest(version)) or "none"
-        raise ReleaseError(f"litellm {version} is not a published release (nearest: {nearest})")
-    return version
+    return releases.exact(version)
 
 
 def _compromised_note(low: str, high: str) -> list[str]:

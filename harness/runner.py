@@ -11,7 +11,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import httpx
 
@@ -23,8 +23,11 @@ from harness.redact import Redactor
 from harness.results import RunResult, ScenarioResult
 from harness.scenario.model import Scenario
 from harness.targets.base import Endpoint, ModelSpec, Target
-from harness.targets.errors import TargetError
+from harness.targets.errors import EnvironmentBuildError, ReleaseError, TargetError
 from harness.verdicts import judge
+
+if TYPE_CHECKING:
+    from harness.target_check import CheckedTarget
 
 Log = Callable[[str], None]
 
@@ -48,26 +51,27 @@ def group_by_models(scenarios: Sequence[Scenario]) -> list[list[Scenario]]:
 
 def make_target(spec: str, log: Log) -> Target:
     """Build (not start) the target a `--target` value names."""
-    from harness.targets.releases import DEPS_TODAY, split_deps
+    from harness.target_check import DOCKER, parse_target_spec
 
-    text, deps = split_deps(spec)  # `litellm==X@as-released`: dependencies as of the release
-    if text.startswith(("docker:", "url:", "http://", "https://")) and deps != DEPS_TODAY:
-        raise TargetError(f"dependencies {deps} are for the local target only (an image or a URL brings its own)")
-    if text.startswith("docker:"):
+    parsed = parse_target_spec(spec)  # malformed, compromised, too old: refused here
+    if parsed.kind == DOCKER:
         from harness.targets.docker_target import DockerTarget  # the docker SDK only when asked for
 
-        return DockerTarget(text.removeprefix("docker:"), log=log)
-    if text.startswith(("url:", "http://", "https://")):
-        raise TargetError(f"--target {spec}: the url target is not available yet")
+        return DockerTarget(parsed.image or "", log=log)
     from harness.targets.local import LocalTarget  # heavy imports only when a proxy is needed
 
-    return LocalTarget(text.removeprefix("local:"), log=log, deps=deps)
+    return LocalTarget(f"litellm=={parsed.version}", log=log, deps=parsed.deps)
 
 
-def check_target_spec(spec: str) -> None:
-    """Raise `TargetError` now for a target spec that can never start (malformed, compromised
-    release, unknown kind), so a run refuses it before doing anything at all."""
-    make_target(spec, lambda _message: None)
+def check_target_spec(spec: str) -> "CheckedTarget":
+    """Judge a target spec before doing anything at all (see `harness.target_check`).
+
+    Returns the spec written one way and the notes to print once (what `latest` passed over);
+    raises `TargetError` with one line saying why the spec cannot run and what to use instead.
+    """
+    from harness.target_check import check_target
+
+    return check_target(spec)
 
 
 @dataclass
@@ -84,7 +88,9 @@ class ScenarioRunner:
     """Runs scenarios against one target spec, starting one proxy per distinct model list.
 
     A proxy that failed to start is not retried for the next scenario with the same model
-    list: its scenarios all get the same boot error (with the log tail) as ERROR verdicts.
+    list: its scenarios all get the same boot error (with the log tail) as ERROR verdicts. A
+    release that did not install is not retried for another model list either: installing
+    does not depend on the models.
     """
 
     target_spec: str
@@ -96,10 +102,14 @@ class ScenarioRunner:
     image_digest: str | None = None
     _slots: dict[tuple[ModelSpec, ...], _Slot] = field(default_factory=dict)
     _scenario_count: int = 0
+    #: why the release could not be installed, once it could not (the same for every model list)
+    _install_error: str | None = None
 
     def endpoint_for(self, models: tuple[ModelSpec, ...]) -> Endpoint:
         """The running proxy for this model list, started on first use."""
         slot = self._slots.get(models)
+        if slot is None and self._install_error is not None:
+            raise TargetError(self._install_error)
         if slot is None:
             slot = _Slot(target=make_target(self.target_spec, self.log))
             self._slots[models] = slot
@@ -110,6 +120,8 @@ class ScenarioRunner:
                 self.image_digest = self.image_digest or slot.endpoint.image_digest
             except TargetError as exc:
                 slot.error = self.redactor.redact(str(exc))
+                if isinstance(exc, (EnvironmentBuildError, ReleaseError)):
+                    self._install_error = slot.error
             except BaseException:
                 slot.target.stop()  # Ctrl-C during boot: leave nothing behind
                 raise

@@ -198,7 +198,7 @@ def _select_or_exit(versions: str, pre: bool) -> list[str]:
     from harness.targets.errors import ReleaseError
 
     try:
-        selection = select_releases(versions, include_prereleases=pre)
+        selection = select_releases(versions, include_prereleases=pre, local_target=True)
     except ReleaseError as exc:
         raise _fail(f"gateconform: {exc}")
     for note in selection.notes:
@@ -287,16 +287,22 @@ def _bisect_candidates_or_exit(good: str, bad: str) -> tuple[list[str], bool]:
     """
     from packaging.version import Version
 
-    from harness.release_list import parse_selection, published_releases, select_releases
+    from harness.release_list import ExactItem, parse_selection, published_releases, select_releases
     from harness.targets.errors import ReleaseError
+    from harness.targets.releases import LATEST, refuse_too_old_for_local
 
     try:
-        parse_selection(good), parse_selection(bad)  # compromised or malformed: refused before any lookup
+        for end in (good, bad):  # compromised, malformed or too old for the local target: refused before any lookup
+            for item in parse_selection(end):
+                if isinstance(item, ExactItem) and item.version != LATEST:
+                    refuse_too_old_for_local(item.version)
         releases = published_releases()
-        good_v = select_releases(good, releases).versions[0]
-        bad_v = select_releases(bad, releases).versions[0]
+        ends = [select_releases(end, releases, local_target=True) for end in (good, bad)]
     except ReleaseError as exc:
         raise _fail(f"gateconform: {exc}")
+    good_v, bad_v = ends[0].versions[0], ends[1].versions[0]
+    for note in dict.fromkeys(note for end in ends for note in end.notes):
+        err.print(f"note: {note}", highlight=False, markup=False)
     if Version(good_v) == Version(bad_v):
         raise _fail(f"gateconform: --good and --bad are the same release ({good_v}): one must be older "
                     "(--good older: where it broke; --good newer: where it was fixed)")

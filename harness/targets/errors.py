@@ -15,6 +15,10 @@ class CompromisedReleaseError(ReleaseError):
     """The spec names a release known to be malicious: it is never downloaded or installed."""
 
 
+class IndexUnreachableError(ReleaseError):
+    """The package index could not be asked which releases it serves (network, mirror down)."""
+
+
 class EnvironmentBuildError(TargetError):
     """Building the isolated environment for a LiteLLM version failed."""
 

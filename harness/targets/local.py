@@ -35,7 +35,7 @@ from harness.targets.environments import (
     ensure_environment,
     prisma_env,
 )
-from harness.targets.errors import TargetError
+from harness.targets.errors import ReleaseError, TargetError
 from harness.targets.lifecycle import (
     OWNER_IDENTITY,
     timed,
@@ -47,7 +47,16 @@ from harness.targets.lifecycle import (
 )
 from harness.targets.postgres import PostgresServer, free_port
 from harness.targets.proxy_config import write_proxy_config
-from harness.targets.releases import DEPS_TODAY, parse_version_spec, resolve_version, split_deps, with_deps
+from harness.targets.releases import (
+    DEPS_TODAY,
+    LATEST,
+    LOCAL_TARGET_MINIMUM,
+    parse_version_spec,
+    refuse_too_old_for_local,
+    resolve_version,
+    split_deps,
+    with_deps,
+)
 from harness.targets.upstream import Upstream
 from harness.targets.wasm_engine import ensure_wasm_engine
 
@@ -257,7 +266,9 @@ class LocalTarget(StopsOnExit):
     ) -> None:
         # `litellm==1.95.0@as-released` asks for the release's dependencies as of its upload date
         self.version_spec, self.deps = split_deps(with_deps(version_spec, deps))
-        parse_version_spec(self.version_spec)  # bad or compromised specs fail here, before any work
+        version = parse_version_spec(self.version_spec)  # bad or compromised specs fail here, before any work
+        if version != LATEST:
+            refuse_too_old_for_local(version)  # would fail only after install and `prisma generate`
         self.cache_root = (cache_root or default_cache_root()).resolve()
         self.log = log or _no_log
         self.ready_timeout_s = ready_timeout_s
@@ -305,6 +316,7 @@ class LocalTarget(StopsOnExit):
 
     def _start(self, models: Sequence[ModelSpec]) -> Endpoint:
         self.version = resolve_version(self.version_spec, self.cache_root, self.log)
+        refuse_too_old_for_local(self.version)
         engine = ensure_wasm_engine(self.cache_root, self.log)
         environment = self._timed("environment_s", lambda: ensure_environment(
             self.version or "", self.cache_root, engine.env(), self.log, deps=self.deps
@@ -431,19 +443,20 @@ class LocalTarget(StopsOnExit):
                 time.sleep(0.5)
 
     def _failure_message(self, reason: str) -> str:
-        return (
-            f"{self.label}: {reason}. Last {LOG_TAIL_LINES} lines of the proxy log:\n"
-            f"{self.proxy_log_tail(LOG_TAIL_LINES)}"
-        )
+        """`reason` with the proxy log's last lines, or saying the proxy wrote nothing (no empty section)."""
+        tail = self.proxy_log_tail(LOG_TAIL_LINES)
+        if not tail.strip():
+            return f"{self.label}: {reason}; the proxy wrote nothing to its log"
+        return f"{self.label}: {reason}. Last {LOG_TAIL_LINES} lines of the proxy log:\n{tail}"
 
     def proxy_log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
-        """The last `lines` lines of the proxy log, secrets redacted."""
+        """The last `lines` lines of the proxy log, secrets redacted; empty when there is none."""
         if self.proxy_log is None:
-            return "(no proxy log)"
+            return ""
         try:
             text = self.proxy_log.read_text(errors="replace")
         except OSError:
-            return "(no proxy log)"
+            return ""
         return self._redactor.redact("\n".join(text.splitlines()[-lines:]))
 
     # -- stop
@@ -522,11 +535,10 @@ class LocalTarget(StopsOnExit):
 def _require_sql_migrations(environment: LiteLLMEnvironment) -> None:
     """The schema comes from litellm-proxy-extras' SQL migrations; older releases have none."""
     if not any(environment.migrations_dir.glob("*/migration.sql")):
-        raise TargetError(
-            f"litellm {environment.litellm_version} ships no SQL migrations (it predates its "
-            "dependency on litellm-proxy-extras, which arrived in the 1.65 series): its schema can "
-            "only be created by Prisma's schema engine, which cannot be downloaded here. "
-            "Use a newer release (1.65.8 and later have the migrations)."
+        raise ReleaseError(
+            f"litellm {environment.litellm_version} ships no SQL migrations (no litellm-proxy-extras "
+            "was installed with it): its schema can only be created by Prisma's schema engine, which "
+            f"cannot be downloaded here. Use a newer release ({LOCAL_TARGET_MINIMUM} and later have the migrations)."
         )
 
 

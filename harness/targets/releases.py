@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterable
@@ -29,7 +29,7 @@ import httpx
 from filelock import FileLock
 from packaging.version import InvalidVersion, Version
 
-from harness.targets.errors import CompromisedReleaseError, ReleaseError
+from harness.targets.errors import CompromisedReleaseError, IndexUnreachableError, ReleaseError
 
 PACKAGE = "litellm"
 LATEST = "latest"
@@ -39,6 +39,12 @@ PYPI_SIMPLE = "https://pypi.org/simple"
 COMPROMISED_RELEASES: frozenset[tuple[int, int, int]] = frozenset({(1, 82, 7), (1, 82, 8)})
 #: Whole minor series known to be malicious: every 1.107.x.
 COMPROMISED_SERIES: frozenset[tuple[int, int]] = frozenset({(1, 107)})
+
+#: The oldest release the local target can run. It builds the database from the SQL migrations of
+#: `litellm-proxy-extras` (Prisma's schema engine cannot be downloaded here); `litellm[proxy]`
+#: first depends on that package in 1.65.1 (0.1.1, with migrations): 1.65.0 and 1.65.0.post1 do
+#: not. 1.65.1 was checked to start and enforce a key's models on the local target.
+LOCAL_TARGET_MINIMUM = "1.65.1"
 
 #: Dependency modes of an environment. `today`: what a plain `pip install` resolves today (the
 #: default: users gate what they would install). `as-released`: every package as it was when the
@@ -138,6 +144,18 @@ def refuse_compromised(version: str | Version) -> None:
         )
 
 
+def refuse_too_old_for_local(version: str | Version) -> None:
+    """Raise `ReleaseError` for a release older than the local target can run (no network needed)."""
+    if Version(str(version)) < Version(LOCAL_TARGET_MINIMUM):
+        raise ReleaseError(
+            f"litellm {version} is older than the local target can run: releases before {LOCAL_TARGET_MINIMUM} "
+            "ship no SQL migrations (litellm-proxy-extras), and their schema would need Prisma's schema "
+            f"engine, which cannot be downloaded here. Use a release from {LOCAL_TARGET_MINIMUM} on, or the "
+            "Docker target with LiteLLM's official image of it, which creates its schema itself "
+            f"(--target docker:litellm=={version}, where that image is published)."
+        )
+
+
 def index_url() -> str:
     """The package index uv will use: the user's configured one, else PyPI."""
     for variable in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"):
@@ -159,7 +177,7 @@ def _simple_index_document(index: str | None = None, timeout_s: float = 30.0) ->
         response.raise_for_status()
         payload = response.json()
     except (httpx.HTTPError, ValueError) as error:
-        raise ReleaseError(f"could not list {PACKAGE} releases from {url}: {error}") from error
+        raise IndexUnreachableError(f"could not list {PACKAGE} releases from {url}: {error}") from error
     return payload if isinstance(payload, dict) else {}
 
 
@@ -355,36 +373,79 @@ def short_reason(uv_error: str) -> str:
     return lines[-1] if lines else "uv could not resolve it"
 
 
+@dataclass(frozen=True)
+class LatestAnswer:
+    """What `latest` means now, and why it is not the newest number listed."""
+
+    version: str
+    #: newer listed releases that were tried and do not install, newest first: version → why
+    passed_over: dict[str, str] = field(default_factory=dict)
+    resolved_at: float = 0.0
+    #: the index could not be reached: this is the last known answer, however old
+    stale: bool = False
+
+    def lines(self) -> list[str]:
+        """How the answer is told to the user: the version, then each release passed over and why."""
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.resolved_at)) if self.resolved_at else "earlier"
+        stale = f" (the index could not be reached: last known answer, from {when})" if self.stale else ""
+        if self.stale and not self.passed_over:
+            return [f"'latest' = litellm {self.version}{stale}"]
+        if not self.passed_over:
+            return [f"'latest' = litellm {self.version}, the newest release listed (it installs as published)"]
+        lines = [f"'latest' = litellm {self.version}, the newest release that installs as published{stale}; "
+                 f"passed over {len(self.passed_over)} newer release(s) that do not:"]
+        lines += [f"  {version}: {why}" for version, why in self.passed_over.items()]
+        return lines
+
+
 def resolve_latest(
     cache_root: Path,
     log: Log | None = None,
-    resolve: Callable[[str], ResolveResult] = dry_run_resolve,
-    list_versions: Callable[[], list[Version]] = list_published_versions,
+    resolve: Callable[[str], ResolveResult] | None = None,
+    list_versions: Callable[[], list[Version]] | None = None,
     now: Callable[[], float] = time.time,
 ) -> str:
-    """The newest litellm release whose `litellm[proxy]` installs, cached for a day.
+    """The newest litellm release whose `litellm[proxy]` installs, cached for a day (see `resolve_latest_answer`)."""
+    return resolve_latest_answer(cache_root, log, resolve, list_versions, now).version
+
+
+def resolve_latest_answer(
+    cache_root: Path,
+    log: Log | None = None,
+    resolve: Callable[[str], ResolveResult] | None = None,
+    list_versions: Callable[[], list[Version]] | None = None,
+    now: Callable[[], float] = time.time,
+) -> LatestAnswer:
+    """The newest litellm release whose `litellm[proxy]` installs, and the newer ones passed over.
 
     Candidates are tried newest-first, a few at a time in parallel (each try is a ~1 s uv
-    resolve and often a dozen recent releases pin companions PyPI does not serve). Skipped
-    releases are logged with the reason, so the user sees why `latest` is not the newest number.
+    resolve and often a dozen recent releases pin companions PyPI does not serve). The answer
+    and the reasons are cached for a day. The index is asked before anything is written, so an
+    unreachable index with no earlier answer leaves nothing behind (no lock file, no folder).
+    `resolve` and `list_versions` default to the uv dry-run and the index (looked up when called).
     """
     log = log or _no_log
-    cache_root.mkdir(parents=True, exist_ok=True)
+    resolve = resolve or dry_run_resolve
+    list_versions = list_versions or list_published_versions
     cache_file = cache_root / "latest-litellm.json"
+    cached = _read_latest_cache(cache_file, now())
+    if cached is not None:
+        return cached
+    started = time.monotonic()
+    log("resolving 'latest': listing litellm releases …")
+    try:
+        listed = list_versions()
+    except ReleaseError as error:
+        stale = _read_latest_cache(cache_file, now(), max_age_s=float("inf"), need_reasons=False)
+        if stale is None:
+            raise
+        log(f"{error}; using the last known 'latest' = litellm {stale.version}")
+        return LatestAnswer(stale.version, stale.passed_over, stale.resolved_at, stale=True)
+    cache_root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(cache_file) + ".lock"):
-        cached = _read_latest_cache(cache_file, now())
+        cached = _read_latest_cache(cache_file, now())  # another process may have resolved it meanwhile
         if cached is not None:
             return cached
-        started = time.monotonic()
-        log("resolving 'latest': listing litellm releases …")
-        try:
-            listed = list_versions()
-        except ReleaseError as error:
-            stale = _read_latest_cache(cache_file, now(), max_age_s=float("inf"))
-            if stale is None:
-                raise
-            log(f"{error}; using the last known 'latest' = litellm {stale}")
-            return stale
         candidates = [str(v) for v in listed[:MAX_LATEST_CANDIDATES]]
         if resolve is dry_run_resolve:
             uv_binary()  # before the threads start
@@ -395,16 +456,20 @@ def resolve_latest(
                 results = list(pool.map(resolve, batch))  # keeps newest-first order
             for result in results:
                 if result.installable:
-                    _write_latest_cache(cache_file, result.version, skipped, now())
+                    answer = LatestAnswer(result.version, dict(skipped), now())
+                    _write_latest_cache(cache_file, answer)
                     log(f"'latest' = litellm {result.version} ({time.monotonic() - started:.1f} s)")
-                    return result.version
+                    return answer
                 skipped[result.version] = result.reason
                 log(f"litellm {result.version} is listed but does not install as published ({result.reason}); skipping")
     tried = ", ".join(skipped) or "none"
     raise ReleaseError(f"no installable litellm release among the newest {len(candidates)} (tried: {tried})")
 
 
-def _read_latest_cache(cache_file: Path, now: float, max_age_s: float = LATEST_CACHE_TTL_S) -> str | None:
+def _read_latest_cache(
+    cache_file: Path, now: float, max_age_s: float = LATEST_CACHE_TTL_S, need_reasons: bool = True
+) -> LatestAnswer | None:
+    """The cached answer if young enough; one written before reasons were kept counts as absent."""
     try:
         data = json.loads(cache_file.read_text())
     except (OSError, ValueError):
@@ -414,11 +479,16 @@ def _read_latest_cache(cache_file: Path, now: float, max_age_s: float = LATEST_C
     version = data.get("version")
     if not isinstance(version, str) or is_compromised(version):
         return None
-    return version
+    skipped = data.get("skipped")
+    if not isinstance(skipped, dict):
+        if need_reasons:
+            return None
+        skipped = {}
+    return LatestAnswer(version, {str(k): str(v) for k, v in skipped.items()}, float(data.get("resolved_at", 0)))
 
 
-def _write_latest_cache(cache_file: Path, version: str, skipped: dict[str, str], now: float) -> None:
-    payload = {"version": version, "resolved_at": now, "skipped": skipped}
+def _write_latest_cache(cache_file: Path, answer: LatestAnswer) -> None:
+    payload = {"version": answer.version, "resolved_at": answer.resolved_at, "skipped": answer.passed_over}
     temporary = cache_file.with_suffix(".tmp")
     temporary.write_text(json.dumps(payload, indent=2))
     temporary.replace(cache_file)

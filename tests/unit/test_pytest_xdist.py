@@ -67,6 +67,7 @@ def test_two_workers_split_by_proxy_and_merge_one_results_document(tmp_path: Pat
     run_log = tmp_path / "runs.txt"
     merged = tmp_path / "merged.json"
     args = [sys.executable, "-m", "pytest", str(scenarios), "-p", "recording_plugin", "-p", "no:cacheprovider",
+            "-p", "tests.fixtures.fake_releases",  # the target check asks a fake index
             "-n", "2", *dist, "--target", "litellm==1.82.3", "-q",  # no --dist: the plugin's scheduler
             f"--gateconform-results={merged}"]
     env = {**os.environ, ENV: str(recorded), LOG_ENV: str(run_log),

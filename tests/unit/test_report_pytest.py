@@ -38,12 +38,13 @@ def pytest_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for scenario in document.scenarios:
         (scenarios / f"{scenario.id}.yaml").write_text(scenario.source)
     args = [sys.executable, "-m", "pytest", str(scenarios), "-p", "tests.fixtures.fake_runner",
+            "-p", "tests.fixtures.fake_releases",  # the target check asks a fake index
             "-p", "no:cacheprovider", "--target", "litellm==1.82.3", "-q", "-ra",
             f"--junitxml={base / 'junit.xml'}", f"--gateconform-report-dir={base / 'reports'}"]
     if HAS_ALLURE:
         args.append(f"--alluredir={base / 'allure-results'}")
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, ENV: str(recorded)})
+                          env={**os.environ, ENV: str(recorded), "GATECONFORM_CACHE_DIR": str(base / "cache")})
     assert done.returncode == 1, done.stdout + done.stderr  # failures and errors
     (base / "stdout.txt").write_text(done.stdout)
     return base
