@@ -214,13 +214,15 @@ class RunResult(BaseModel):
         return result
 
     def write(self, path: str | Path, secrets: Iterable[str] = ()) -> Path:
-        """Write the document to `path` (parents created) after checking `secrets` are absent."""
+        """Write the document to `path` (parents created) after checking `secrets` are absent.
+
+        The file is written all or nothing; a path that cannot be written raises `OutputError`.
+        """
+        from harness.output_files import write_text
+
         text = self.to_json()
         assert_no_secrets(text, secrets)
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-        return target
+        return write_text(path, text)
 
     @classmethod
     def read(cls, path: str | Path) -> RunResult:
