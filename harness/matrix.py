@@ -21,6 +21,7 @@ rebuilt from them without any proxy.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -33,6 +34,7 @@ from pydantic import BaseModel, Field
 
 import harness
 from harness.output_files import OutputError, write_text
+from harness.redact import redact_machine_paths, redact_strings
 from harness.release_run import DEPS_AUTO, ReleaseRun, failed_release_run, run_on_release
 from harness.results import Machine, RunResult, ScenarioResult, now_iso
 from harness.scenario.model import Scenario
@@ -309,8 +311,9 @@ def run_matrix(
 
 
 def write_matrix_document(document: MatrixDocument, path: Path) -> Path:
-    """`matrix.json`, written all or nothing (`OutputError`)."""
-    return write_text(path, document.model_dump_json(indent=2))
+    """`matrix.json`, machine paths replaced in every string, written all or nothing (`OutputError`)."""
+    data = redact_strings(json.loads(document.model_dump_json()), redact_machine_paths)
+    return write_text(path, MatrixDocument.model_validate(data).model_dump_json(indent=2))
 
 
 def _collect(futures: Mapping[Future[ReleaseRun], str], runs: dict[str, ReleaseRun]) -> None:

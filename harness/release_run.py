@@ -182,13 +182,14 @@ def _write_documents(run: ReleaseRun, out_dir: Path, log: Log) -> Path | None:
 def failed_release_run(version: str, scenarios: Sequence[Scenario], error: str, elapsed_s: float = 0.0) -> ReleaseRun:
     """A release the harness itself could not run (an unexpected exception): every check ERROR."""
     from harness.oracle.explicit import checks_for
+    from harness.redact import shareable_path
     from harness.results import ScenarioResult
 
     result = RunResult.new(target=f"litellm=={version}")
     for scenario in scenarios:
         result.scenarios.append(ScenarioResult.failed(
             id=scenario.id, title=scenario.title, issue=scenario.issue,
-            path=str(scenario.path) if scenario.path else None, source=scenario.source_text,
+            path=shareable_path(scenario.path), source=scenario.source_text,
             checks=checks_for(scenario), error=error,
         ))
     result.finish()

@@ -430,11 +430,12 @@ def _write_bisect_documents(
     `direction` says what was looked for: `broke` (last_good, first_bad) or `fixed` (last_bad,
     first_good); the other pair is null. `deps` is the mode asked for (auto, today, as-released);
     each release says which dependencies it was tested with (`deps`) and, when today's did not
-    start and it was retried as released, why (`deps_fallback`). The file is written all or
-    nothing (`OutputError`). Returns its path.
+    start and it was retried as released, why (`deps_fallback`). Machine paths are replaced in
+    every string; the file is written all or nothing (`OutputError`). Returns its path.
     """
     from harness.bisect import Direction
     from harness.output_files import write_text
+    from harness.redact import redact_machine_paths, redact_strings, shareable_path
 
     def release(verdict: "ReleaseVerdict | None") -> dict | None:
         if verdict is None:
@@ -455,7 +456,7 @@ def _write_bisect_documents(
     document = {
         "schema_version": "gateconform.bisect/1",
         "scenario": scenario.id,
-        "scenario_path": str(scenario.path) if scenario.path else None,
+        "scenario_path": shareable_path(scenario.path),
         "check": check,
         "direction": result.direction.value,
         "good": candidates[-1] if result.direction is Direction.FIXED else candidates[0],
@@ -472,7 +473,7 @@ def _write_bisect_documents(
         "tested": [release(v) for v in result.tested],
         "elapsed_s": round(elapsed_s, 1),
     }
-    return write_text(folder / "bisect.json", json.dumps(document, indent=2))
+    return write_text(folder / "bisect.json", json.dumps(redact_strings(document, redact_machine_paths), indent=2))
 
 
 # --------------------------------------------------------------------------- cache
