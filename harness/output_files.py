@@ -85,7 +85,10 @@ def check_folder(folder: str | Path) -> None:
             os.unlink(probe)
     except OSError as exc:
         where = existing if existing != folder else None  # else the message names it already
-        raise OutputError(f"cannot write reports into {folder}: {why_not(exc, where)}") from None
+        why = why_not(exc, where)
+        if exc.errno == errno.ENOENT:  # it exists, yet refuses new files (/proc, a pseudo file system)
+            why = f"no files can be created in {existing}"
+        raise OutputError(f"cannot write reports into {folder}: {why}") from None
     free = _free_bytes(existing)
     if free is not None and free < MIN_FREE_BYTES:
         raise OutputError(f"cannot write reports into {folder}: the disk is full ({free // 1024} KiB free)")

@@ -315,3 +315,9 @@ def test_plugin_says_so_when_the_results_document_cannot_be_written(
     assert "INTERNALERROR" not in output and "Traceback" not in output
     assert f"gateconform: could not write {results}: no space left" in " ".join(output.split())
     assert not results.exists() and leftovers(tmp_path / "out") == []
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="no /proc on this system")
+def test_a_folder_that_refuses_new_files_even_for_root_is_named(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match=r"^cannot write reports into /proc/reports: no files can be created in /proc$"):
+        check_folder(Path("/proc/reports"))
