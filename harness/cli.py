@@ -3,8 +3,9 @@
 Exit codes of `run` (decided by `harness.gate`): 0 = every check passed or was skipped, or
 failed only where expected (`--expected-failures`) or already in the baseline (`--baseline`);
 1 = a regression (a check failed that is neither); 2 = the harness could not decide: a check
-errored, the target did not start, or an input was invalid. Nothing is started when a
-scenario file is invalid.
+errored, the target did not start, an input was invalid, or the reports could not be written
+(the folder is checked before anything starts). Nothing is started when a scenario file is
+invalid.
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ def run(
         raise typer.Exit(EXIT_ERROR)
 
     # Imported only now: loading and validating must stay fast and start nothing.
-    from harness.report.outputs import write_reports
+    from harness.output_files import OutputError, check_folder
+    from harness.report.outputs import write_run_documents
     from harness.runner import DEFAULT_TARGET, ScenarioRunner, check_target_spec
     from harness.targets.errors import TargetError
 
@@ -108,6 +110,12 @@ def run(
     except TargetError as exc:
         err.print(f"gateconform: --target {spec}: {exc}", highlight=False, markup=False)
         raise typer.Exit(EXIT_ERROR)
+    try:  # a run costs minutes: a report folder that cannot be written is found out now
+        check_folder(report_dir or Path("reports"))
+    except OutputError as exc:
+        hint = "" if report_dir else "choose another folder with --report-dir; "
+        err.print(f"gateconform: {exc} ({hint}nothing was started)", highlight=False, markup=False)
+        raise typer.Exit(EXIT_ERROR)
     spec = checked.spec
     for note in checked.notes:
         err.print(note, highlight=False, markup=False)
@@ -119,18 +127,25 @@ def run(
         except KeyboardInterrupt:
             err.print("interrupted: stopping the proxy and removing what this run created")
             raise typer.Exit(130)
-        folder = report_dir or Path("reports") / result.run_id
-        results_path = result.write(folder / "results.json", secrets=runner.redactor.secrets)
-        report_paths = write_reports(result, folder)
+        secrets = runner.redactor.secrets
 
-    _print_verdicts(result)
-    for path in [results_path, *report_paths]:
+    _print_verdicts(result)  # first: the verdicts are in memory, whatever happens to the files
+    folder = report_dir or Path("reports") / result.run_id
+    try:
+        written, write_error = write_run_documents(result, folder, secrets), None
+    except OutputError as exc:
+        written, write_error = exc.written, exc
+    for path in written:
         out.print(f"report: {path}", highlight=False, soft_wrap=True)  # paths stay copyable
     # The gate decides the exit code: 0 conform or only known failures, 1 regressions, 2 could not tell.
     gate = evaluate_gate(result, expected, baseline_result)
     if expected is not None or baseline_result is not None:
         for line in gate.lines():
             out.print(line, highlight=False, markup=False, soft_wrap=True)  # check ids stay copyable
+    if write_error is not None:
+        err.print(f"gateconform: {write_error} (the verdicts above are complete; no partial file was left)",
+                  highlight=False, markup=False)
+        raise typer.Exit(EXIT_ERROR)
     raise typer.Exit(gate.exit_code)
 
 

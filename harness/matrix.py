@@ -21,17 +21,20 @@ rebuilt from them without any proxy.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from pydantic import BaseModel, Field
 
 import harness
+from harness.output_files import OutputError, write_text
+from harness.redact import redact_machine_paths, redact_strings
 from harness.release_run import DEPS_AUTO, ReleaseRun, failed_release_run, run_on_release
 from harness.results import Machine, RunResult, ScenarioResult, now_iso
 from harness.scenario.model import Scenario
@@ -237,6 +240,10 @@ class MatrixRun:
     runs: dict[str, ReleaseRun]
     folder: Path
     elapsed_s: float
+    #: documents that could not be written (disk full …): the verdicts are in `document` still
+    write_errors: list[str] = field(default_factory=list)
+    #: where matrix.json was written (None: it could not be, see `write_errors`)
+    matrix_json: Path | None = None
 
 
 def run_matrix(
@@ -252,7 +259,8 @@ def run_matrix(
     `deps`: `auto` (today's dependencies, a release that does not start with them retried once
     as released), `today` or `as-released`.
 
-    Writes `<folder>/<version>/results.json` per release, then `<folder>/matrix.json`.
+    Writes `<folder>/<version>/results.json` per release, then `<folder>/matrix.json`; a file
+    that cannot be written is named in `write_errors`, never raised: the verdicts come back.
     Ctrl-C stops every proxy started so far (workers finish their scenario and close) and
     re-raises KeyboardInterrupt once all of them are down.
     """
@@ -288,14 +296,24 @@ def run_matrix(
     document = build_matrix(
         versions,
         {v: r.result for v, r in runs.items()},
-        {v: f"{v}/results.json" for v in runs},
+        {v: f"{v}/results.json" for v, r in runs.items() if r.results_path is not None or r.write_error is None},
         {v: r.elapsed_s for v, r in runs.items()},
         jobs,
         started_at,
     )
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "matrix.json").write_text(document.model_dump_json(indent=2), encoding="utf-8")
-    return MatrixRun(document, runs, folder, time.monotonic() - started)
+    write_errors = [r.write_error for r in runs.values() if r.write_error]
+    matrix_json: Path | None = None
+    try:
+        matrix_json = write_matrix_document(document, folder / "matrix.json")
+    except OutputError as exc:
+        write_errors.append(str(exc))
+    return MatrixRun(document, runs, folder, time.monotonic() - started, write_errors, matrix_json)
+
+
+def write_matrix_document(document: MatrixDocument, path: Path) -> Path:
+    """`matrix.json`, machine paths replaced in every string, written all or nothing (`OutputError`)."""
+    data = redact_strings(json.loads(document.model_dump_json()), redact_machine_paths)
+    return write_text(path, MatrixDocument.model_validate(data).model_dump_json(indent=2))
 
 
 def _collect(futures: Mapping[Future[ReleaseRun], str], runs: dict[str, ReleaseRun]) -> None:

@@ -11,6 +11,7 @@ writes `<error>`), skip → skipped with the reason.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -114,6 +115,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--target {target}: {exc}") from None
         config.option.gateconform_target = checked.spec  # written one way (`1.82.3` → `litellm==1.82.3`)
         config.stash[_TARGET_NOTES_KEY] = checked.notes
+    _check_outputs(config)
     config.stash[_RUNNER_KEY] = _SessionScenarios(config)
     # Registered here too, so the marker is known when pytest-xdist is not installed.
     config.addinivalue_line("markers", "xdist_group(name): run these tests on one pytest-xdist worker")
@@ -124,6 +126,22 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [f"gateconform: {line}" for line in config.stash.get(_TARGET_NOTES_KEY, ())]
 
 
+def _check_outputs(config: pytest.Config) -> None:
+    """A results path or report folder that cannot be written is a usage error now, not after the run."""
+    from harness.output_files import OutputError, check_file, check_folder
+
+    checks = (("--gateconform-results", "gateconform_results", check_file),
+              ("--gateconform-report-dir", "gateconform_report_dir", check_folder))
+    for option, dest, check in checks:
+        value = config.getoption(dest, None)
+        if not value:
+            continue
+        try:
+            check(Path(value))
+        except OutputError as exc:
+            raise pytest.UsageError(f"{option}: {exc}") from None
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if file_path.suffix in (".yaml", ".yml") and "scenarios" in file_path.parts[:-1]:
         return ScenarioFile.from_parent(parent, path=file_path)
@@ -132,10 +150,26 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     # Runs on success, failure and Ctrl-C alike: every proxy started for the session stops.
+    from harness.output_files import OutputError
+
     scenarios = session.config.stash.get(_RUNNER_KEY, None)
-    if scenarios is not None:
+    if scenarios is None:
+        return
+    try:
         scenarios.close()
         scenarios.write_merged_worker_results()
+    except OutputError as exc:
+        # The test outcomes are reported by pytest as usual; a missing results document or
+        # report must still not pass unnoticed in CI: said plainly, and the session fails.
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = f"gateconform: {exc} (no partial file was left)"
+        if reporter is not None:
+            reporter.write("\n")  # the progress line may still be open ("....  [100%]")
+            reporter.write_line(message, red=True, bold=True)
+        else:
+            sys.stderr.write(message + "\n")
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -47,6 +47,8 @@ class ReleaseRun:
     deps_fallback: str | None = None
     #: secrets the runner knew (master key …): checked absent from the written documents
     secrets: list[str] = field(default_factory=list, repr=False)
+    #: why its results document or reports could not be written (the verdicts are still here)
+    write_error: str | None = None
 
 
 def did_not_start(result: RunResult) -> str | None:
@@ -151,12 +153,26 @@ def _run_once(
     return ReleaseRun(version, result, time.monotonic() - started, deps=deps, secrets=secrets)
 
 
-def _write_documents(run: ReleaseRun, out_dir: Path, log: Log) -> Path:
+def _write_documents(run: ReleaseRun, out_dir: Path, log: Log) -> Path | None:
+    """results.json and the reports of `run`; the path of results.json, or None if not written.
+
+    A folder that cannot be written (disk full …) is recorded in `run.write_error` and logged:
+    the release was tested, its verdicts stay in `run.result` for the matrix or the bisect.
+    """
+    from harness.output_files import OutputError
     from harness.report.outputs import write_reports
 
-    path = run.result.write(out_dir / "results.json", secrets=run.secrets)
+    try:
+        path = run.result.write(out_dir / "results.json", secrets=run.secrets)
+    except OutputError as exc:
+        run.write_error = str(exc)
+        log(f"results not written for litellm {run.version}: {exc}")
+        return None
     try:
         write_reports(run.result, out_dir)
+    except OutputError as exc:
+        run.write_error = str(exc)
+        log(f"reports not written for litellm {run.version}: {exc}")
     except Exception as exc:  # noqa: BLE001 - results.json is written; a report bug must not
         # turn a tested release into an untestable one
         log(f"reports not written for litellm {run.version}: {type(exc).__name__}: {exc}")
@@ -166,13 +182,14 @@ def _write_documents(run: ReleaseRun, out_dir: Path, log: Log) -> Path:
 def failed_release_run(version: str, scenarios: Sequence[Scenario], error: str, elapsed_s: float = 0.0) -> ReleaseRun:
     """A release the harness itself could not run (an unexpected exception): every check ERROR."""
     from harness.oracle.explicit import checks_for
+    from harness.redact import shareable_path
     from harness.results import ScenarioResult
 
     result = RunResult.new(target=f"litellm=={version}")
     for scenario in scenarios:
         result.scenarios.append(ScenarioResult.failed(
             id=scenario.id, title=scenario.title, issue=scenario.issue,
-            path=str(scenario.path) if scenario.path else None, source=scenario.source_text,
+            path=shareable_path(scenario.path), source=scenario.source_text,
             checks=checks_for(scenario), error=error,
         ))
     result.finish()

@@ -7,6 +7,7 @@ already redacted; `assert_no_secrets` is the last line of defence before it is w
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import socket
@@ -19,7 +20,7 @@ from pydantic import BaseModel, Field, computed_field, field_serializer
 
 import harness
 from harness.checks import Check
-from harness.redact import redact_key
+from harness.redact import redact_key, redact_machine_paths, redact_strings
 from harness.verdicts import Outcome, Verdict, error_verdict, judge
 
 SCHEMA_VERSION = "gateconform.results/1"
@@ -214,13 +215,22 @@ class RunResult(BaseModel):
         return result
 
     def write(self, path: str | Path, secrets: Iterable[str] = ()) -> Path:
-        """Write the document to `path` (parents created) after checking `secrets` are absent."""
-        text = self.to_json()
+        """Write the document to `path` (parents created) after checking `secrets` are absent.
+
+        Machine paths (cache root, temp and home folders, working directory) are replaced in
+        every string first, as in the reports: the document is shared as it is. The file is
+        written all or nothing; a path that cannot be written raises `OutputError`.
+        """
+        from harness.output_files import write_text
+
+        text = self.shareable().to_json()
         assert_no_secrets(text, secrets)
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-        return target
+        return write_text(path, text)
+
+    def shareable(self) -> RunResult:
+        """A copy with machine paths replaced in every string (`harness.redact.redact_machine_paths`)."""
+        data = json.loads(self.to_json(indent=None))
+        return RunResult.model_validate(redact_strings(data, redact_machine_paths))
 
     @classmethod
     def read(cls, path: str | Path) -> RunResult:

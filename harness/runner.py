@@ -19,7 +19,7 @@ from harness.adapters.litellm import Handles, LiteLLMAdapter, ProvisionError
 from harness.checks import Check
 from harness.oracle.explicit import checks_for
 from harness.probes import run_probes
-from harness.redact import Redactor
+from harness.redact import Redactor, shareable_path
 from harness.results import RunResult, ScenarioResult
 from harness.scenario.model import Scenario
 from harness.targets.base import Endpoint, ModelSpec, Target
@@ -180,7 +180,7 @@ class ScenarioRunner:
         def failed(reason: str) -> ScenarioResult:
             return ScenarioResult.failed(
                 id=scenario.id, title=scenario.title, issue=scenario.issue,
-                path=str(scenario.path) if scenario.path else None,
+                path=shareable_path(scenario.path),
                 source=scenario.source_text, checks=checks, error=reason,
             )
 
@@ -208,7 +208,7 @@ class ScenarioRunner:
 
         return ScenarioResult(
             id=scenario.id, title=scenario.title, issue=scenario.issue,
-            path=str(scenario.path) if scenario.path else None, source=scenario.source_text,
+            path=shareable_path(scenario.path), source=scenario.source_text,
             verdicts=verdicts, elapsed_ms=round((time.monotonic() - started) * 1000, 1),
         )
 

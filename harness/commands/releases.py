@@ -137,8 +137,10 @@ def matrix(
 
     from harness.matrix import default_jobs, run_matrix
     from harness.matrix_view import change_lines, release_errors, terminal_table
+    from harness.output_files import OutputError
     from harness.report import outputs
 
+    _writable_or_exit(report_dir)
     jobs = jobs or default_jobs()
     folder = report_dir or Path("reports") / f"matrix-{time.strftime('%Y%m%d-%H%M%S')}"
     progress = _Progress()
@@ -150,13 +152,7 @@ def matrix(
         err.print("interrupted: every proxy started by the matrix was stopped")
         raise typer.Exit(130)
     document = finished.document
-    written = [folder / outputs.MATRIX_JSON_NAME,
-               outputs.write_matrix_markdown(document, folder / outputs.MATRIX_MARKDOWN_NAME)]
-    try:
-        written.append(outputs.write_matrix_html(document, folder / outputs.MATRIX_HTML_NAME))
-    except Exception as exc:  # noqa: BLE001 - matrix.json holds the verdicts; a page bug must not lose them
-        err.print(f"matrix.html not written: {type(exc).__name__}: {exc}", highlight=False, markup=False)
-    out.print(terminal_table(document))
+    out.print(terminal_table(document))  # first: the verdicts are in memory, whatever happens to the files
     for line in change_lines(document):
         out.print(f"changed: {escape(line)}", highlight=False)
     for line in release_errors(document):
@@ -164,9 +160,36 @@ def matrix(
     for line in deps_lines(document.releases.values()):
         out.print(escape(line), highlight=False)
     out.print(f"matrix: {len(selected)} release(s) in {finished.elapsed_s:.0f} s with {jobs} job(s)")
+    written = [finished.matrix_json] if finished.matrix_json else []
+    write_errors = list(finished.write_errors)
+    for write, name in ((outputs.write_matrix_markdown, outputs.MATRIX_MARKDOWN_NAME),
+                        (outputs.write_matrix_html, outputs.MATRIX_HTML_NAME)):
+        try:
+            written.append(write(document, folder / name))
+        except OutputError as exc:
+            write_errors.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 - matrix.json holds the verdicts; a page bug must not lose them
+            err.print(f"{name} not written: {type(exc).__name__}: {exc}", highlight=False, markup=False)
     for path in written:
         out.print(f"report: {path}", highlight=False)
+    if write_errors:
+        for message in write_errors:
+            err.print(f"gateconform: {message}", highlight=False, markup=False)
+        raise _fail("gateconform: the matrix above is complete; the files named were not written "
+                    "(no partial file was left)")
     raise typer.Exit({"pass": EXIT_OK, "fail": EXIT_FAIL}.get(document.overall, EXIT_ERROR))
+
+
+def _writable_or_exit(report_dir: Path | None) -> None:
+    """Exit 2 now if reports cannot be written into `--report-dir` (default: under reports/):
+    a matrix or a bisect costs minutes to hours."""
+    from harness.output_files import OutputError, check_folder
+
+    try:
+        check_folder(report_dir or Path("reports"))
+    except OutputError as exc:
+        hint = "" if report_dir else "choose another folder with --report-dir; "
+        raise _fail(f"gateconform: {exc} ({hint}nothing was started)")
 
 
 def deps_lines(releases: "Iterable[object]") -> list[str]:
@@ -236,8 +259,10 @@ def bisect(
     candidates, fixed = _bisect_candidates_or_exit(good, bad)
 
     from harness.bisect import BisectOutcome, bisect_fix, bisect_releases
+    from harness.output_files import OutputError
     from harness.release_run import EnvironmentPrefetcher
 
+    _writable_or_exit(report_dir)
     folder = report_dir or Path("reports") / f"bisect-{time.strftime('%Y%m%d-%H%M%S')}"
     progress = _Progress()
     what = f"check {check}" if check else f"scenario {scenario.id}"
@@ -246,7 +271,8 @@ def bisect(
     progress(f"bisect {what}: {ends}, {len(candidates)} releases, dependencies {deps} → {folder}")
     search = bisect_fix if fixed else bisect_releases
     timings: dict[str, float] = {}
-    verdict_for = _release_verdicts(scenario, check, folder, progress, timings, deps)
+    write_errors: list[str] = []
+    verdict_for = _release_verdicts(scenario, check, folder, progress, timings, deps, write_errors)
 
     def announce(version: str, step: int, total: int) -> None:
         progress(f"testing {version} — {step} of ~{total}")
@@ -257,10 +283,19 @@ def bisect(
     except KeyboardInterrupt:
         err.print("interrupted: the proxy was stopped")
         raise typer.Exit(130)
-    _print_bisect(result, check, timings)
-    _write_bisect_documents(folder, scenario, check, candidates, result, timings, progress.elapsed_s, deps)
+    _print_bisect(result, check, timings)  # first: the answer is in memory, whatever happens to the files
+    try:
+        written = _write_bisect_documents(folder, scenario, check, candidates, result, timings,
+                                          progress.elapsed_s, deps)
+        out.print(f"report: {written}", highlight=False)
+    except OutputError as exc:
+        write_errors.append(str(exc))
     out.print(f"bisect took {progress.elapsed_s / 60:.1f} min ({len(result.tested)} release(s) tested)")
-    out.print(f"report: {folder / 'bisect.json'}", highlight=False)
+    if write_errors:
+        for message in write_errors:
+            err.print(f"gateconform: {message}", highlight=False, markup=False)
+        raise _fail("gateconform: the answer above is complete; the files named were not written "
+                    "(no partial file was left)")
     code = {BisectOutcome.NOT_REPRODUCED: EXIT_FAIL, BisectOutcome.UNDECIDED: EXIT_ERROR}.get(result.outcome, EXIT_OK)
     raise typer.Exit(code)
 
@@ -318,8 +353,13 @@ def _release_verdicts(
     log: Callable[[str], None],
     timings: dict[str, float],
     deps: str = "auto",
+    write_errors: list[str] | None = None,
 ) -> Callable[[str], "ReleaseVerdict"]:
-    """The real `verdict_for`: run the scenario on the release and classify what it showed."""
+    """The real `verdict_for`: run the scenario on the release and classify what it showed.
+
+    A release's documents that could not be written are named in `write_errors` (its verdict
+    still counts: it was tested).
+    """
     from dataclasses import replace
 
     from harness.bisect import ReleaseState, ReleaseVerdict, classify
@@ -332,6 +372,8 @@ def _release_verdicts(
                                  deps=deps)
             verdict = replace(classify(run.result.scenarios[0], version, check), deps=run.deps,
                               deps_fallback=run.deps_fallback)
+            if run.write_error and write_errors is not None:
+                write_errors.append(run.write_error)
         except Exception as exc:  # noqa: BLE001 - a broken release is marked, never guessed
             verdict = ReleaseVerdict(version, ReleaseState.UNTESTABLE, f"harness error: {type(exc).__name__}: {exc}")
         timings[version] = time.monotonic() - started
@@ -388,15 +430,18 @@ def _write_bisect_documents(
     timings: dict[str, float],
     elapsed_s: float,
     deps: str = "auto",
-) -> None:
+) -> Path:
     """`bisect.json`: the answer, every release tested and where its results document is.
 
     `direction` says what was looked for: `broke` (last_good, first_bad) or `fixed` (last_bad,
     first_good); the other pair is null. `deps` is the mode asked for (auto, today, as-released);
     each release says which dependencies it was tested with (`deps`) and, when today's did not
-    start and it was retried as released, why (`deps_fallback`).
+    start and it was retried as released, why (`deps_fallback`). Machine paths are replaced in
+    every string; the file is written all or nothing (`OutputError`). Returns its path.
     """
     from harness.bisect import Direction
+    from harness.output_files import write_text
+    from harness.redact import redact_machine_paths, redact_strings, shareable_path
 
     def release(verdict: "ReleaseVerdict | None") -> dict | None:
         if verdict is None:
@@ -417,7 +462,7 @@ def _write_bisect_documents(
     document = {
         "schema_version": "gateconform.bisect/1",
         "scenario": scenario.id,
-        "scenario_path": str(scenario.path) if scenario.path else None,
+        "scenario_path": shareable_path(scenario.path),
         "check": check,
         "direction": result.direction.value,
         "good": candidates[-1] if result.direction is Direction.FIXED else candidates[0],
@@ -434,8 +479,7 @@ def _write_bisect_documents(
         "tested": [release(v) for v in result.tested],
         "elapsed_s": round(elapsed_s, 1),
     }
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "bisect.json").write_text(json.dumps(document, indent=2), encoding="utf-8")
+    return write_text(folder / "bisect.json", json.dumps(redact_strings(document, redact_machine_paths), indent=2))
 
 
 # --------------------------------------------------------------------------- cache

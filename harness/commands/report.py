@@ -33,14 +33,28 @@ def report(
     """
     from rich.console import Console
 
-    from harness.report import outputs
-    from harness.results import RunResult
+    from harness.output_files import OutputError
 
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
-    if _is_matrix(results):
-        _report_matrix(results, html, markdown, junit, allure, screenshot, out_dir, out, err)
-        return
+    try:
+        if _is_matrix(results):
+            _report_matrix(results, html, markdown, junit, allure, screenshot, out_dir, out, err)
+        else:
+            _report_run(results, html, markdown, junit, allure, screenshot, out_dir, out, err)
+    except OutputError as exc:  # a read-only or full folder: said in words, not a traceback
+        err.print(f"gateconform report: {exc} (no partial file was left)", markup=False)
+        raise typer.Exit(EXIT_ERROR)
+
+
+def _report_run(  # type: ignore[no-untyped-def]
+    results: Path, html: Optional[Path], markdown: Optional[Path], junit: Optional[Path], allure: Optional[Path],
+    screenshot: Optional[Path], out_dir: Optional[Path], out, err,
+) -> None:
+    """Re-render the reports of a results.json (every report next to it, or the ones asked for)."""
+    from harness.report import outputs
+    from harness.results import RunResult
+
     try:
         document = RunResult.read(results)
     except FileNotFoundError:

@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from harness.output_files import make_folder, write_text
 from harness.report.text import evidence_text, severity, verdict_data
 from harness.report.view import issue_label, normalized
 from harness.results import RunResult, ScenarioResult
@@ -89,7 +90,7 @@ def _result(run: RunResult, scenario: ScenarioResult, verdict: Verdict, folder: 
     attachments = []
     for index, (name, body, mime, ext) in enumerate(_attachments(verdict, scenario)):
         source = f"{_uuid(test_uuid, str(index), name)}-attachment.{ext}"
-        (folder / source).write_text(body, encoding="utf-8")
+        write_text(folder / source, body)
         attachments.append({"name": name, "source": source, "type": mime})
 
     start = _epoch_ms(run.started_at) or 0
@@ -141,15 +142,16 @@ def _environment(run: RunResult) -> str:
 def write_allure_results(result: RunResult, folder: Path) -> Path:
     """Write Allure 2 result files for every check of `result` into `folder`; returns it."""
     result = normalized(result)
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = make_folder(folder)
+    # Each file is written whole; a result file comes after its attachments, so Allure never
+    # finds one whose attachments are missing, even when the disk fills up half way.
     for scenario in result.scenarios:
         for verdict in scenario.verdicts:
             data = _result(result, scenario, verdict, folder)
             text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-            (folder / f"{data['uuid']}-result.json").write_text(text, encoding="utf-8")
-    (folder / "environment.properties").write_text(_environment(result), encoding="utf-8")
-    (folder / "categories.json").write_text(json.dumps(CATEGORIES, indent=2) + "\n", encoding="utf-8")
+            write_text(folder / f"{data['uuid']}-result.json", text)
+    write_text(folder / "environment.properties", _environment(result))
+    write_text(folder / "categories.json", json.dumps(CATEGORIES, indent=2) + "\n")
     return folder
 
 

@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 
 from harness.matrix import NOT_RUN, MatrixDocument, ScenarioRow
 from harness.matrix_view import CHANGE_MARK, cell_text
-from harness.redact import Redactor
+from harness.redact import Redactor, redact_strings
 from harness.report.html import _environment
 from harness.report.outputs import HTML_NAME
 from harness.report.view import (
-    _redact_strings,
     _seconds_between,
     _timestamp_text,
     anchor_for,
@@ -160,7 +159,7 @@ class MatrixPage:
 def normalized(document: MatrixDocument) -> MatrixDocument:
     """`document` as its matrix.json reads back, every string redacted again (last line of defence)."""
     data = json.loads(document.model_dump_json())
-    return MatrixDocument.model_validate(_redact_strings(data, Redactor()))
+    return MatrixDocument.model_validate(redact_strings(data, Redactor().redact))
 
 
 def release_report(document: MatrixDocument, version: str, base: str = "") -> str | None:

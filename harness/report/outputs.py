@@ -1,11 +1,16 @@
-"""Every report file of a run, drawn from its results document only."""
+"""Every report file of a run, drawn from its results document only.
+
+Each file is written all or nothing (`harness.output_files.write_text`); a folder or file that
+cannot be written raises `OutputError` naming it.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
+from harness.output_files import OutputError, write_text
 from harness.results import RunResult
 
 if TYPE_CHECKING:
@@ -18,15 +23,6 @@ MATRIX_MARKDOWN_NAME = "matrix.md"
 MARKDOWN_NAME = "summary.md"
 JUNIT_NAME = "junit.xml"
 ALLURE_DIR = "allure-results"
-
-
-def write_text(path: Path, text: str) -> Path:
-    """Write `text` as UTF-8 with `\\n` line ends (parents created); returns `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
-    return path
 
 
 def write_html(result: RunResult, path: Path) -> Path:
@@ -61,15 +57,36 @@ def write_reports(result: RunResult, folder: Path) -> list[Path]:
     """Write the human-facing reports of `result` into `folder`; returns the paths written.
 
     report.html, summary.md, junit.xml and allure-results/ (results.json is written by the
-    caller, before this, so a report that fails to render never costs the verdicts).
+    caller, before this, so a report that fails to render never costs the verdicts). Raises
+    `OutputError` at the first one that cannot be written, its `written` naming those before.
     """
     folder = Path(folder)
-    return [
-        write_html(result, folder / HTML_NAME),
-        write_markdown(result, folder / MARKDOWN_NAME),
-        write_junit(result, folder / JUNIT_NAME),
-        write_allure(result, folder / ALLURE_DIR),
-    ]
+    writers = ((write_html, HTML_NAME), (write_markdown, MARKDOWN_NAME), (write_junit, JUNIT_NAME),
+               (write_allure, ALLURE_DIR))
+    written: list[Path] = []
+    try:
+        for write, name in writers:
+            written.append(write(result, folder / name))
+    except OutputError as exc:
+        exc.written = written + exc.written
+        raise
+    return written
+
+
+def write_run_documents(result: RunResult, folder: Path, secrets: Iterable[str] = ()) -> list[Path]:
+    """results.json, then every report, into `folder`; returns the paths written.
+
+    results.json first: it holds the verdicts, so a report that cannot be written or rendered
+    afterwards never costs them. Raises `OutputError` at the first file that cannot be written;
+    its `written` lists the files written before it.
+    """
+    folder = Path(folder)
+    results_path = result.write(folder / "results.json", secrets=secrets)
+    try:
+        return [results_path, *write_reports(result, folder)]
+    except OutputError as exc:
+        exc.written = [results_path, *exc.written]
+        raise
 
 
 def write_matrix_html(document: "MatrixDocument", path: Path, matrix_folder: Path | None = None) -> Path:

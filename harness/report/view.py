@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from harness.checks import Probe
-from harness.redact import Redactor
+from harness.redact import Redactor, redact_strings
 from harness.results import RunResult, ScenarioResult
 from harness.verdicts import Verdict
 
@@ -419,24 +419,14 @@ def _evidence(verdict: Verdict) -> Evidence:
     return evidence
 
 
-def _redact_strings(value: Any, redactor: Redactor) -> Any:
-    if isinstance(value, str):
-        return redactor.redact(value)
-    if isinstance(value, list):
-        return [_redact_strings(item, redactor) for item in value]
-    if isinstance(value, dict):
-        return {key: _redact_strings(item, redactor) for key, item in value.items()}
-    return value
-
-
 def normalized(result: RunResult) -> RunResult:
     """`result` as a reader of its results.json sees it, with every string redacted again.
 
     Reports render from this, so a run's reports and a later `gateconform report` of its
     results.json are byte-identical (in memory a set has process-dependent order; read back
     it is a sorted list). Redacting each string (never the rendered markup, where a masked
-    token could swallow a closing tag) is the last line of defence: the document is redacted
-    already, and redaction is idempotent.
+    token could swallow a closing tag) is the last line of defence, for secrets and machine
+    paths alike: the document is redacted already, and redaction is idempotent.
     """
     data = json.loads(result.to_json(indent=None))
-    return RunResult.model_validate(_redact_strings(data, Redactor()))
+    return RunResult.model_validate(redact_strings(data, Redactor().redact))
