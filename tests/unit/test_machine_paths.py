@@ -174,6 +174,7 @@ def test_matrix_and_bisect_documents_hold_no_machine_path(
         assert json.loads((out / "matrix.json").read_text())["scenarios"][0]["path"] == "access-group.yaml"
 
 
+@pytest.mark.slow  # a pytest subprocess
 def test_pytest_plugin_results_hold_no_machine_path(cache: Path, tmp_path: Path) -> None:
     scenarios = tmp_path / "scenarios"
     scenarios.mkdir()

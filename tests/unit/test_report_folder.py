@@ -285,6 +285,7 @@ def plugin_run(tmp_path: Path, *options: str, env: dict[str, str] | None = None,
                           env={**os.environ, "GATECONFORM_FAKE_RESULTS": str(recorded), **(env or {})})
 
 
+@pytest.mark.slow  # a pytest subprocess
 @pytest.mark.parametrize("option", ["--gateconform-report-dir", "--gateconform-results"])
 def test_plugin_outputs_that_cannot_be_written_are_usage_errors(option: str, tmp_path: Path) -> None:
     taken = tmp_path / "taken"
@@ -300,6 +301,7 @@ def test_plugin_outputs_that_cannot_be_written_are_usage_errors(option: str, tmp
     assert "passed" not in done.stdout and "failed" not in done.stdout
 
 
+@pytest.mark.slow  # a pytest subprocess
 @pytest.mark.parametrize(("scenario_id", "exit_code"), [
     (report_docs.SEED_ID, 1),  # failing checks stay the headline
     (report_docs.PASSING_ID, 3),  # all passed, but the document CI expects is missing: not a green run
