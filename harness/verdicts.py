@@ -14,6 +14,7 @@ from enum import Enum
 
 from harness.checks import Check, Expect, Probe
 from harness.probes import SHAPE_COMPLETION, SHAPE_ERROR, Observation
+from harness.proxy_watch import DEADLINE_PASSED, STOPPED_ANSWERING
 
 _MAX_ERROR_TEXT = 200  # characters of the gateway's error message quoted in a verdict message
 
@@ -203,6 +204,10 @@ def _error_text(obs: Observation) -> str:
 def _short_transport(reason: str) -> str:
     if reason.startswith("timeout"):
         return "timeout"
+    if reason.startswith(STOPPED_ANSWERING):
+        return "proxy stopped answering"
+    if reason.startswith(DEADLINE_PASSED):
+        return "deadline passed"
     if reason.startswith("not provisioned"):
         return "not provisioned"
     return "no response"

@@ -473,6 +473,9 @@ class LocalTarget(StopsOnExit):
             return
         pgid = proxy.pid  # start_new_session: the proxy leads its own group
         _signal_group(pgid, signal.SIGTERM)
+        # A stopped (SIGSTOP) proxy only acts on SIGTERM once continued; without this, stopping
+        # a hung proxy would always sit out the whole grace period.
+        _signal_group(pgid, signal.SIGCONT)
         try:
             proxy.wait(timeout=STOP_GRACE_S)
         except subprocess.TimeoutExpired:
