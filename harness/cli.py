@@ -80,6 +80,11 @@ def run(
         help="local target's dependencies: 'today' (default: what pip installs today) or 'as-released' "
         "(as of the release's upload date; same as --target litellm==X@as-released)",
     ),
+    scenario_deadline: float = typer.Option(
+        120.0, "--scenario-deadline", min=1.0, metavar="SECONDS",
+        help="longest a scenario's provisioning and probes may take before their checks are ERROR "
+        "(a proxy that stops answering its health route is given up on after 30 s regardless)",
+    ),
 ) -> None:
     """Run scenarios against a real proxy and print the verdicts."""
     scenarios = _load_or_exit(paths)
@@ -96,6 +101,7 @@ def run(
 
     # Imported only now: loading and validating must stay fast and start nothing.
     from harness.output_files import OutputError, check_folder
+    from harness.proxy_watch import WatchLimits
     from harness.report.outputs import write_run_documents
     from harness.runner import DEFAULT_TARGET, ScenarioRunner, check_target_spec
     from harness.targets.errors import TargetError
@@ -121,7 +127,8 @@ def run(
         err.print(note, highlight=False, markup=False)
     progress = _Progress()
     progress(f"{len(scenarios)} scenario(s), target {spec}")
-    with ScenarioRunner(spec, log=progress) as runner:
+    limits = WatchLimits(deadline_s=scenario_deadline)
+    with ScenarioRunner(spec, log=progress, watch_limits=limits) as runner:
         try:
             result = runner.run_all(scenarios)
         except KeyboardInterrupt:

@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 import httpx
 
 from harness.checks import Check, Probe
+from harness.proxy_watch import ConnectionGuard, Tally
 from harness.redact import Redactor
 from harness.targets.base import Endpoint
 from harness.targets.upstream import MARKER_HEADER, UpstreamHit, marker_text
@@ -80,12 +81,17 @@ def run_probes(
     timeout: float = 30.0,
     *,
     settle_s: float = DEFAULT_SETTLE_S,
+    guard: ConnectionGuard | None = None,
+    tally: Tally | None = None,
 ) -> dict[str, Observation]:
     """Observe every non-skipped check; returns observations keyed by `check.id`.
 
     Checks that share a request (several list checks of one principal, duplicate call
     checks) share one Observation. Skipped checks get none. Every key and the master key
     are added to `redactor` before any response text is kept.
+
+    With a `guard` (see `harness.proxy_watch`), requests it abandons, and those not yet sent,
+    end with its reason as their transport error. `tally` counts the answered requests.
     """
     concurrency = max(1, concurrency)
     redactor.add(endpoint.master_key)
@@ -106,18 +112,22 @@ def run_probes(
         check_to_request[check.id] = request_key
 
     observations: dict[tuple[Probe, str, str | None], Observation] = {}
+    if tally is not None:
+        tally.total = len(requests)
     if requests:
         base_url = endpoint.base_url.rstrip("/")
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         # Building a TLS context costs ~70 ms; a plain-http proxy (the usual local target)
         # never uses it, and an https one still verifies certificates.
         verify = base_url.startswith("https://")
+        transport = guard.transport(verify=verify, limits=limits) if guard is not None else None
         with httpx.Client(
-            base_url=base_url, timeout=timeout, limits=limits, verify=verify
+            base_url=base_url, timeout=timeout, limits=limits, verify=verify, transport=transport
         ) as client, ThreadPoolExecutor(max_workers=concurrency) as pool:
             futures = {
                 request_key: pool.submit(
-                    _observe, client, endpoint, keys.get(request.principal), request, redactor, timeout
+                    _observe, client, endpoint, keys.get(request.principal), request, redactor, timeout,
+                    guard, tally,
                 )
                 for request_key, request in requests.items()
             }
@@ -138,6 +148,8 @@ def _observe(
     request: _Request,
     redactor: Redactor,
     timeout: float,
+    guard: ConnectionGuard | None = None,
+    tally: Tally | None = None,
 ) -> Observation:
     path = "/v1/models" if request.probe is Probe.LIST_MODELS else "/v1/chat/completions"
     obs = Observation(
@@ -149,6 +161,9 @@ def _observe(
     )
     if not key:
         obs.transport_error = NOT_PROVISIONED
+        return obs
+    if guard is not None and guard.reason is not None:
+        obs.transport_error = guard.reason  # abandoned before this request was sent
         return obs
 
     headers = {"Authorization": f"Bearer {key}", MARKER_HEADER: request.marker}
@@ -168,8 +183,12 @@ def _observe(
     else:
         obs.status = response.status_code
         _read_body(obs, content, redactor)
+        if tally is not None:
+            tally.add()
     finally:
         obs.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    if obs.status is None and guard is not None and guard.reason is not None:
+        obs.transport_error = guard.reason  # the error was our own doing: say why
 
     if obs.marker is not None:
         # The upstream records before it answers, so a hit caused by this call is visible now.

@@ -15,10 +15,13 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import httpx
 
-from harness.adapters.litellm import Handles, LiteLLMAdapter, ProvisionError
+from harness.adapters.litellm import LIVENESS_PATH, Handles, LiteLLMAdapter, ProvisionError
 from harness.checks import Check
 from harness.oracle.explicit import checks_for
 from harness.probes import run_probes
+from harness.proxy_watch import (
+    ConnectionGuard, ProxyStoppedAnswering, ProxyWatch, Tally, WatchLimits, answers, is_silence,
+)
 from harness.redact import Redactor, shareable_path
 from harness.results import RunResult, ScenarioResult
 from harness.scenario.model import Scenario
@@ -91,6 +94,9 @@ class ScenarioRunner:
     list: its scenarios all get the same boot error (with the log tail) as ERROR verdicts. A
     release that did not install is not retried for another model list either: installing
     does not depend on the models.
+    A proxy that stopped answering during a scenario is asked once, briefly, before each later
+    one; while it stays silent those scenarios end at once with the same reason.
+    `watch_limits` bounds how long a scenario waits for its proxy (see `harness.proxy_watch`).
     """
 
     target_spec: str
@@ -100,10 +106,12 @@ class ScenarioRunner:
     # the version the first started proxy reported (every proxy of a runner shares one spec)
     proxy_version: str | None = None
     image_digest: str | None = None
+    watch_limits: WatchLimits = field(default_factory=WatchLimits)
     _slots: dict[tuple[ModelSpec, ...], _Slot] = field(default_factory=dict)
     _scenario_count: int = 0
     #: why the release could not be installed, once it could not (the same for every model list)
     _install_error: str | None = None
+    _silent_proxies: dict[str, str] = field(default_factory=dict)  # base url → why it was given up on
 
     def endpoint_for(self, models: tuple[ModelSpec, ...]) -> Endpoint:
         """The running proxy for this model list, started on first use."""
@@ -189,28 +197,87 @@ class ScenarioRunner:
         except TargetError as exc:
             return failed(f"target did not start: {exc}")
 
-        adapter = LiteLLMAdapter(endpoint, self.redactor, self.log)
+        silent = self._still_silent(endpoint)
+        if silent is not None:
+            return failed(silent)
+
+        limits = self.watch_limits
+        guard = ConnectionGuard()
+        adapter = LiteLLMAdapter(endpoint, self.redactor, self.log, transport=_transport(guard, endpoint))
         handles = Handles(run_id=scenario_run_id)
         try:
-            checks = self._with_skips(checks, adapter, scenario)
-            if all(check.skip_reason for check in checks):
-                verdicts = [judge(check, None) for check in checks]
-            else:
-                adapter.provision(scenario, scenario_run_id, handles)
-                observations = run_probes(endpoint, handles.keys, checks, self.redactor)
-                verdicts = [judge(check, observations.get(check.id)) for check in checks]
+            with ProxyWatch(endpoint.base_url, LIVENESS_PATH, limits, self.log, subject=scenario.id) as watch:
+                checks = watch.run("preparing", guard,  # reads which features the proxy has
+                                   lambda: self._with_skips(checks, adapter, scenario))
+                if all(check.skip_reason for check in checks):
+                    verdicts = [judge(check, None) for check in checks]
+                else:
+                    entities = _entity_count(scenario)
+                    watch.run("provisioning", guard,
+                              lambda: adapter.provision(scenario, scenario_run_id, handles),
+                              progress=lambda: f"{handles.created_count()} of {entities} entities created")
+                    answered = Tally("probes", "answered")
+                    observations = watch.run(
+                        "probing", guard,
+                        lambda: run_probes(endpoint, handles.keys, checks, self.redactor,
+                                           guard=guard, tally=answered),
+                        progress=lambda: answered,
+                    )
+                    verdicts = [judge(check, observations.get(check.id)) for check in checks]
+        except ProxyStoppedAnswering as exc:
+            return failed(self.redactor.redact(str(exc)))
         except (ProvisionError, httpx.HTTPError) as exc:
             return failed(f"provisioning failed: {self.redactor.redact(str(exc))}")
         finally:
-            for problem in adapter.teardown(handles):
-                self.log(f"teardown of {scenario.id}: {problem}")
             adapter.close()
+            if is_silence(guard.reason):
+                self._silent_proxies[endpoint.base_url] = guard.reason
+            self._tear_down(scenario.id, endpoint, handles, abandoned=guard.reason)
 
         return ScenarioResult(
             id=scenario.id, title=scenario.title, issue=scenario.issue,
             path=shareable_path(scenario.path), source=scenario.source_text,
             verdicts=verdicts, elapsed_ms=round((time.monotonic() - started) * 1000, 1),
         )
+
+    def _still_silent(self, endpoint: Endpoint) -> str | None:
+        """Why a proxy that stopped answering earlier in this run is still given up on (None: it answers)."""
+        reason = self._silent_proxies.get(endpoint.base_url)
+        if reason is None:
+            return None
+        if answers(endpoint.base_url, LIVENESS_PATH, self.watch_limits.liveness_timeout_s):
+            del self._silent_proxies[endpoint.base_url]
+            return None
+        return f"{reason} (earlier in this run, and it still does not answer)"
+
+    def _tear_down(self, scenario_id: str, endpoint: Endpoint, handles: Handles,
+                   abandoned: str | None) -> None:
+        """Delete what the scenario created, in bounded time; log what is left behind."""
+        if not handles.created_count():
+            return
+        limits = self.watch_limits
+        if abandoned is not None and not answers(endpoint.base_url, LIVENESS_PATH, limits.liveness_timeout_s):
+            self.log(f"teardown of {scenario_id}: not attempted ({abandoned}); "
+                     f"left in the proxy: {handles.describe()}")
+            return
+        guard = ConnectionGuard()
+        adapter = LiteLLMAdapter(endpoint, self.redactor, self.log, transport=_transport(guard, endpoint))
+        try:
+            with ProxyWatch(endpoint.base_url, LIVENESS_PATH, limits, self.log,
+                            subject=scenario_id, deadline_s=limits.teardown_s) as watch:
+                problems = watch.run("tearing down", guard, lambda: adapter.teardown(handles))
+        except ProxyStoppedAnswering as exc:
+            problems = [exc.reason]
+        finally:
+            adapter.close()
+        if guard.reason is not None:
+            problems = [guard.reason]  # the individual errors only echo the abandonment
+        if is_silence(guard.reason):
+            self._silent_proxies[endpoint.base_url] = guard.reason
+        for problem in problems:
+            self.log(f"teardown of {scenario_id}: {problem}")
+        if handles.created_count():
+            self.log(f"teardown of {scenario_id}: left in the proxy: {handles.describe()}")
 
     @staticmethod
     def _with_skips(checks: list[Check], adapter: LiteLLMAdapter, scenario: Scenario) -> list[Check]:
@@ -220,3 +287,13 @@ class ScenarioRunner:
             return checks
         reason = "; ".join(reasons)
         return [replace(check, skip_reason=reason) for check in checks]
+
+
+def _transport(guard: ConnectionGuard, endpoint: Endpoint) -> httpx.BaseTransport:
+    # Building a verifying TLS context costs ~70 ms; a plain-http proxy never uses it.
+    return guard.transport(verify=endpoint.base_url.startswith("https://"))
+
+
+def _entity_count(scenario: Scenario) -> int:
+    """How many entities provisioning creates (memberships are calls, not entities)."""
+    return len(scenario.access_groups) + len(scenario.teams) + len(scenario.users) + len(scenario.keys)

@@ -2,8 +2,9 @@
 
 "Allowed" and "denied" are both claims that need evidence from two sides:
 - allowed = a 2xx well-formed completion AND the fake upstream received the call for that model;
-- denied  = 401/403 with the gateway's error shape AND the upstream received nothing.
-Everything else (5xx, timeouts, 400/404/429, odd bodies, a denial after the upstream was
+- denied  = one of the gateway's refusals (`harness.refusals`; for LiteLLM 401/403, or 404
+  auth_error) with the gateway's error shape AND the upstream received nothing.
+Everything else (5xx, timeouts, other 4xx, odd bodies, a denial after the upstream was
 called) is an ERROR: the harness cannot tell, so it never reports a pass or a "denied".
 """
 
@@ -11,9 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Sequence
 
+from harness.adapters.litellm import REFUSALS
 from harness.checks import Check, Expect, Probe
 from harness.probes import SHAPE_COMPLETION, SHAPE_ERROR, Observation
+from harness.proxy_watch import DEADLINE_PASSED, STOPPED_ANSWERING
+from harness.refusals import Refusal, describe
 
 _MAX_ERROR_TEXT = 200  # characters of the gateway's error message quoted in a verdict message
 
@@ -69,8 +74,11 @@ def error_verdict(check: Check, reason: str, observation: Observation | None = N
     )
 
 
-def judge(check: Check, observation: Observation | None) -> Verdict:
-    """Judge one check against its observation (fail closed: doubt is ERROR, never PASS)."""
+def judge(check: Check, observation: Observation | None, refusals: Sequence[Refusal] = REFUSALS) -> Verdict:
+    """Judge one check against its observation (fail closed: doubt is ERROR, never PASS).
+
+    `refusals`: the gateway's answers that count as denied (LiteLLM's by default).
+    """
     expected = expected_text(check)
     if check.skip_reason is not None:
         return Verdict(check, Outcome.SKIP, f"{check.title}: skipped: {check.skip_reason}",
@@ -85,10 +93,10 @@ def judge(check: Check, observation: Observation | None) -> Verdict:
                       f"{reason}, so access is unknown")
     if check.probe is Probe.LIST_MODELS:
         return _judge_listing(check, observation, expected)
-    return _judge_call(check, observation, expected)
+    return _judge_call(check, observation, expected, refusals)
 
 
-def _judge_call(check: Check, obs: Observation, expected: str) -> Verdict:
+def _judge_call(check: Check, obs: Observation, expected: str, refusals: Sequence[Refusal]) -> Verdict:
     status = obs.status
     assert status is not None
     hits = obs.upstream_hits
@@ -109,7 +117,8 @@ def _judge_call(check: Check, obs: Observation, expected: str) -> Verdict:
                       f"HTTP {status} came without a call to the upstream; "
                       "a cached or foreign answer does not prove access")
 
-    if status in (401, 403):
+    candidates = [refusal for refusal in refusals if refusal.status == status]
+    if candidates:
         if hits:
             return _error(check, obs, expected, f"{status} after upstream call",
                           f"HTTP {status} came after the upstream was called; "
@@ -118,10 +127,12 @@ def _judge_call(check: Check, obs: Observation, expected: str) -> Verdict:
             return _error(check, obs, expected, f"{status}, odd body",
                           f"HTTP {status} came without the gateway's error shape "
                           '({"error": {"message", "type"}}), so it is not a recognisable denial')
-        outcome = Outcome.PASS if check.expect is Expect.DENIED else Outcome.FAIL
-        return _judged(check, obs, outcome, expected, "denied")
+        if any(refusal.accepts(status, obs.error_type) for refusal in candidates):
+            outcome = Outcome.PASS if check.expect is Expect.DENIED else Outcome.FAIL
+            return _judged(check, obs, outcome, expected, "denied")
 
-    kind = "a server error" if status >= 500 else "neither allowed (2xx) nor denied (401/403)"
+    kind = ("a server error" if status >= 500
+            else f"neither allowed (2xx) nor a refusal ({describe(refusals)})")
     return _error(check, obs, expected, f"HTTP {status}", f"HTTP {status} is {kind}")
 
 
@@ -203,6 +214,10 @@ def _error_text(obs: Observation) -> str:
 def _short_transport(reason: str) -> str:
     if reason.startswith("timeout"):
         return "timeout"
+    if reason.startswith(STOPPED_ANSWERING):
+        return "proxy stopped answering"
+    if reason.startswith(DEADLINE_PASSED):
+        return "deadline passed"
     if reason.startswith("not provisioned"):
         return "not provisioned"
     return "no response"

@@ -13,10 +13,39 @@ from typing import Any, Callable
 import httpx
 
 from harness.redact import Redactor
+from harness.refusals import Refusal
 from harness.scenario.model import Scenario
 from harness.targets.base import Endpoint
 
 ADMIN_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+# LiteLLM's cheapest sign of life: answered by the proxy's event loop without auth or database
+# (the route exists under this historical name in every release the harness runs).
+LIVENESS_PATH = "/health/liveliness"
+
+# The answers with which LiteLLM refuses a principal (`judge` counts them as *denied* when the body
+# has LiteLLM's error shape {"error": {"message", "type", "param", "code"}} and the upstream
+# received nothing). Everything else — 5xx, timeouts, odd bodies, other 4xx — stays an error.
+# - 401/403, any error type: LiteLLM's auth layer and access checks (key/team/user/org model
+#   access denied, invalid or expired key, missing key); 1.82.3 answers model-access denials
+#   with 401, 1.108.7 with 403.
+# - 404 auth_error: `user_api_key_auth` hands every HTTPException its checks raise to
+#   `UserAPIKeyAuthExceptionHandler` (litellm/proxy/auth/auth_exception_handler.py, 1.82.3 and
+#   1.108.7), which re-raises it as ProxyException(type=ProxyErrorTypes.auth_error, code=the
+#   exception's status). The only 404s those checks raise are "doesn't exist in db" for the
+#   key's own team, team alias, access group or organisation (litellm/proxy/auth/auth_checks.py
+#   get_team_object, get_access_object, …): the key points at something that is gone.
+#   Measured on 1.108.7: a key generated for a team id that does not exist gets 404
+#   {"error": {"message": "{'error': \"Team doesn't exist in db. Team=…\"}", "type": "auth_error",
+#   "param": "None", "code": "404"}} and the upstream receives nothing.
+#   Not a refusal: 400 auth_error (e.g. "Multiple teams found with alias", a malformed model in a
+#   routing decision) is a bad request; 400/429 budget_exceeded is spend, not access;
+#   no_db_connection is the proxy failing. Caveat: 1.82.3's team and access-group lookups also
+#   turn a failed database read into that 404; the harness's own database makes that unlikely.
+REFUSALS: tuple[Refusal, ...] = (
+    Refusal(401),
+    Refusal(403),
+    Refusal(404, frozenset({"auth_error"})),
+)
 
 
 class ProvisionError(Exception):
@@ -53,6 +82,17 @@ class Handles:
     def created_count(self) -> int:
         return len(self.key_tokens) + len(self.teams) + len(self.users) + len(self.access_groups)
 
+    def describe(self) -> str:
+        """What these handles hold, by the names the proxy knows them under
+        (`keys gc-<run>-svc, gc-<run>-ctl; team gc-<run>-platform`)."""
+        parts = []
+        for kind, names in (("key", self.key_tokens), ("user", self.users), ("team", self.teams),
+                            ("access group", self.access_groups)):
+            if names:
+                plural = "s" if len(names) > 1 else ""
+                parts.append(f"{kind}{plural} " + ", ".join(f"gc-{self.run_id}-{name}" for name in names))
+        return "; ".join(parts) or "nothing"
+
 
 class LiteLLMAdapter:
     """Admin-API client for one running LiteLLM proxy, authenticated with the master key."""
@@ -62,7 +102,10 @@ class LiteLLMAdapter:
         endpoint: Endpoint,
         redactor: Redactor,
         log: Callable[[str], None] | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
+        """`transport`: how admin calls travel (e.g. a `ConnectionGuard`'s, which can abandon them)."""
         self._endpoint = endpoint
         self._redactor = redactor
         self._log = log or (lambda _msg: None)
@@ -70,6 +113,7 @@ class LiteLLMAdapter:
             base_url=endpoint.base_url,
             headers={"Authorization": f"Bearer {endpoint.master_key}"},
             timeout=ADMIN_TIMEOUT,
+            transport=transport,
         )
         self._capabilities: Capabilities | None = None
 
@@ -161,32 +205,44 @@ class LiteLLMAdapter:
     # -- teardown ----------------------------------------------------------------------
 
     def teardown(self, handles: Handles) -> list[str]:
-        """Delete everything `handles` records; returns problems (never raises)."""
+        """Delete everything `handles` records; returns problems (never raises).
+
+        What was deleted is removed from `handles`, so afterwards they hold exactly what is
+        left in the proxy (`handles.describe()` names it).
+        """
         problems: list[str] = []
 
-        def attempt(what: str, call: Callable[[], httpx.Response]) -> None:
+        def attempt(what: str, created: dict[str, str], names: list[str],
+                    call: Callable[[], httpx.Response]) -> None:
             try:
                 response = call()
             except httpx.HTTPError as exc:
-                problems.append(f"{what}: {type(exc).__name__}: {exc}")
+                problems.append(f"{what}: {type(exc).__name__}: {self._redactor.redact(str(exc))}")
                 return
             if response.status_code >= 300 and response.status_code != 404:
                 problems.append(
                     f"{what}: HTTP {response.status_code} {self._excerpt(response.text)}"
                 )
+                return
+            for name in names:
+                created.pop(name, None)
 
         if handles.key_tokens:
+            names = list(handles.key_tokens)
             tokens = list(handles.key_tokens.values())
-            attempt("delete keys", lambda: self._client.post("/key/delete", json={"keys": tokens}))
+            attempt("delete keys", handles.key_tokens, names,
+                    lambda: self._client.post("/key/delete", json={"keys": tokens}))
         if handles.users:
-            ids = list(handles.users.values())
-            attempt("delete users", lambda: self._client.post("/user/delete", json={"user_ids": ids}))
+            names, ids = list(handles.users), list(handles.users.values())
+            attempt("delete users", handles.users, names,
+                    lambda: self._client.post("/user/delete", json={"user_ids": ids}))
         if handles.teams:
-            ids = list(handles.teams.values())
-            attempt("delete teams", lambda: self._client.post("/team/delete", json={"team_ids": ids}))
-        for group_id in handles.access_groups.values():
+            names, ids = list(handles.teams), list(handles.teams.values())
+            attempt("delete teams", handles.teams, names,
+                    lambda: self._client.post("/team/delete", json={"team_ids": ids}))
+        for name, group_id in list(handles.access_groups.items()):
             attempt(
-                f"delete access group {group_id}",
+                f"delete access group {group_id}", handles.access_groups, [name],
                 lambda gid=group_id: self._client.delete(f"/v1/access_group/{gid}"),
             )
         return problems

@@ -327,7 +327,7 @@ class DockerTarget(StopsOnExit):
                     self.log(f"{self.label}: proxy ready in {elapsed:.1f} s")
                     return
                 if time.monotonic() >= next_progress:
-                    self.log(f"{self.label}: waiting for the proxy ({elapsed:.0f} s, {last_seen})")
+                    self.log(f"{self.label}: still starting ({elapsed:.0f} s; {last_seen})")
                     next_progress += PROGRESS_EVERY_S
                 time.sleep(0.5)
 

@@ -438,7 +438,7 @@ class LocalTarget(StopsOnExit):
                     self.log(f"{self.label}: proxy ready in {elapsed:.1f} s")
                     return
                 if time.monotonic() >= next_progress:
-                    self.log(f"{self.label}: waiting for the proxy ({elapsed:.0f} s, {last_seen})")
+                    self.log(f"{self.label}: still starting ({elapsed:.0f} s; {last_seen})")
                     next_progress += PROGRESS_EVERY_S
                 time.sleep(0.5)
 
@@ -486,6 +486,9 @@ class LocalTarget(StopsOnExit):
             return
         pgid = proxy.pid  # start_new_session: the proxy leads its own group
         _signal_group(pgid, signal.SIGTERM)
+        # A stopped (SIGSTOP) proxy only acts on SIGTERM once continued; without this, stopping
+        # a hung proxy would always sit out the whole grace period.
+        _signal_group(pgid, signal.SIGCONT)
         try:
             proxy.wait(timeout=STOP_GRACE_S)
         except subprocess.TimeoutExpired:

@@ -71,7 +71,7 @@ def test_proxy_boots_with_database_and_stops_clean(version: str) -> None:
 def test_ctrl_c_during_boot_still_cleans_up() -> None:
     def interrupt_while_waiting(message: str) -> None:
         print(message)
-        if "waiting for the proxy" in message:
+        if "still starting" in message:
             raise KeyboardInterrupt
 
     target = LocalTarget("litellm==1.82.3", log=interrupt_while_waiting)

@@ -8,6 +8,7 @@ import pytest
 
 from harness.checks import Check, Expect, Probe
 from harness.probes import SHAPE_COMPLETION, SHAPE_ERROR, SHAPE_NOT_JSON, SHAPE_OTHER_JSON, Observation
+from harness.refusals import Refusal
 from harness.targets.upstream import UpstreamHit
 from harness.verdicts import Outcome, error_verdict, judge
 
@@ -31,6 +32,10 @@ def chat(status, shape=None, hits=(), error_type=None, transport_error=None) -> 
 
 COMPLETED = chat(200, SHAPE_COMPLETION, [hit()])
 REFUSED = chat(401, SHAPE_ERROR, error_type="key_model_access_denied")
+# What 1.108.7 answered a key generated for a team id that does not exist (measured):
+# 404 {"error": {"message": "{'error': \"Team doesn't exist in db. …\"}", "type": "auth_error", …}}
+TEAM_GONE = replace(chat(404, SHAPE_ERROR, error_type="auth_error"),
+                    error_message="{'error': \"Team doesn't exist in db. Team=t1. Create team via `/team/new` call.\"}")
 
 CALL_CASES = [
     # (name, check, observation, outcome, observed)
@@ -54,6 +59,16 @@ CALL_CASES = [
     ("502 (allowed)", ALLOWED, chat(502, SHAPE_NOT_JSON), Outcome.ERROR, "HTTP 502"),
     ("400 (denied)", DENIED, chat(400, SHAPE_ERROR, error_type="bad_request_error"), Outcome.ERROR, "HTTP 400"),
     ("404 (denied)", DENIED, chat(404, SHAPE_ERROR, error_type="not_found"), Outcome.ERROR, "HTTP 404"),
+    # LiteLLM's auth layer answers 404 auth_error for a key whose team, access group or org is gone
+    ("404 auth_error, no hit (denied)", DENIED, TEAM_GONE, Outcome.PASS, "denied (404)"),
+    ("404 auth_error, no hit (allowed)", ALLOWED, TEAM_GONE, Outcome.FAIL, "denied (404)"),
+    ("404 without error shape", DENIED, chat(404, SHAPE_OTHER_JSON), Outcome.ERROR, "404, odd body"),
+    ("404 not JSON", DENIED, chat(404, SHAPE_NOT_JSON), Outcome.ERROR, "404, odd body"),
+    ("404 auth_error after upstream call", DENIED, replace(TEAM_GONE, upstream_hits=[hit()]), Outcome.ERROR,
+     "404 after upstream call"),
+    ("400 auth_error (bad request)", DENIED, chat(400, SHAPE_ERROR, error_type="auth_error"), Outcome.ERROR, "HTTP 400"),
+    ("400 unknown model", DENIED, chat(400, SHAPE_ERROR, error_type="invalid_request_error"), Outcome.ERROR, "HTTP 400"),
+    ("429 budget_exceeded", DENIED, chat(429, SHAPE_ERROR, error_type="budget_exceeded"), Outcome.ERROR, "HTTP 429"),
     ("429 (denied)", DENIED, chat(429, SHAPE_ERROR, error_type="rate_limit"), Outcome.ERROR, "HTTP 429"),
     ("302 (allowed)", ALLOWED, chat(302, SHAPE_NOT_JSON), Outcome.ERROR, "HTTP 302"),
     ("timeout (denied)", DENIED, chat(None, transport_error="timeout after 30s (ReadTimeout)"), Outcome.ERROR, "timeout"),
@@ -102,6 +117,21 @@ def test_messages_read_like_sentences():
         "svc can call gpt-4o: expected allowed, but timeout after 30s (ReadTimeout), "
         "so access is unknown (upstream received nothing)"
     )
+
+
+def test_a_non_refusal_says_what_would_have_counted():
+    verdict = judge(DENIED, chat(404, SHAPE_ERROR, error_type="not_found_error"))
+    assert verdict.message.startswith(
+        "svc cannot call gpt-4o: expected denied, but HTTP 404 is neither allowed (2xx) "
+        "nor a refusal (401/403, or 404 auth_error)"
+    )
+
+
+def test_refusals_are_the_gateways_data():
+    only_403 = [Refusal(403)]
+    assert judge(DENIED, REFUSED, refusals=only_403).outcome is Outcome.ERROR
+    assert judge(DENIED, TEAM_GONE, refusals=only_403).outcome is Outcome.ERROR
+    assert judge(DENIED, chat(403, SHAPE_ERROR, error_type="x"), refusals=only_403).outcome is Outcome.PASS
 
 
 def listing(models, status=200, shape="model_list") -> Observation:
