@@ -162,6 +162,7 @@ def test_clean_says_what_it_removed_and_kept_without_docker(
 
 _FAKE_UV = """#!/bin/sh
 # `uv venv … <staging>`: start the environment, leave something in TMPDIR, then "install" forever.
+[ "$1" = venv ] || exit 1
 for last; do :; done
 mkdir -p "$last/lib"
 head -c 2000000 /dev/zero > "$last/lib/partial.whl"
@@ -214,7 +215,7 @@ def _kill_builder_while_its_tool_runs(
            "PYTHONPATH": str(REPO)}
     if path_dir is not None:
         env["PATH"] = f"{path_dir}{os.pathsep}{env['PATH']}"
-    builder = subprocess.Popen([sys.executable, "-c", code, str(cache_root), *args], cwd=REPO, env=env,
+    builder = subprocess.Popen([sys.executable, "-c", code, str(cache_root), *args], cwd=tmp_path, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     owner = process_identity(builder.pid)
     try:
