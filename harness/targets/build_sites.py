@@ -141,8 +141,13 @@ def _sweep_site(folder: Path) -> SweptFolder:
         if identity_alive(owner):
             return SweptFolder(folder, False, f"its builder (pid {pid}) is still running")
         return remove_folder(folder, f"its builder (pid {pid}) is gone")
+    from harness.cache import processes_using  # the cache module builds on environments, which builds on this
+
     try:
         with FileLock(str(build_lock_path(folder)), timeout=0):
+            users = processes_using(folder)
+            if users:  # e.g. the uv of a killed build, started by a gateconform without run markers
+                return SweptFolder(folder, False, f"no owner recorded, in use by pid {', '.join(map(str, users[:5]))}")
             return remove_folder(folder, "no owner recorded and nobody holds its build lock")
     except Timeout:
         return SweptFolder(folder, False, "being built (its build lock is held)")
