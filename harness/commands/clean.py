@@ -8,8 +8,13 @@ a live gateconform process (a parallel run, a build in progress) is left alone a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:  # the targets are imported inside the command, so the CLI starts fast
+    from harness.targets.local import Reaped
 
 EXIT_OK, EXIT_ERROR = 0, 2
 
@@ -39,8 +44,8 @@ def clean(
         raise typer.Exit(EXIT_ERROR)
 
 
-def local_report_lines(reaped) -> list[str]:  # type: ignore[no-untyped-def]
-    """What the local sweep did, one line per thing removed or kept (a `Reaped` from `reap_orphans`)."""
+def local_report_lines(reaped: Reaped) -> list[str]:
+    """What the local sweep did (`reap_orphans`), one line per thing removed or kept."""
     lines = []
     if reaped.processes:
         lines.append(

@@ -5,12 +5,14 @@ its own next to what it builds, `.<name>.XXXXXXXX`, created under the build's lo
 
 - `owner`: the building process as `pid:start-ticks`, so a later sweep can tell it is gone;
 - `tmp/`: the TMPDIR of every tool the build starts, so nothing a tool leaves in its temp folder
-  lands in the user's (the Prisma CLI's npm postinstall leaves an empty folder there);
+  lands in the user's (when prisma-client-py npm-installs the Prisma CLI into a new prisma home,
+  `@prisma/engines`' postinstall script leaves an empty 32-hex folder there);
 - the staging tree (`env/`, `engine/`), renamed into place when complete.
 
 Every process the build starts carries the run marker (`GATECONFORM_RUN_ID=build-…` and the
-owner): if the builder is killed with SIGKILL, the reaper finds uv, npm or node by it and kills
-them, and `sweep_build_sites` removes the folder. A build whose owner is alive is never touched.
+owner): if the builder is killed with SIGKILL, the reaper (`local.reap_orphans`, run at every local
+start and by `gateconform clean`) finds uv, npm or node by it and kills them, and
+`sweep_build_sites` removes the folder. A build whose owner is alive is never touched.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ class BuildSite:
         """`base` plus the build's run marker and private temp folder, for a process it starts."""
         env = dict(base)
         env.update(marker_env(self.run_id, self.owner))
-        for name in ("TMPDIR", "TMP", "TEMP"):  # node and Python read TMPDIR; some tools the others
+        for name in ("TMPDIR", "TMP", "TEMP"):  # node, npm and Python read TMPDIR; TMP/TEMP for any other
             env[name] = str(self.tmp)
         return env
 
