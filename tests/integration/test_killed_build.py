@@ -79,6 +79,7 @@ def test_clean_removes_everything_of_a_build_killed_mid_install(tmp_path: Path) 
     finally:
         run.kill()  # SIGKILL: the run can clean up nothing
         run.wait()
+    tool_temps: set[Path] = set()
     try:
         # The orphaned uv and its children (a parallel run starting now may reap them before clean)
         orphans = _build_processes(cache_root)
@@ -106,3 +107,5 @@ def test_clean_removes_everything_of_a_build_killed_mid_install(tmp_path: Path) 
             except ProcessLookupError:
                 pass
         shutil.rmtree(cache_root, ignore_errors=True)  # hundreds of MB: not for pytest to keep
+        for folder in tool_temps:  # if clean failed to: uv's temp folders of this build
+            shutil.rmtree(folder, ignore_errors=True)
