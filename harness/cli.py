@@ -227,9 +227,9 @@ def validate(paths: list[Path] = typer.Argument(..., help="scenario files or fol
 
 def _register_command_modules() -> None:
     # Each module keeps its heavy imports inside its commands, so `run` stays fast to start.
-    from harness.commands import docker, releases, report
+    from harness.commands import clean, docker, releases, report
 
-    for module in (report, releases, docker):
+    for module in (report, releases, docker, clean):
         module.register(app)
 
 

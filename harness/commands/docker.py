@@ -1,4 +1,4 @@
-"""`gateconform image build|list` and `gateconform clean`: Docker images and leftovers.
+"""`gateconform image build|list`, and the Docker half of `gateconform clean` (`commands/clean.py`).
 
 Heavy imports (the docker SDK, the build recipes) stay inside the commands, so `gateconform run`
 starts as fast without Docker as with it.
@@ -104,24 +104,19 @@ def list_images() -> None:
         out.print(line, highlight=False, markup=False)
 
 
-def clean(
-    all_runs: bool = typer.Option(
-        False, "--all", help="also remove runs whose owner is alive or cannot be checked (other hosts)"
-    ),
-    images: bool = typer.Option(False, "--images", help="also remove the images gateconform built"),
-) -> None:
-    """Remove what crashed runs left: labelled containers, networks, volumes (and local-target processes)."""
+def clean_docker_leftovers(all_runs: bool, images: bool) -> bool:
+    """The Docker half of `gateconform clean`: labelled containers, networks, volumes (+ images).
+
+    Prints what it removed or why it skipped; returns False if something could not be removed.
+    """
     from harness.targets.docker_engine import DockerUnavailableError, connect, sweep
-    from harness.targets.local import reap_orphans
 
     progress = _Progress()
-    killed = reap_orphans(progress)
     try:
         client = connect(timeout_s=30)
     except DockerUnavailableError as error:
-        out.print(f"local target: {killed} leftover process(es) removed; Docker: skipped ({error})",
-                  highlight=False, markup=False)
-        return
+        out.print(f"Docker: skipped ({error})", highlight=False, markup=False, soft_wrap=True)
+        return True
     try:
         report = sweep(client, include_live=all_runs, log=progress)
         removed_images: list[str] = []
@@ -137,22 +132,19 @@ def clean(
     finally:
         client.close()
     out.print(
-        f"removed {len(report.containers)} container(s), {len(report.networks)} network(s), "
-        f"{len(report.volumes)} volume(s)" + (f", {len(removed_images)} image(s)" if images else "")
-        + (f"; local target: {killed} process(es)" if killed else ""),
+        f"Docker: removed {len(report.containers)} container(s), {len(report.networks)} network(s), "
+        f"{len(report.volumes)} volume(s)" + (f", {len(removed_images)} image(s)" if images else ""),
         highlight=False, markup=False,
     )
     for name in report.containers + report.networks + report.volumes + (removed_images if images else []):
         out.print(f"  - {name}", highlight=False, markup=False)
     for run_id, reason in report.kept_runs.items():
-        out.print(f"kept run {run_id}: {reason}", highlight=False, markup=False)
+        out.print(f"Docker: kept run {run_id}: {reason}", highlight=False, markup=False)
     for problem in report.errors:
         err.print(f"gateconform clean: {problem}", highlight=False, markup=False)
-    if report.errors:
-        raise typer.Exit(EXIT_ERROR)
+    return not report.errors
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `gateconform` app."""
     app.add_typer(image_app, name="image")
-    app.command("clean")(clean)

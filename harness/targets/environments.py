@@ -4,7 +4,9 @@ An environment is `uv venv` + `uv pip install 'litellm[proxy]==V' '<prisma requi
 offline `prisma generate` (Prisma's native engines cannot be downloaded here, so the wasm engine
 stands in; see `wasm_engine.py`). Packages are installed in a staging folder that is renamed into
 place, all under a file lock so parallel pytest workers build it once; a stamp file written last
-marks it complete, so a half-built environment is never reused.
+marks it complete, so a half-built environment is never reused. The build works in a build site
+(`build_sites.py`): an owner file, a private TMPDIR for uv, prisma and npm, and a run marker on
+each of them, so a build killed with SIGKILL is reaped and swept (`remove_interrupted_builds`).
 
 uv is the `uv` binary shipped by the `uv` PyPI package, so a fresh machine needs nothing else;
 with uv's cache warm a build takes seconds (pip takes minutes).
@@ -33,6 +35,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 from filelock import FileLock
 from packaging.requirements import InvalidRequirement, Requirement
 
+from harness.targets.build_sites import BuildSite, SweptFolder, build_site, remove_folder, sweep_build_sites
 from harness.targets.errors import EnvironmentBuildError
 from harness.targets.releases import (
     DEPS_AS_RELEASED,
@@ -324,6 +327,44 @@ def mark_used(root: Path) -> None:
         pass
 
 
+def remove_interrupted_builds(cache_root: Path) -> list[SweptFolder]:
+    """Remove what builds killed mid-way left in `cache_root/envs`; report each folder looked at.
+
+    That is their build sites (`.litellm-1.82.3-py311-r2.XXXXXXXX`: the staging environment, hundreds of MB,
+    and the build's TMPDIR) whose builder is gone, and environments renamed into place but never
+    stamped (killed during `prisma generate`) that nobody is building. Run it after the build's
+    processes are reaped (`local.reap_orphans` does both), so no uv writes into what is removed.
+    """
+    envs_dir = cache_root / "envs"
+    if not envs_dir.is_dir():
+        return []
+    swept = sweep_build_sites(envs_dir, ".litellm-*")
+    for root in sorted(envs_dir.glob("litellm-*")):
+        if not root.is_dir() or root.is_symlink() or read_stamp(root) is not None:
+            continue
+        try:
+            swept.append(_remove_unstamped(root))
+        except OSError as error:  # a read-only cache, a lock we may not create: never fail a run
+            swept.append(SweptFolder(root, False, f"could not check: {error}"))
+    return swept
+
+
+def _remove_unstamped(root: Path) -> SweptFolder:
+    """An environment without a stamp is a build in progress (its lock is held) or a killed one."""
+    from filelock import Timeout
+
+    from harness.cache import processes_using  # the cache module builds on this one
+
+    try:
+        with FileLock(str(root.parent / f"{root.name}.lock"), timeout=0):
+            users = processes_using(root)
+            if users:  # e.g. a `prisma generate` a gateconform without run markers left running
+                return SweptFolder(root, False, f"incomplete, but in use by pid {', '.join(map(str, users[:5]))}")
+            return remove_folder(root, "incomplete (its build was interrupted) and nobody is building it")
+    except Timeout:
+        return SweptFolder(root, False, "being built (its build lock is held)")
+
+
 @contextmanager
 def _acquire_logged(lock: FileLock, log: Log, waiting_message: str) -> Iterator[None]:
     """Hold `lock`; say so when we have to wait for it (a parallel worker is building)."""
@@ -361,25 +402,23 @@ def _build_environment(
         shutil.rmtree(target)
     total_started = time.monotonic()
     timings: dict[str, float] = {}
-    staging_parent = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        staging = staging_parent / "env"
+    # The site outlives the rename: `prisma generate` still needs its TMPDIR and marker.
+    with build_site(target) as site:
+        staging = site.folder / "env"
         deps = DEPS_AS_RELEASED if exclude_newer else DEPS_TODAY
         label = f"litellm {version}: installing into a new environment ({describe_deps(deps, exclude_newer)})"
         with timed_step(log, label) as step:
-            _create_venv(staging, log)
-            prisma_requirement = _install_litellm(staging, version, log, exclude_newer)
-            installed = _installed_versions(staging)
+            _create_venv(staging, log, site)
+            prisma_requirement = _install_litellm(staging, version, log, exclude_newer, site)
+            installed = _installed_versions(staging, site)
             _verify_installed(version, installed)
         timings["install_s"] = step["seconds"]
         staging.rename(target)
-    finally:
-        shutil.rmtree(staging_parent, ignore_errors=True)
-    with timed_step(log, f"litellm {version}: prisma generate (offline, wasm engine)") as step:
-        _prisma_generate(target, cache_root, engine_env, log)
-    timings["generate_s"] = step["seconds"]
-    timings["total_s"] = time.monotonic() - total_started
-    _write_stamp(target, version, installed, prisma_requirement, engine_env, timings, exclude_newer)
+        with timed_step(log, f"litellm {version}: prisma generate (offline, wasm engine)") as step:
+            _prisma_generate(target, cache_root, engine_env, log, site)
+        timings["generate_s"] = step["seconds"]
+        timings["total_s"] = time.monotonic() - total_started
+        _write_stamp(target, version, installed, prisma_requirement, engine_env, timings, exclude_newer)
     log(f"litellm {version}: environment ready in {timings['total_s']:.1f} s ({target})")
     return LiteLLMEnvironment(target, version, installed.get("prisma", ""), timings, deps, exclude_newer)
 
@@ -397,14 +436,14 @@ def _uv() -> str:
     return find_uv_bin()
 
 
-def _create_venv(staging: Path, log: Log) -> None:
+def _create_venv(staging: Path, log: Log, site: BuildSite) -> None:
     # --relocatable: entry-point scripts find their interpreter relative to themselves, so the
     # environment still works after the staging folder is renamed into place.
     run_with_progress(
         [_uv(), "venv", "--quiet", "--relocatable", "--python", sys.executable, str(staging)],
         label="uv venv",
         log=log,
-        env=_uv_env(),
+        env=site.child_env(_uv_env()),
     )
 
 
@@ -426,6 +465,7 @@ def _uv_pip_install(
     staging: Path,
     requirements: Sequence[str],
     log: Log,
+    site: BuildSite,
     compile_bytecode: bool = False,
     exclude_newer: str | None = None,
 ) -> None:
@@ -434,11 +474,13 @@ def _uv_pip_install(
         uv_pip_install_command(_uv(), staging / "bin" / "python", requirements, compile_bytecode, exclude_newer),
         label=f"uv pip install {' '.join(requirements)}{cutoff}",
         log=log,
-        env=_uv_env(),
+        env=site.child_env(_uv_env()),
     )
 
 
-def _install_litellm(staging: Path, version: str, log: Log, exclude_newer: str | None = None) -> str | None:
+def _install_litellm(
+    staging: Path, version: str, log: Log, exclude_newer: str | None, site: BuildSite
+) -> str | None:
     """Install `litellm[proxy]==version` and the prisma requirement it declares.
 
     Older releases (1.82.x) keep prisma in the `extra-proxy` extra, which also drags in cloud
@@ -450,7 +492,7 @@ def _install_litellm(staging: Path, version: str, log: Log, exclude_newer: str |
     # readiness timeout, and works where the user's environment sets PYTHONDONTWRITEBYTECODE.
     litellm_requirement = f"litellm[proxy]=={version}"
     try:
-        _uv_pip_install(staging, [litellm_requirement], log, compile_bytecode=True, exclude_newer=exclude_newer)
+        _uv_pip_install(staging, [litellm_requirement], log, site, compile_bytecode=True, exclude_newer=exclude_newer)
     except EnvironmentBuildError as error:
         if "No solution found" not in str(error):
             raise
@@ -460,29 +502,29 @@ def _install_litellm(staging: Path, version: str, log: Log, exclude_newer: str |
             f"litellm {version} is listed but does not install as published{when} ({short_reason(str(error))}). "
             "Pick another release, or 'latest' (the newest release that installs)."
         ) from None
-    prisma_requirement = prisma_requirement_of(_declared_requirements(staging))
+    prisma_requirement = prisma_requirement_of(_declared_requirements(staging, site))
     if prisma_requirement is not None:
-        _uv_pip_install(staging, [litellm_requirement, prisma_requirement], log, compile_bytecode=True,
+        _uv_pip_install(staging, [litellm_requirement, prisma_requirement], log, site, compile_bytecode=True,
                         exclude_newer=exclude_newer)
     return prisma_requirement
 
 
-def _venv_python_json(staging: Path, code: str) -> object:
+def _venv_python_json(staging: Path, code: str, site: BuildSite) -> object:
     proc = subprocess.run(
         [str(staging / "bin" / "python"), "-c", code],
         capture_output=True,
         text=True,
         timeout=120,
-        env=_uv_env(),
+        env=site.child_env(_uv_env()),
     )
     if proc.returncode != 0:
         raise EnvironmentBuildError(f"inspecting {staging} failed: {proc.stderr.strip()[-2000:]}")
     return json.loads(proc.stdout)
 
 
-def _declared_requirements(staging: Path) -> list[str]:
+def _declared_requirements(staging: Path, site: BuildSite) -> list[str]:
     code = "import importlib.metadata as m, json; print(json.dumps(m.requires('litellm') or []))"
-    result = _venv_python_json(staging, code)
+    result = _venv_python_json(staging, code, site)
     return [str(item) for item in result] if isinstance(result, list) else []
 
 
@@ -501,7 +543,7 @@ def prisma_requirement_of(requirements: Sequence[str]) -> str | None:
     return None
 
 
-def _installed_versions(staging: Path) -> dict[str, str]:
+def _installed_versions(staging: Path, site: BuildSite) -> dict[str, str]:
     code = (
         "import importlib.metadata as m, json\n"
         "out = {}\n"
@@ -510,7 +552,7 @@ def _installed_versions(staging: Path) -> dict[str, str]:
         "    except m.PackageNotFoundError: pass\n"
         "print(json.dumps(out))\n"
     )
-    result = _venv_python_json(staging, code)
+    result = _venv_python_json(staging, code, site)
     return {str(k): str(v) for k, v in result.items()} if isinstance(result, dict) else {}
 
 
@@ -523,7 +565,7 @@ def _verify_installed(version: str, installed: Mapping[str, str]) -> None:
         raise EnvironmentBuildError(f"litellm {version}: no prisma client was installed; cannot use PostgreSQL")
 
 
-def _prisma_generate(root: Path, cache_root: Path, engine_env: Mapping[str, str], log: Log) -> None:
+def _prisma_generate(root: Path, cache_root: Path, engine_env: Mapping[str, str], log: Log, site: BuildSite) -> None:
     """`prisma generate` against the schema shipped with the installed LiteLLM, offline.
 
     The Prisma CLI (an npm package prisma-client-py installs on first use) lives in a home shared
@@ -534,7 +576,7 @@ def _prisma_generate(root: Path, cache_root: Path, engine_env: Mapping[str, str]
         raise EnvironmentBuildError(f"{schema} is missing: this litellm release has no proxy schema")
     home = prisma_home(cache_root)
     home.mkdir(parents=True, exist_ok=True)
-    env = prisma_env(cache_root, engine_env, root / "bin")
+    env = site.child_env(prisma_env(cache_root, engine_env, root / "bin"))
     with FileLock(str(home) + ".lock", timeout=BUILD_LOCK_TIMEOUT_S):
         run_with_progress(
             [str(root / "bin" / "prisma"), "generate", f"--schema={schema}"],
@@ -550,7 +592,7 @@ def _prisma_generate(root: Path, cache_root: Path, engine_env: Mapping[str, str]
         [str(root / "bin" / "python"), "-m", "compileall", "-q", "-j", "0", str(_site_packages(root) / "prisma")],
         label="compile the generated prisma client",
         log=log,
-        env=_uv_env(),
+        env=site.child_env(_uv_env()),
     )
 
 

@@ -71,7 +71,11 @@ BUILD_TIMEOUT_S = 3600
 LOG_TAIL_LINES = 40
 
 _HARNESS_ROOT = Path(__file__).resolve().parents[1]  # …/harness
-_ENGINE_MODULES = ("__init__.py", "targets/__init__.py", "targets/errors.py", "targets/wasm_engine.py")
+_ENGINE_MODULES = (
+    "__init__.py", "targets/__init__.py", "targets/errors.py", "targets/wasm_engine.py",
+    # builds work in an owned build site with a run marker (see build_sites.py)
+    "targets/build_sites.py", "targets/lifecycle.py",
+)
 _LITELLM_MODULES = ("targets/releases.py", "targets/environments.py", "targets/postgres.py", "targets/image_setup.py")
 _CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -98,6 +98,40 @@ def identity_alive(identity: str) -> bool:
 #: This process, as the owner of the runs it starts.
 OWNER_IDENTITY = process_identity(os.getpid())
 
+#: Every process a run or a build starts carries these two variables, and its children inherit
+#: them: the run (or build) it belongs to, and the `pid:start-ticks` of the Python process that
+#: owns it. The reaper finds processes by them and kills those whose owner is gone.
+RUN_ID_ENV = "GATECONFORM_RUN_ID"
+OWNER_ENV = "GATECONFORM_RUN_OWNER"
+#: Run ids of environment and engine builds start with this (runs use bare hex ids).
+BUILD_RUN_PREFIX = "build-"
+#: A run or build folder records its owner in this file, so a later sweep can tell it was abandoned.
+OWNER_FILE = "owner"
+
+
+def current_owner() -> str:
+    """`pid:start-ticks` of this process, read now (a forked child is not its parent's owner)."""
+    return process_identity(os.getpid())
+
+
+def marker_env(run_id: str, owner: str) -> dict[str, str]:
+    """The variables that mark a process (and its children) as part of run `run_id` owned by `owner`."""
+    return {RUN_ID_ENV: run_id, OWNER_ENV: owner}
+
+
+def write_owner_file(folder: Path, owner: str) -> None:
+    """Record `owner` (`pid:start-ticks`) as the process a folder belongs to."""
+    (folder / OWNER_FILE).write_text(owner + "\n")
+
+
+def read_owner_file(folder: Path) -> str | None:
+    """The owner recorded in `folder`, or None if there is none (not written yet, or not ours)."""
+    try:
+        owner = (folder / OWNER_FILE).read_text().strip()
+    except OSError:
+        return None
+    return owner or None
+
 _live_targets: set[Stoppable] = set()
 _live_lock = threading.Lock()
 _safety_net_installed = False

@@ -5,11 +5,12 @@ starts a throwaway PostgreSQL with LiteLLM's schema, the fake upstream, and the 
 until the proxy reports its database connected. `stop()` leaves nothing behind: the proxy's whole
 process group (including the Prisma engine it spawns), the upstream, PostgreSQL and every temp
 folder. It also runs on Ctrl-C (use the target as a context manager), at interpreter exit and on
-SIGTERM/SIGHUP; a later run also reaps what a killed run (SIGKILL) left.
+SIGTERM/SIGHUP; a later run (and `gateconform clean`) also reaps what a killed run or
+environment build (SIGKILL) left: `reap_orphans`.
 
-Every process started for a run carries `GATECONFORM_RUN_ID` in its environment, and inherits it
-to its children; `running_children()` finds them by it, which is how tests check that nothing of
-ours survived.
+Every process started for a run or a build carries `GATECONFORM_RUN_ID` in its environment, and
+inherits it to its children; `running_children()` finds them by it, which is how tests check
+that nothing of ours survived.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence, TypeVar
 
@@ -29,18 +31,25 @@ import httpx
 
 from harness.redact import Redactor
 from harness.targets.base import Endpoint, ModelSpec
+from harness.targets.build_sites import SweptFolder, remove_folder, tool_temp_folders
 from harness.targets.environments import (
     LiteLLMEnvironment,
     default_cache_root,
     ensure_environment,
     prisma_env,
+    remove_interrupted_builds,
 )
 from harness.targets.errors import ReleaseError, TargetError
 from harness.targets.lifecycle import (
+    BUILD_RUN_PREFIX,
+    OWNER_ENV,
+    OWNER_FILE,
     OWNER_IDENTITY,
+    RUN_ID_ENV,
     timed,
     identity_alive,
     probe_readiness,
+    read_owner_file,
     StopsOnExit,
     start_or_clean_up,
     unregister_live_target,
@@ -58,17 +67,12 @@ from harness.targets.releases import (
     with_deps,
 )
 from harness.targets.upstream import Upstream
-from harness.targets.wasm_engine import ensure_wasm_engine
+from harness.targets.wasm_engine import ensure_wasm_engine, remove_interrupted_installs
 
 Log = Callable[[str], None]
 T = TypeVar("T")
 
-RUN_ID_ENV = "GATECONFORM_RUN_ID"
-#: `pid:start-time` of the Python process that owns a run: lets a later run tell that the owner
-#: is gone (killed with SIGKILL) and reap what it left.
-OWNER_ENV = "GATECONFORM_RUN_OWNER"
 RUN_DIR_PREFIX = "gateconform-run-"
-OWNER_FILE = "owner"
 
 READY_TIMEOUT_S = 180.0
 PORT_ATTEMPTS = 3
@@ -109,6 +113,15 @@ def running_children(run_id: str | None = None) -> list[int]:
     (they hold nothing and only their parent can reap them).
     """
     roots = {pid for pid, marker in _marked_processes() if run_id is None or marker.get(RUN_ID_ENV) == run_id}
+    return sorted(roots | _descendants(roots))
+
+
+def processes_owned_by(owner: str) -> list[int]:
+    """Pids of live processes whose run marker names `owner` (`pid:start-ticks`), and their descendants.
+
+    What a run or build of that owner process started; how tests check a killed build was reaped.
+    """
+    roots = {pid for pid, marker in _marked_processes() if marker.get(OWNER_ENV) == owner}
     return sorted(roots | _descendants(roots))
 
 
@@ -180,49 +193,117 @@ def leftover_run_dirs() -> list[Path]:
     return sorted(p for pattern in (f"{RUN_DIR_PREFIX}*", "gateconform-pg-*") for p in temp.glob(pattern))
 
 
-def reap_orphans(log: Log | None = None) -> int:
-    """Kill processes and remove run folders left by runs whose owner process is gone.
+@dataclass
+class Reaped:
+    """What `reap_orphans` found left by killed runs and builds, and what it did with it."""
 
-    A run owner killed with SIGKILL cannot clean up; the next run does it here. Returns how many
-    processes were killed. Runs of live owners (parallel workers) are never touched.
+    #: each process killed, as `pid name` (e.g. `4242 uv`)
+    processes: list[str] = field(default_factory=list)
+    #: run folders (proxy runs, PostgreSQL servers) removed from the temp folder
+    run_dirs: list[Path] = field(default_factory=list)
+    #: build sites and never-completed environments in the cache: removed, or kept and why
+    build_folders: list[SweptFolder] = field(default_factory=list)
+
+    @property
+    def removed_build_folders(self) -> list[SweptFolder]:
+        return [folder for folder in self.build_folders if folder.removed]
+
+    @property
+    def kept_build_folders(self) -> list[SweptFolder]:
+        return [folder for folder in self.build_folders if not folder.removed]
+
+    @property
+    def anything_removed(self) -> bool:
+        return bool(self.processes or self.run_dirs or self.removed_build_folders)
+
+
+def reap_orphans(log: Log | None = None, cache_root: Path | None = None) -> Reaped:
+    """Kill processes and remove folders left by runs and builds whose owner process is gone.
+
+    A run or build owner killed with SIGKILL cannot clean up; the next run (and `gateconform
+    clean`) does it here: processes carrying the run marker of a dead owner (the proxy, its
+    engine, PostgreSQL, a build's uv, prisma, npm or node) and their children, the run folders in
+    the temp folder, and in `cache_root` (default: the user cache) the build sites and
+    never-completed environments of killed builds. Runs and builds of live owners (parallel
+    workers, a build in progress under its lock) are never touched.
     """
     log = log or _no_log
-    killed = 0
+    cache_root = (cache_root or default_cache_root()).resolve()
+    reaped = Reaped()
+    tool_temps: set[Path] = set()
+    seen: set[int] = set()
     # Two rounds: a dying proxy may have spawned a new engine after the first look (LiteLLM
     # respawns its Prisma engine), and that child carries the run marker too.
     for _round in range(2):
         roots = _orphaned_roots()
         if not roots:
             break
-        orphans = roots | _descendants(roots)
+        orphans = set(roots) | _descendants(set(roots))
+        reaped.processes += [_describe_process(pid) for pid in sorted(orphans - seen)]
+        seen |= orphans
+        tool_temps.update(folder for pid in orphans for folder in tool_temp_folders(_command_line(pid)))
         # SIGQUIT first: for a PostgreSQL postmaster it is an immediate shutdown that still
         # removes its shared memory (SIGKILL would leave segments behind); fatal for the others.
-        for pid in roots:
-            _signal(pid, signal.SIGQUIT)
+        # A build's processes (uv, prisma, npm) have nothing to save: SIGKILL at once.
+        for pid, run_id in roots.items():
+            _signal(pid, signal.SIGKILL if run_id.startswith(BUILD_RUN_PREFIX) else signal.SIGQUIT)
         _wait_until_gone(orphans, timeout_s=5)
         for pid in orphans:
             _signal(pid, signal.SIGKILL)
         _wait_until_gone(orphans, timeout_s=5)  # a killed process lingers until the kernel reaps it
-        killed += len(orphans)
     for run_dir in leftover_run_dirs():
-        owner_file = run_dir / OWNER_FILE
-        try:
-            owner = owner_file.read_text().strip()
-        except OSError:
+        owner = read_owner_file(run_dir)
+        if owner is None:
             continue  # not written yet by a starting run, or not one of ours
         if not identity_alive(owner):
             shutil.rmtree(run_dir, ignore_errors=True)
-    if killed:
-        log(f"reaped {killed} process(es) left by an earlier run that was killed")
-    return killed
+            if not run_dir.exists():
+                reaped.run_dirs.append(run_dir)
+    # After the processes: an orphaned uv would otherwise keep writing into what is removed.
+    reaped.build_folders = remove_interrupted_builds(cache_root) + remove_interrupted_installs(cache_root)
+    reaped.build_folders += [remove_folder(folder, "a temp folder of a killed build's tool")
+                             for folder in sorted(tool_temps)]
+    if reaped.anything_removed:
+        log(f"removed what killed runs and builds left: {describe_reaped(reaped)}")
+    return reaped
 
 
-def _orphaned_roots() -> set[int]:
-    """Marked processes whose owning run process is gone."""
+def describe_reaped(reaped: Reaped) -> str:
+    """`3 process(es), 1 run folder(s), 1 build folder(s) (534 MB)` (`nothing` when empty)."""
+    parts = []
+    if reaped.processes:
+        parts.append(f"{len(reaped.processes)} process(es)")
+    if reaped.run_dirs:
+        parts.append(f"{len(reaped.run_dirs)} run folder(s)")
+    removed = reaped.removed_build_folders
+    if removed:
+        size = sum(folder.size_bytes for folder in removed)
+        parts.append(f"{len(removed)} build folder(s) ({size / 10**6:.0f} MB)")
+    return ", ".join(parts) or "nothing"
+
+
+def _orphaned_roots() -> dict[int, str]:
+    """Marked processes whose owning run (or build) process is gone: pid → their run id."""
     return {
-        pid for pid, marker in _marked_processes()
+        pid: marker.get(RUN_ID_ENV, "") for pid, marker in _marked_processes()
         if marker.get(OWNER_ENV) and not identity_alive(marker[OWNER_ENV])
     }
+
+
+def _command_line(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [arg.decode(errors="replace") for arg in raw.split(b"\0") if arg]
+
+
+def _describe_process(pid: int) -> str:
+    """`pid name` (the kernel's short command name), for telling the user what was killed."""
+    try:
+        return f"{pid} {Path(f'/proc/{pid}/comm').read_text().strip()}"
+    except OSError:
+        return str(pid)
 
 
 def _wait_until_gone(pids: set[int], timeout_s: float) -> None:
@@ -309,7 +390,7 @@ class LocalTarget(StopsOnExit):
         if self.proxy is not None:
             raise TargetError(f"{self.label} is already started; stop() it first")
         def start() -> Endpoint:
-            reap_orphans(self.log)
+            reap_orphans(self.log, self.cache_root)
             return self._start(models)
 
         return start_or_clean_up(self, start)

@@ -53,6 +53,8 @@ from typing import Callable
 
 from filelock import FileLock
 
+from harness.targets.build_sites import SweptFolder, build_site, sweep_build_sites
+
 #: The engine commit the wasm build in @prisma/client 5.17.0 was made from. prisma-client-py and
 #: `prisma generate` compare engine versions by this hash.
 ENGINE_COMMIT = "393aa359c9ad4a4bb28630fb5613f9c281cde053"
@@ -220,10 +222,15 @@ def _write_executable(path: Path, text: str) -> None:
 
 
 def _install(runtime: NodeRuntime, target: Path, log: Callable[[str], None]) -> None:
-    """npm-install into a temp folder beside `target`, then rename it into place (atomic)."""
+    """npm-install into a build site beside `target`, then rename the install into place (atomic).
+
+    npm runs with the site's run marker and TMPDIR: if we are killed with SIGKILL, the reaper
+    finds and kills it and `remove_interrupted_installs` removes the site.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with build_site(target) as site:
+        staging = site.folder / "engine"
+        staging.mkdir()
         for src in engine_source_files():
             shutil.copy2(src, staging / src.name)
         has_lock = (staging / "package-lock.json").is_file()
@@ -238,12 +245,12 @@ def _install(runtime: NodeRuntime, target: Path, log: Callable[[str], None]) -> 
             "--ignore-scripts",
             "--loglevel=error",
         ]
-        env = {
+        env = site.child_env({
             **os.environ,
             "npm_config_update_notifier": "false",
             "PRISMA_HIDE_UPDATE_MESSAGE": "1",
             "CHECKPOINT_DISABLE": "1",
-        }
+        })
         # npm scripts and npm itself must find this node first.
         env["PATH"] = f"{runtime.node.parent}{os.pathsep}{env.get('PATH', '')}"
         # Behind a TLS-intercepting proxy Python tools are told the CA bundle through
@@ -268,9 +275,13 @@ def _install(runtime: NodeRuntime, target: Path, log: Callable[[str], None]) -> 
         (staging / ".complete").write_text(f"{engine_hash()}\n")
         staging.rename(target)
         log(f"wasm engine: installed in {time.monotonic() - started:.1f} s")
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+
+
+def remove_interrupted_installs(cache_root: Path) -> list[SweptFolder]:
+    """Remove the build sites of wasm engine installs whose installer is gone (see `build_sites`)."""
+    if not cache_root.is_dir():
+        return []
+    return sweep_build_sites(cache_root, ".wasm-engine-*")
 
 
 def ensure_wasm_engine(cache_root: Path, log: Callable[[str], None] | None = None) -> WasmEngine:

@@ -133,10 +133,10 @@ def test_an_as_released_build_passes_the_cut_off_to_every_install(tmp_path: Path
     commands: list[list[str]] = []
     monkeypatch.setattr(environments, "as_released_exclude_newer", lambda version: "2026-08-03T02:52:49Z")
     monkeypatch.setattr(environments, "_uv", lambda: "uv")
-    monkeypatch.setattr(environments, "_create_venv", lambda staging, log: (staging / "bin").mkdir(parents=True))
+    monkeypatch.setattr(environments, "_create_venv", lambda staging, log, site: (staging / "bin").mkdir(parents=True))
     monkeypatch.setattr(environments, "run_with_progress", lambda command, **kw: commands.append(list(command)) or "")
-    monkeypatch.setattr(environments, "_declared_requirements", lambda staging: ["prisma (>=0.11.0,<1.0)"])
-    monkeypatch.setattr(environments, "_installed_versions", lambda staging: {"litellm": "1.95.0", "prisma": "0.15.0"})
+    monkeypatch.setattr(environments, "_declared_requirements", lambda staging, site: ["prisma (>=0.11.0,<1.0)"])
+    monkeypatch.setattr(environments, "_installed_versions", lambda staging, site: {"litellm": "1.95.0", "prisma": "0.15.0"})
     monkeypatch.setattr(environments, "_prisma_generate", lambda *a, **k: None)
     built = environments.ensure_environment("1.95.0", tmp_path, engine_env={}, deps="as-released")
     installs = [c for c in commands if c[:3] == ["uv", "pip", "install"]]
