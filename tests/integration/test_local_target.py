@@ -135,8 +135,11 @@ def test_sigterm_to_the_owner_still_cleans_up() -> None:
 
 def test_a_run_whose_owner_was_killed_is_reaped_by_the_next() -> None:
     owner, run_id = _start_owner_until_proxy_spawned()
+    survivors = set(running_children(run_id))
     owner.kill()  # SIGKILL: the owner can clean up nothing
     owner.wait(timeout=30)
-    assert running_children(run_id), "without an owner, the run's processes are still there"
+    # Without an owner the run's processes stay: nothing of the owner's stops them. (Another run
+    # starting on this machine right now may reap them before we do; the outcome is the same.)
+    assert survivors, "the owner's run should have processes before it is killed"
     reap_orphans()
     _assert_run_gone(run_id)
