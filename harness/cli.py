@@ -43,7 +43,7 @@ class _Progress:
         self._start = time.monotonic()
 
     def __call__(self, message: str) -> None:
-        err.print(f"[dim]{time.monotonic() - self._start:7.1f}s[/dim] {message}", highlight=False)
+        err.print(f"[dim]{time.monotonic() - self._start:7.1f}s[/dim] {escape(message)}", highlight=False)
 
 
 def _load_or_exit(paths: list[Path]) -> list:  # type: ignore[type-arg]
