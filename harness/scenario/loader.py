@@ -13,7 +13,6 @@ Loading reads files and nothing else: no process, no network.
 from __future__ import annotations
 
 import copy
-import difflib
 import types
 import typing
 from pathlib import Path
@@ -37,6 +36,7 @@ from harness.scenario.model import (
     USER_SPECIAL_NAMES,
     Scenario,
 )
+from harness.spelling import did_you_mean
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when PyYAML has it
 SCENARIO_SUFFIXES = (".yaml", ".yml")
@@ -324,7 +324,7 @@ def _shape_message(err: dict, loc: Loc) -> str:
     if kind == "extra_forbidden":
         name = str(loc[-1])
         valid = _fields_at(loc[:-1])
-        hint = _did_you_mean(name, valid) or (f" (valid fields: {', '.join(valid)})" if valid else "")
+        hint = did_you_mean(name, valid) or (f" (valid fields: {', '.join(valid)})" if valid else "")
         return f"unknown field '{name}'{hint}"
     if kind == "missing":
         return f"missing required field '{loc[-1]}'"
@@ -556,12 +556,7 @@ def _check_declared_model(add: Any, loc: Loc, name: str, models: list[str],
 def _unknown(label: str, name: str, candidates: Sequence[str], none_declared: str) -> str:
     if not candidates:
         return f"unknown {label} '{name}' (the scenario declares {none_declared})"
-    return f"unknown {label} '{name}'{_did_you_mean(name, candidates)}"
-
-
-def _did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown {label} '{name}'{did_you_mean(name, candidates)}"
 
 
 def _format_loc(loc: Loc) -> str:
