@@ -26,6 +26,7 @@ from typing import Callable, Iterable
 
 import yaml
 
+from harness import bounded_yaml
 from harness.checks import Probe
 from harness.file_problems import FileProblem
 from harness.results import RunResult
@@ -97,7 +98,9 @@ class ExpectedFailuresError(Exception):
 def load_expected_failures(path: str | Path) -> ExpectedFailures:
     """Read and validate an expected-failures file; raise `ExpectedFailuresError` listing problems."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = bounded_yaml.read_text(path)
+    except bounded_yaml.YamlLimitError as exc:
+        raise ExpectedFailuresError([ExpectedFailuresProblem(str(path), exc.line, None, exc.message)]) from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         problem = ExpectedFailuresProblem(str(path), None, None, f"cannot read: {reason}")
@@ -113,7 +116,10 @@ def parse_expected_failures(text: str, path: str = "<string>") -> ExpectedFailur
         problems.append(ExpectedFailuresProblem(path, line, where, message))
 
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = bounded_yaml.compose(text)  # refuses alias bombs and the like before any walk
+    except bounded_yaml.YamlLimitError as exc:
+        report(exc.line, None, exc.message)
+        raise ExpectedFailuresError(problems) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         reason = getattr(exc, "problem", None) or str(exc)
