@@ -19,7 +19,6 @@ list does not rot; it does not fail the gate.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +26,11 @@ from typing import Callable, Iterable
 
 import yaml
 
+from harness import bounded_yaml
 from harness.checks import Probe
 from harness.file_problems import FileProblem
 from harness.results import RunResult
+from harness.spelling import closest_spelling
 from harness.verdicts import Outcome, Verdict
 
 EXIT_CONFORM, EXIT_REGRESSION, EXIT_ERROR = 0, 1, 2
@@ -97,7 +98,9 @@ class ExpectedFailuresError(Exception):
 def load_expected_failures(path: str | Path) -> ExpectedFailures:
     """Read and validate an expected-failures file; raise `ExpectedFailuresError` listing problems."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = bounded_yaml.read_text(path)
+    except bounded_yaml.YamlLimitError as exc:
+        raise ExpectedFailuresError([ExpectedFailuresProblem(str(path), exc.line, None, exc.message)]) from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         problem = ExpectedFailuresProblem(str(path), None, None, f"cannot read: {reason}")
@@ -113,7 +116,10 @@ def parse_expected_failures(text: str, path: str = "<string>") -> ExpectedFailur
         problems.append(ExpectedFailuresProblem(path, line, where, message))
 
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = bounded_yaml.compose(text)  # refuses alias bombs and the like before any walk
+    except bounded_yaml.YamlLimitError as exc:
+        report(exc.line, None, exc.message)
+        raise ExpectedFailuresError(problems) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         reason = getattr(exc, "problem", None) or str(exc)
@@ -169,9 +175,9 @@ def _entry_fields(node: yaml.MappingNode, where: str, report: Report) -> tuple[d
     for key_node, value_node in node.value:
         key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
         if key not in ENTRY_FIELDS:
-            hint = difflib.get_close_matches(key, ENTRY_FIELDS, n=1)
-            suggested.update(hint)
-            suggestion = f" (did you mean '{hint[0]}'?)" if hint else f" (allowed: {', '.join(ENTRY_FIELDS)})"
+            hint = closest_spelling(key, ENTRY_FIELDS)
+            suggested.update([hint] if hint else [])
+            suggestion = f" (did you mean '{hint}'?)" if hint else f" (allowed: {', '.join(ENTRY_FIELDS)})"
             report(_line(key_node), f"{where}.{key}", f"unknown field{suggestion}")
         elif key in values:
             report(_line(key_node), f"{where}.{key}", f"given twice (first at line {values[key][1]})")
@@ -208,8 +214,8 @@ def _check_id_ok(value: tuple[str, int], where: str, report: Report) -> bool:
         return False
     probes = [p.value for p in Probe]
     if len(parts) >= 3 and "*" not in parts[2] and parts[2] not in probes:
-        hint = difflib.get_close_matches(parts[2], probes, n=1)
-        suggestion = f" (did you mean '{hint[0]}'?)" if hint else f" (probes: {', '.join(probes)})"
+        hint = closest_spelling(parts[2], probes)
+        suggestion = f" (did you mean '{hint}'?)" if hint else f" (probes: {', '.join(probes)})"
         report(line, where, f"unknown probe '{parts[2]}' in '{text}'{suggestion}")
         return False
     return True

@@ -303,14 +303,13 @@ def bisect(
 def _check_exists_or_exit(scenario: "Scenario", check: str | None) -> None:
     if check is None:
         return
-    import difflib
-
     from harness.oracle.explicit import checks_for
+    from harness.spelling import closest_spelling
 
     ids = [c.id for c in checks_for(scenario)]
     if check not in ids:
-        hint = difflib.get_close_matches(check, ids, n=1)
-        suggestion = f" (did you mean '{hint[0]}'?)" if hint else f"; its checks: {', '.join(ids)}"
+        hint = closest_spelling(check, ids)
+        suggestion = f" (did you mean '{hint}'?)" if hint else f"; its checks: {', '.join(ids)}"
         raise _fail(f"gateconform: --check {check!r} is not a check of {scenario.id}{suggestion}")
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from harness import bounded_yaml
 from harness.checks import Probe
 from harness.redact import Redactor, redact_strings
 from harness.results import RunResult, ScenarioResult
@@ -285,9 +286,10 @@ def _scenario_models(source: str | None) -> list[str]:
     """The `models:` of the scenario YAML kept in the document (the world's models, in order)."""
     if not source:
         return []
-    try:
-        data = yaml.safe_load(source)
-    except yaml.YAMLError:
+    try:  # a results document is user input too: read its YAML within the same limits
+        root = bounded_yaml.compose(source)
+        data = bounded_yaml.construct(root) if root is not None else None
+    except yaml.YAMLError:  # invalid, or beyond a limit
         return []
     models = data.get("models") if isinstance(data, dict) else None
     names: list[str] = []

@@ -1,9 +1,11 @@
 """Load scenario files, with every problem reported as `file:line: field: message`.
 
-Three passes, each collecting all of its problems before anything is raised:
+Three passes, each collecting all of its problems before anything is raised (up to
+`MAX_PROBLEMS` per file):
 1. YAML: syntax errors (with their line) and duplicate mapping keys, which PyYAML would
-   otherwise silently resolve to the last value.
-2. Shape: the pydantic model (types, required and unknown fields, name syntax).
+   otherwise silently resolve to the last value. The file is read within the limits of
+   `harness.bounded_yaml` (size, nesting, aliases expanded), so a hostile one is refused at once.
+2. Shape: the pydantic model (types, required and unknown fields, name syntax, world sizes).
 3. Meaning: references between names, duplicate names, special names used where LiteLLM
    does not accept them, expectations about models the scenario never declares.
 Pass 3 needs a well-shaped scenario, so it runs only when pass 2 found nothing.
@@ -13,19 +15,20 @@ Loading reads files and nothing else: no process, no network.
 from __future__ import annotations
 
 import copy
-import difflib
 import types
 import typing
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from harness import bounded_yaml
 from harness.file_problems import FileProblem
 from harness.scenario.model import (
     ALL_TEAM_MODELS,
     KEY_SPECIAL_NAMES,
+    MAX_ACCESS_GROUPS,
     MODEL_NAME_PATTERN,
     MODEL_REF_PATTERN,
     NAME_PATTERN,
@@ -37,11 +40,14 @@ from harness.scenario.model import (
     USER_SPECIAL_NAMES,
     Scenario,
 )
+from harness.spelling import did_you_mean
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when PyYAML has it
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 
 Loc = tuple[str | int, ...]
+#: Problems reported per file at most. Past a few dozen they are mostly one mistake repeated,
+#: and stopping there keeps a hostile file (thousands of bad entries) fast to refuse.
+MAX_PROBLEMS = 50
 
 
 class ScenarioProblem(FileProblem):
@@ -86,7 +92,9 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and validate one scenario file; raise `ScenarioError` listing every problem."""
     path_text = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = bounded_yaml.read_text(path)
+    except bounded_yaml.YamlLimitError as exc:
+        raise ScenarioError([ScenarioProblem(path_text, exc.line, None, exc.message)]) from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ScenarioError([ScenarioProblem(path_text, None, None, f"cannot read: {reason}")]) from None
@@ -99,11 +107,34 @@ def parse_scenario(text: str, path: str | Path = "<string>") -> Scenario:
     problems: list[ScenarioProblem] = []
 
     def report(line: int | None, field: str | None, message: str) -> None:
+        if len(problems) == MAX_PROBLEMS:
+            raise _EnoughProblems
         problems.append(ScenarioProblem(path_text, line, field, message))
 
+    try:
+        checked = _check(text, report)
+    except _EnoughProblems:
+        stop = ScenarioProblem(path_text, None, None,
+                               f"stopped after {MAX_PROBLEMS} problems: fix these and check again")
+        raise ScenarioError(sorted(problems, key=lambda p: (p.line or 0)) + [stop]) from None
+    if problems or checked is None:
+        raise ScenarioError(sorted(problems, key=lambda p: (p.line or 0)))
+    scenario, lines = checked
+    scenario._path = Path(path)
+    scenario._source_text = text
+    scenario._lines = lines.lines
+    return scenario
+
+
+class _EnoughProblems(Exception):
+    """A file reached `MAX_PROBLEMS`: stop looking for more."""
+
+
+def _check(text: str, report: Any) -> tuple[Scenario, _Lines] | None:
+    """The three passes; every problem goes to `report`. None when the YAML is unusable."""
     data, lines = _parse_yaml(text, report)
     if data is None:
-        raise ScenarioError(problems)
+        return None
 
     scenario: Scenario | None = None
     try:
@@ -119,18 +150,14 @@ def parse_scenario(text: str, path: str | Path = "<string>") -> Scenario:
         # Unknown fields are the most common slip (a typo); without them the scenario may still
         # be well-shaped, and then its reference problems can be reported in the same run.
         scenario = _validate_without_unknown_fields(data, exc)
+        if scenario is None:
+            return None
 
-    if scenario is not None:
-        for loc, message in _meaning_problems(scenario, lines):
-            report(lines.line_of(loc), _format_loc(_as_written(data, loc)), message)
+    def add(loc: Loc, message: str) -> None:
+        report(lines.line_of(loc), _format_loc(_as_written(data, loc)), message)
 
-    if problems:
-        raise ScenarioError(sorted(problems, key=lambda p: (p.line or 0)))
-    assert scenario is not None
-    scenario._path = Path(path)
-    scenario._source_text = text
-    scenario._lines = lines.lines
-    return scenario
+    _meaning_problems(scenario, lines, add)
+    return scenario, lines
 
 
 def load_scenarios(paths: str | Path | Iterable[str | Path]) -> list[Scenario]:
@@ -253,16 +280,15 @@ class _Lines:
 
 def _parse_yaml(text: str, report: Any) -> tuple[dict | None, _Lines]:
     lines = _Lines()
-    loader = _Loader(text)
     try:
-        try:
-            root = loader.get_single_node()
-            if root is None:
-                report(None, None, "empty file: a scenario needs at least id, title, models and expect")
-                return None, lines
-            data = loader.construct_document(root)
-        finally:
-            loader.dispose()
+        root = bounded_yaml.compose(text)  # refuses alias bombs and the like before any walk
+        if root is None:
+            report(None, None, "empty file: a scenario needs at least id, title, models and expect")
+            return None, lines
+        data = bounded_yaml.construct(root)
+    except bounded_yaml.YamlLimitError as exc:
+        report(exc.line, None, exc.message)
+        return None, lines
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = f"invalid YAML: {exc.problem or exc.context}"
@@ -324,7 +350,7 @@ def _shape_message(err: dict, loc: Loc) -> str:
     if kind == "extra_forbidden":
         name = str(loc[-1])
         valid = _fields_at(loc[:-1])
-        hint = _did_you_mean(name, valid) or (f" (valid fields: {', '.join(valid)})" if valid else "")
+        hint = did_you_mean(name, valid) or (f" (valid fields: {', '.join(valid)})" if valid else "")
         return f"unknown field '{name}'{hint}"
     if kind == "missing":
         return f"missing required field '{loc[-1]}'"
@@ -344,8 +370,15 @@ def _shape_message(err: dict, loc: Loc) -> str:
             return template.format(input=value)
     if kind == "string_too_short":
         return "must not be empty"
+    if kind == "string_too_long":
+        limit = err.get("ctx", {}).get("max_length")
+        return f"longer than {limit} characters (gateconform's limit)"
     if kind == "too_short" and loc == ("models",):
         return "declare at least one model"
+    if kind == "too_long":
+        limit, actual = err.get("ctx", {}).get("max_length"), err.get("ctx", {}).get("actual_length")
+        return (f"{actual} entries; a scenario may have at most {limit} (gateconform's limit, far above "
+                "what a real scenario needs: split the world into several scenarios)")
     if kind == "value_error":
         return str(err["msg"]).removeprefix("Value error, ")
     return str(err["msg"])
@@ -418,12 +451,19 @@ def _flatten(annotation: Any) -> list[Any]:
 # --------------------------------------------------------------------------- pass 3: meaning
 
 
-def _meaning_problems(s: Scenario, lines: _Lines) -> list[tuple[Loc, str]]:
-    problems: list[tuple[Loc, str]] = []
-    add = lambda loc, message: problems.append((loc, message))  # noqa: E731
-
+def _meaning_problems(s: Scenario, lines: _Lines, add: Callable[[Loc, str], None]) -> None:
+    """Pass 3: every problem of meaning, given to `add(loc, message)`."""
     models = [m.name for m in s.models]
     config_groups = list(dict.fromkeys(g for m in s.models for g in m.access_groups))
+    if len(config_groups) > MAX_ACCESS_GROUPS:  # the shape bounds the models, not the groups they name
+        named: set[str] = set()
+        for index, model in enumerate(s.models):
+            named.update(model.access_groups)
+            if len(named) > MAX_ACCESS_GROUPS:
+                add(("models", index, "access_groups"),
+                    f"{len(config_groups)} config access groups in all; a scenario may have at most "
+                    f"{MAX_ACCESS_GROUPS} (gateconform's limit, far above what a real scenario needs)")
+                return
     entities = [g.name for g in s.access_groups]
     teams = [t.name for t in s.teams]
     users = [u.name for u in s.users]
@@ -526,6 +566,7 @@ def _meaning_problems(s: Scenario, lines: _Lines) -> list[tuple[Loc, str]]:
             add(("expect", key_name), _unknown("key", key_name, keys, "no keys"))
         if expectation.lists is None and not expectation.can_call and not expectation.cannot_call:
             add(("expect", key_name), "expects nothing: give `lists`, `can_call` or `cannot_call`")
+        can_call = set(expectation.can_call)
         for field in ("lists", "can_call", "cannot_call"):
             seen: set[str] = set()
             for index, name in enumerate(getattr(expectation, field) or ()):
@@ -535,9 +576,8 @@ def _meaning_problems(s: Scenario, lines: _Lines) -> list[tuple[Loc, str]]:
                     continue
                 seen.add(name)
                 _check_declared_model(add, loc, name, models, config_groups, entities)
-                if field == "cannot_call" and name in expectation.can_call:
+                if field == "cannot_call" and name in can_call:
                     add(loc, f"'{name}' is in both can_call and cannot_call")
-    return problems
 
 
 def _check_declared_model(add: Any, loc: Loc, name: str, models: list[str],
@@ -556,12 +596,7 @@ def _check_declared_model(add: Any, loc: Loc, name: str, models: list[str],
 def _unknown(label: str, name: str, candidates: Sequence[str], none_declared: str) -> str:
     if not candidates:
         return f"unknown {label} '{name}' (the scenario declares {none_declared})"
-    return f"unknown {label} '{name}'{_did_you_mean(name, candidates)}"
-
-
-def _did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown {label} '{name}'{did_you_mean(name, candidates)}"
 
 
 def _format_loc(loc: Loc) -> str:

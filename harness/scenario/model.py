@@ -39,9 +39,24 @@ MODEL_NAME_PATTERN = r"^[^\s*:]+(?::[^\s*:]+)*$"
 MODEL_REF_PATTERN = r"^[^\s:]+(?::[^\s:]+)*$"
 URL_PATTERN = r"^https?://\S+$"
 
-Name = Annotated[str, Field(pattern=NAME_PATTERN)]
-ModelName = Annotated[str, Field(pattern=MODEL_NAME_PATTERN)]
-ModelRef = Annotated[str, Field(pattern=MODEL_REF_PATTERN)]
+# How large a world may be: far above any real scenario (the library's largest declares 3
+# models and 2 keys; every key is provisioned and probed on a real proxy), low enough that a
+# hostile file is refused at once instead of being checked, provisioned and probed for hours.
+# The JSON Schema states them as `maxItems`, `maxProperties` and `maxLength`.
+MAX_MODELS = 100
+MAX_ACCESS_GROUPS = 100  # access-group entities, and config model access groups, each
+MAX_TEAMS = 100
+MAX_USERS = 100
+MAX_KEYS = 100
+MAX_EXPECTATIONS = MAX_KEYS  # `expect` has one entry per key at most
+# Names are chosen by the scenario's author (every model is served by the fake upstream), and
+# typed by hand; the scenario id prefixes every check id.
+MAX_NAME_LENGTH = 64
+MAX_ID_LENGTH = 100
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=MAX_NAME_LENGTH)]
+ModelName = Annotated[str, Field(pattern=MODEL_NAME_PATTERN, max_length=MAX_NAME_LENGTH)]
+ModelRef = Annotated[str, Field(pattern=MODEL_REF_PATTERN, max_length=MAX_NAME_LENGTH)]
 
 
 def _single_special_name_to_list(value: Any) -> Any:
@@ -214,7 +229,7 @@ class Scenario(_Strict):
         },
     )
 
-    id: Annotated[str, Field(pattern=SLUG_PATTERN)] = Field(
+    id: Annotated[str, Field(pattern=SLUG_PATTERN, max_length=MAX_ID_LENGTH)] = Field(
         description=(
             "Stable identifier (lowercase letters, digits, '-', '_', '.'); prefixes every check id, "
             "so known-failure lists and baselines keep working when the file moves."
@@ -229,21 +244,29 @@ class Scenario(_Strict):
     )
     models: list[ModelEntry] = Field(
         min_length=1,
+        max_length=MAX_MODELS,
         description=(
             "Models the proxy serves: a name (`gpt-4o`), or `{name, access_groups}` to put the "
             "model in config model access groups."
         ),
     )
     access_groups: list[AccessGroupDecl] = Field(
-        default_factory=list, description="Access-group entities to create (`/v1/access_group`)."
+        default_factory=list,
+        max_length=MAX_ACCESS_GROUPS,
+        description="Access-group entities to create (`/v1/access_group`).",
     )
-    teams: list[TeamDecl] = Field(default_factory=list, description="Teams to create.")
-    users: list[UserDecl] = Field(default_factory=list, description="Internal users to create.")
+    teams: list[TeamDecl] = Field(default_factory=list, max_length=MAX_TEAMS, description="Teams to create.")
+    users: list[UserDecl] = Field(
+        default_factory=list, max_length=MAX_USERS, description="Internal users to create."
+    )
     keys: list[KeyDecl] = Field(
-        default_factory=list, description="Virtual keys to create; these are the principals probed."
+        default_factory=list,
+        max_length=MAX_KEYS,
+        description="Virtual keys to create; these are the principals probed.",
     )
     expect: dict[Name, Expectation] = Field(
-        description="Expectations per key name: what it lists, can call and cannot call."
+        max_length=MAX_EXPECTATIONS,
+        description="Expectations per key name: what it lists, can call and cannot call.",
     )
 
     _path: Path | None = PrivateAttr(default=None)

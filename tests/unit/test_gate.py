@@ -180,6 +180,8 @@ def test_empty_file_expects_nothing() -> None:
     ("text", "expected_message"),
     [
         ("- check: a::b::chat::m\n  whyy: x\n", "known.yaml:2: [0].whyy: unknown field (did you mean 'why'?)"),
+        ("- check: a::b::chat::m\n  why: x\n  steps: y\n",
+         "known.yaml:3: [0].steps: unknown field (allowed: check, why, issue)"),
         ("- check: a::b::chat::m\n", "known.yaml:1: [0].why: required"),
         ("- why: x\n", "known.yaml:1: [0].check: required"),
         ("- check: a::b::chats::m\n  why: x\n", "known.yaml:1: [0].check: unknown probe 'chats' in "

@@ -143,6 +143,35 @@ def test_unknown_field_without_a_close_match_lists_the_valid_ones(tmp_path):
     assert problem.startswith(f"{path}:2: owner: unknown field 'owner' (valid fields: id, title, issue,")
 
 
+@pytest.mark.parametrize("field", ["steps", "end_users", "model_aliases", "proxy_settings"])
+def test_a_field_the_language_lacks_gets_the_valid_fields_not_a_guess(tmp_path, field):
+    path = write(tmp_path, VALID.replace("id: demo", f"id: demo\n{field}: []"))
+
+    assert problems_of(path) == [
+        f"{path}:2: {field}: unknown field '{field}' (valid fields: id, title, issue, description, models, "
+        "access_groups, teams, users, keys, expect)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("written", "meant", "line", "where"),
+    [
+        ("tems:", "teams", 7, "tems"),
+        ("acess_groups:", "access_groups", 4, "acess_groups"),
+        ("    servce_account: true\n    team:", "service_account", 12, "keys[0].servce_account"),
+        ("    acess_groups: [limited]", "access_groups", 13, "keys[0].acess_groups"),
+    ],
+)
+def test_a_misspelt_field_gets_the_field_it_is_close_to(tmp_path, written, meant, line, where):
+    original = {"tems:": "teams:", "acess_groups:": "access_groups:",
+                "    servce_account: true\n    team:": "    team:",
+                "    acess_groups: [limited]": "    access_groups: [limited]"}[written]
+    path = write(tmp_path, VALID.replace(original, written, 1))
+
+    problems = problems_of(path)
+    assert f"{path}:{line}: {where}: unknown field '{where.split('.')[-1]}' (did you mean '{meant}'?)" in problems
+
+
 def test_unknown_team_suggests_the_closest_one(tmp_path):
     path = write(tmp_path, VALID.replace("    team: platform", "    team: platfrom"))
 
