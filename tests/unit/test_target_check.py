@@ -116,6 +116,7 @@ def test_an_unreachable_index_refuses_rather_than_guesses(tmp_path: Path, no_tar
     assert leftovers(cache_root()) == []
 
 
+@pytest.mark.slow  # a pytest subprocess
 def test_the_pytest_plugin_refuses_an_unpublished_target_before_collection(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "pytest", str(SEED), "--target", "litellm==9.9.9",
@@ -200,6 +201,7 @@ def test_latest_says_which_newer_releases_it_passed_over_and_why(tmp_path: Path,
     assert index.resolved.count("1.110.2") == 1, "the second run read the cached answer"
 
 
+@pytest.mark.slow  # a pytest subprocess
 def test_the_pytest_plugin_says_what_latest_passed_over_in_its_header(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "pytest", str(SEED), "--target", "latest", "--collect-only",
