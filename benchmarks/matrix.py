@@ -21,8 +21,8 @@ from pathlib import Path
 
 def prepare_environments(versions: list[str]) -> float:
     """Build (or find) each release's environment; returns the seconds it took."""
-    from harness.targets.environments import default_cache_root, ensure_environment
-    from harness.targets.wasm_engine import ensure_wasm_engine
+    from harness.gateways.litellm.environments import default_cache_root, ensure_environment
+    from harness.gateways.litellm.wasm_engine import ensure_wasm_engine
 
     started = time.monotonic()
     root = default_cache_root()
@@ -40,8 +40,8 @@ def main() -> int:
     parser.add_argument("--verbose", action="store_true", help="print the harness's progress lines")
     args = parser.parse_args()
 
-    from harness.matrix import run_matrix
-    from harness.release_list import select_releases
+    from harness.compare.matrix import run_matrix
+    from harness.gateways.litellm.release_list import select_releases
     from harness.scenario.loader import load_scenarios
 
     scenarios = load_scenarios(args.paths)

@@ -32,12 +32,12 @@ def import_floor_s(python: Path) -> float:
 
 
 def measure(version: str) -> dict[str, object]:
-    from harness.adapters.litellm import Handles, LiteLLMAdapter
+    from harness.gateways.litellm.admin import Handles, LiteLLMAdapter
     from harness.oracle.explicit import checks_for
-    from harness.probes import run_probes
-    from harness.redact import Redactor
+    from harness.probes.run import run_probes
+    from harness.common.redact import Redactor
     from harness.scenario.loader import load_scenario
-    from harness.targets.local import LocalTarget
+    from harness.gateways.litellm.local import LocalTarget
 
     scenario = load_scenario(SEED)
     checks = checks_for(scenario)

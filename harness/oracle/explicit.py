@@ -6,8 +6,8 @@ documented semantics is the job of a separate oracle.
 
 from __future__ import annotations
 
-from harness.checks import Check, Expect, Probe
-from harness.scenario.model import Scenario
+from harness.model.check import Check, Expect, Probe
+from harness.model.scenario import Scenario
 
 
 def checks_for(scenario: Scenario) -> list[Check]:

@@ -22,11 +22,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from harness.output_files import make_folder, write_text
+from harness.common.files import make_folder, write_text
 from harness.report.text import evidence_text, severity, verdict_data
 from harness.report.view import issue_label, normalized
-from harness.results import RunResult, ScenarioResult
-from harness.verdicts import Verdict
+from harness.model.results import RunResult, ScenarioResult
+from harness.model.verdict import Verdict
 
 STATUS = {"pass": "passed", "fail": "failed", "error": "broken", "skip": "skipped"}
 _NAMESPACE = uuid.UUID("6f1c8a52-3b7e-4d0a-9a51-2c4b8e0d7f13")  # gateconform's, fixed

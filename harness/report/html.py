@@ -8,7 +8,7 @@ from pathlib import Path
 import jinja2
 
 from harness.report.view import build_view
-from harness.results import RunResult
+from harness.model.results import RunResult
 
 TEMPLATES = Path(__file__).parent / "templates"
 

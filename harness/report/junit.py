@@ -14,8 +14,8 @@ from datetime import datetime
 
 from harness.report.text import evidence_text
 from harness.report.view import normalized
-from harness.results import RunResult, ScenarioResult
-from harness.verdicts import Outcome, Verdict
+from harness.model.results import RunResult, ScenarioResult
+from harness.model.verdict import Outcome, Verdict
 
 # Characters XML 1.0 cannot carry at all (a body excerpt may contain them).
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

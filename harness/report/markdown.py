@@ -11,7 +11,7 @@ import re
 import shlex
 
 from harness.report.view import ReportView, ScenarioView, build_view
-from harness.results import RunResult
+from harness.model.results import RunResult
 
 _ICON = {"pass": "✅", "fail": "❌", "error": "⚠️", "skip": "⏭️"}
 _TABLE_LIMIT = 50  # rows of the failing-checks table; an issue comment has to stay readable

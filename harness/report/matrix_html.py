@@ -17,9 +17,9 @@ import json
 import posixpath
 from dataclasses import dataclass, field
 
-from harness.matrix import NOT_RUN, MatrixDocument, ScenarioRow
-from harness.matrix_view import CHANGE_MARK, cell_text
-from harness.redact import Redactor, redact_strings
+from harness.model.matrix import NOT_RUN, MatrixDocument, ScenarioRow
+from harness.report.matrix_text import CHANGE_MARK, cell_text
+from harness.common.redact import Redactor, redact_strings
 from harness.report.html import _environment
 from harness.report.outputs import HTML_NAME
 from harness.report.view import (

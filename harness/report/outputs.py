@@ -10,11 +10,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from harness.output_files import OutputError, write_text
-from harness.results import RunResult
+from harness.common.files import OutputError, write_text
+from harness.model.results import RunResult
 
 if TYPE_CHECKING:
-    from harness.matrix import MatrixDocument
+    from harness.model.matrix import MatrixDocument
 
 HTML_NAME = "report.html"
 MATRIX_JSON_NAME = "matrix.json"
@@ -107,6 +107,6 @@ def write_matrix_html(document: "MatrixDocument", path: Path, matrix_folder: Pat
 
 def write_matrix_markdown(document: "MatrixDocument", path: Path) -> Path:
     """The matrix as Markdown (the table, where verdicts changed, the changed checks)."""
-    from harness.matrix_view import markdown
+    from harness.report.matrix_text import markdown
 
     return write_text(path, markdown(document))

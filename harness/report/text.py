@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from harness.checks import Expect, Probe
-from harness.verdicts import Verdict
+from harness.model.check import Expect, Probe
+from harness.model.verdict import Verdict
 
 BODY_LIMIT = 500  # characters of the body excerpt quoted in a failure text
 

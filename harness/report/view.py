@@ -17,11 +17,11 @@ from typing import Any
 
 import yaml
 
-from harness import bounded_yaml
-from harness.checks import Probe
-from harness.redact import Redactor, redact_strings
-from harness.results import RunResult, ScenarioResult
-from harness.verdicts import Verdict
+from harness.scenario import bounded_yaml
+from harness.model.check import Probe
+from harness.common.redact import Redactor, redact_strings
+from harness.model.results import RunResult, ScenarioResult
+from harness.model.verdict import Verdict
 
 # Reports list what needs attention first: a regression, then "could not tell", then the rest.
 OUTCOME_ORDER = {"fail": 0, "error": 1, "skip": 2, "pass": 3}

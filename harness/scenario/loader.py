@@ -4,7 +4,7 @@ Three passes, each collecting all of its problems before anything is raised (up 
 `MAX_PROBLEMS` per file):
 1. YAML: syntax errors (with their line) and duplicate mapping keys, which PyYAML would
    otherwise silently resolve to the last value. The file is read within the limits of
-   `harness.bounded_yaml` (size, nesting, aliases expanded), so a hostile one is refused at once.
+   `harness.scenario.bounded_yaml` (size, nesting, aliases expanded), so a hostile one is refused at once.
 2. Shape: the pydantic model (types, required and unknown fields, name syntax, world sizes).
 3. Meaning: references between names, duplicate names, special names used where LiteLLM
    does not accept them, expectations about models the scenario never declares.
@@ -23,9 +23,9 @@ from typing import Any, Callable, Iterable, Sequence
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from harness import bounded_yaml
-from harness.file_problems import FileProblem
-from harness.scenario.model import (
+from harness.scenario import bounded_yaml
+from harness.model.problems import FileProblem
+from harness.model.scenario import (
     ALL_TEAM_MODELS,
     KEY_SPECIAL_NAMES,
     MAX_ACCESS_GROUPS,
@@ -40,7 +40,7 @@ from harness.scenario.model import (
     USER_SPECIAL_NAMES,
     Scenario,
 )
-from harness.spelling import did_you_mean
+from harness.common.spelling import did_you_mean
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 

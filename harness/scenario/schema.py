@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.scenario.model import Scenario
+from harness.model.scenario import Scenario
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = "urn:gateconform:scenario:v1"

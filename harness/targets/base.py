@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
-from harness.targets.upstream import UpstreamHit
+from harness.model.observation import UpstreamHit
 
 
 class UpstreamRecorder(Protocol):

@@ -57,14 +57,14 @@ def docker_client():
 @pytest.fixture(scope="module")
 def litellm_image(docker_client) -> str:
     """`gateconform/litellm:1.82.3`, built once if this engine lacks it (or its recipe changed)."""
-    from harness.targets.image_build import build_litellm_image
+    from harness.gateways.litellm.image_build import build_litellm_image
 
     result = build_litellm_image(docker_client, f"litellm=={VERSION}", log=print)
     return result.tag
 
 
 def gateconform(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from harness.cli import main; main()", *args]
+    return [sys.executable, "-c", "from harness.cli.app import main; main()", *args]
 
 
 def objects_of_runs(docker_client, run_ids: set[str]) -> list[str]:
@@ -166,7 +166,7 @@ def test_ctrl_c_during_boot_leaves_no_container_and_no_network(docker_client, li
 
 
 def test_target_serves_calls_through_the_network_and_stops_clean(docker_client, litellm_image) -> None:
-    from harness.targets.docker_target import DockerTarget
+    from harness.gateways.litellm.docker_target import DockerTarget
 
     target = DockerTarget(f"litellm=={VERSION}", log=print)
     with target:
@@ -199,7 +199,7 @@ def test_target_serves_calls_through_the_network_and_stops_clean(docker_client, 
 
 
 def test_proxy_not_ready_in_time_reports_its_log_without_secrets(docker_client, litellm_image) -> None:
-    from harness.targets.docker_target import DockerTarget
+    from harness.gateways.litellm.docker_target import DockerTarget
 
     target = DockerTarget(f"litellm=={VERSION}", log=print, ready_timeout_s=4)
     with pytest.raises(TargetError) as error:
@@ -212,7 +212,7 @@ def test_proxy_not_ready_in_time_reports_its_log_without_secrets(docker_client, 
 
 
 def test_a_missing_image_says_how_to_build_one(docker_client) -> None:
-    from harness.targets.docker_target import DockerTarget
+    from harness.gateways.litellm.docker_target import DockerTarget
 
     target = DockerTarget("litellm==1.0.0", log=print)  # neither built here nor pullable offline
     if docker_client.images.list(name="gateconform/litellm:1.0.0"):

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import runner as runner_module
-from harness.runner import ScenarioRunner
+from harness.engine import runner as runner_module
+from harness.engine.runner import ScenarioRunner
 from harness.scenario.loader import parse_scenario
-from harness.targets.local import LocalTarget, running_children
-from harness.verdicts import Outcome
+from harness.gateways.litellm.local import LocalTarget, running_children
+from harness.model.verdict import Outcome
 
 pytestmark = pytest.mark.integration
 

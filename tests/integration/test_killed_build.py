@@ -56,7 +56,7 @@ def _installing(processes: dict[int, list[str]]) -> bool:
 
 
 def _gateconform(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from harness.cli import main; main()", *args]
+    return [sys.executable, "-c", "from harness.cli.app import main; main()", *args]
 
 
 def test_clean_removes_everything_of_a_build_killed_mid_install(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ import pytest
 
 from harness.targets.base import ModelSpec
 from harness.targets.errors import TargetError
-from harness.targets.local import LocalTarget, reap_orphans, running_children
+from harness.gateways.litellm.local import LocalTarget, reap_orphans, running_children
 
 pytestmark = pytest.mark.integration
 
@@ -96,7 +96,7 @@ def test_proxy_not_ready_in_time_reports_its_log_without_the_master_key() -> Non
 _OWNER_SCRIPT = """
 import sys, time
 from harness.targets.base import ModelSpec
-from harness.targets.local import LocalTarget
+from harness.gateways.litellm.local import LocalTarget
 
 target = LocalTarget("litellm==1.82.3")
 target.log = lambda message: print(target.run_id, message, flush=True)

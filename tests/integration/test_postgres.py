@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.targets.environments import default_cache_root, ensure_environment
+from harness.gateways.litellm.environments import default_cache_root, ensure_environment
 from harness.targets.errors import PostgresError
 from harness.targets.postgres import PostgresServer, find_postgres_binaries, load_migrations
-from harness.targets.wasm_engine import ensure_wasm_engine
+from harness.gateways.litellm.wasm_engine import ensure_wasm_engine
 
 pytestmark = pytest.mark.integration
 

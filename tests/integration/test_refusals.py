@@ -3,7 +3,7 @@
 Two ways to get such a key, both through the admin API: the team is deleted with /team/delete
 after the key was made (1.108.7 deletes the team's keys with it: 401 token_not_found_in_db),
 and a key generated for a team id that does not exist (404 auth_error "Team doesn't exist in
-db", the answer `harness.adapters.litellm.REFUSALS` documents).
+db", the answer `harness.gateways.litellm.admin.REFUSALS` documents).
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ import secrets
 import httpx
 import pytest
 
-from harness.checks import Check, Expect, Probe
-from harness.probes import run_probes
-from harness.redact import Redactor
+from harness.model.check import Check, Expect, Probe
+from harness.probes.run import run_probes
+from harness.common.redact import Redactor
 from harness.targets.base import ModelSpec
-from harness.targets.local import LocalTarget, running_children
-from harness.verdicts import Outcome, judge
+from harness.gateways.litellm.local import LocalTarget, running_children
+from harness.model.verdict import Outcome
+from harness.judge import judge
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.targets import local
+from harness.gateways.litellm import local
 from tests.integration.interrupts import sigint_as_in_a_terminal
 
 pytestmark = pytest.mark.integration
@@ -40,7 +40,7 @@ def run(command: list[str], timeout: float = 900) -> subprocess.CompletedProcess
 
 
 def gateconform(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from harness.cli import main; main()", *args]
+    return [sys.executable, "-c", "from harness.cli.app import main; main()", *args]
 
 
 def processes_owned_by(pid: int) -> list[int]:

@@ -26,7 +26,7 @@ import httpx
 import pytest
 from filelock import FileLock
 
-from harness.targets.wasm_engine import WasmEngine, ensure_wasm_engine
+from harness.gateways.litellm.wasm_engine import WasmEngine, ensure_wasm_engine
 
 pytestmark = [
     pytest.mark.integration,
@@ -92,7 +92,7 @@ asyncio.run(main())
 
 def _cache_root() -> Path:
     try:
-        from harness.targets.environments import default_cache_root
+        from harness.gateways.litellm.environments import default_cache_root
 
         return default_cache_root()
     except ImportError:  # the lead's cache layout is not there: a shared temp folder will do

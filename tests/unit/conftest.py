@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness import runner
-from harness.targets import releases
+from harness.engine import runner
+from harness.gateways.litellm import releases
 from tests.fixtures import fake_releases
 
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from harness.bisect import (
+from harness.compare.bisect import (
     BisectOutcome,
     Direction,
     ReleaseState,
@@ -16,9 +16,9 @@ from harness.bisect import (
     classify,
     side_by_side,
 )
-from harness.checks import Check, Expect, Probe
-from harness.results import ScenarioResult
-from harness.verdicts import Outcome, Verdict
+from harness.model.check import Check, Expect, Probe
+from harness.model.results import ScenarioResult
+from harness.model.verdict import Outcome, Verdict
 from tests.fixtures import fake_releases
 
 GOOD, BAD, NA, UNTESTABLE = (ReleaseState.GOOD, ReleaseState.BAD, ReleaseState.NOT_APPLICABLE,
@@ -359,10 +359,12 @@ def test_bisect_command_with_good_newer_than_bad_finds_the_fix(tmp_path, monkeyp
 
     from typer.testing import CliRunner
 
-    from harness import cli, release_list, release_run
+    from harness.cli import app as cli
+    from harness.gateways.litellm import release_list
+    from harness.compare import release_run
     from harness.oracle.explicit import checks_for
-    from harness.release_list import ReleaseList
-    from harness.results import RunResult
+    from harness.gateways.litellm.release_list import ReleaseList
+    from harness.model.results import RunResult
 
     seed = Path(__file__).parents[2] / "scenarios/litellm/issue-23850-access-group-limits-service-key.yaml"
     published = ["1.80.0", "1.81.0", "1.81.12", "1.82.0", "1.82.3", "1.82.7", "1.90.0", "1.108.7"]

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from harness.cache import (
+from harness.gateways.litellm.cache import (
     format_age,
     list_environments,
     parse_age,
     prune,
     select_for_pruning,
 )
-from harness.targets.environments import LAST_USED_NAME, RECIPE_REVISION, STAMP_NAME, environment_name
+from harness.gateways.litellm.environments import LAST_USED_NAME, RECIPE_REVISION, STAMP_NAME, environment_name
 
 
 def make_env(cache: Path, version: str, *, name: str | None = None, revision: int = RECIPE_REVISION,

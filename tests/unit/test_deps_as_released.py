@@ -9,20 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from harness import release_run
-from harness.cache import list_environments
-from harness.release_run import ReleaseRun, did_not_start, run_with_deps
-from harness.results import RunResult, ScenarioResult
-from harness.runner import make_target
-from harness.targets import environments
-from harness.targets.environments import (
+from harness.compare import release_run
+from harness.gateways.litellm.cache import list_environments
+from harness.compare.release_run import ReleaseRun, did_not_start, run_with_deps
+from harness.model.results import RunResult, ScenarioResult
+from harness.engine.runner import make_target
+from harness.gateways.litellm import environments
+from harness.gateways.litellm.environments import (
     STAMP_NAME,
     environment_name,
     find_complete_environment,
     uv_pip_install_command,
 )
 from harness.targets.errors import ReleaseError, TargetError
-from harness.targets.releases import (
+from harness.gateways.litellm.releases import (
     exclude_newer_for,
     release_upload_time,
     split_deps,
@@ -227,7 +227,7 @@ def test_explicit_modes_never_retry() -> None:
 
 
 def test_the_matrix_column_and_bisect_say_which_dependencies(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from harness.matrix import build_matrix
+    from harness.model.matrix import build_matrix
 
     run = _run("1.95.0", None)
     run.result.deps, run.result.deps_fallback = "as-released", "today's dependencies did not start: ImportError"

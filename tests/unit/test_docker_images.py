@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.runner import make_target
-from harness.targets import image_build
+from harness.engine.runner import make_target
+from harness.gateways.litellm import image_build
 from harness.targets.errors import CompromisedReleaseError
-from harness.targets.images import (
+from harness.gateways.litellm.images import (
     ImageError,
     image_version,
     parse_image_ref,
@@ -154,8 +154,9 @@ def test_the_recipe_hash_follows_the_context_and_the_base() -> None:
 
 def test_the_build_context_carries_the_local_targets_recipe_modules() -> None:
     files = image_build.litellm_context_files("1.82.3", "debian:bookworm-slim")
-    for module in ("wasm_engine.py", "environments.py", "postgres.py", "image_setup.py"):
-        assert any(name.endswith(f"harness/targets/{module}") for name in files), module
+    for module in ("gateways/litellm/wasm_engine.py", "gateways/litellm/environments.py",
+                   "targets/postgres.py", "gateways/litellm/image_setup.py"):
+        assert any(name.endswith(f"harness/{module}") for name in files), module
     assert any(name.endswith("wasm_engine_js/package-lock.json") for name in files)
     dockerfile = files["Dockerfile"].decode()
     assert dockerfile.startswith("# gateconform") and "FROM debian:bookworm-slim" in dockerfile

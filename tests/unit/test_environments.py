@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.targets.environments import (
+from harness.gateways.litellm.environments import (
     STAMP_NAME,
     default_cache_root,
     ensure_environment,

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from harness import cli, runner
-from harness.checks import Check, Expect, Probe
-from harness.gate import (
+from harness.cli import app as cli
+from harness.engine import runner
+from harness.model.check import Check, Expect, Probe
+from harness.compare.gate import (
     EXIT_CONFORM,
     EXIT_ERROR,
     EXIT_REGRESSION,
@@ -20,8 +21,8 @@ from harness.gate import (
     load_expected_failures,
     parse_expected_failures,
 )
-from harness.results import RunResult, ScenarioResult
-from harness.verdicts import Outcome, Verdict
+from harness.model.results import RunResult, ScenarioResult
+from harness.model.verdict import Outcome, Verdict
 
 SCENARIO = "seed"
 SVC_GPT4O = "seed::svc::chat::gpt-4o"

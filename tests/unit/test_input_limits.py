@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from harness import cli
-from harness.bounded_yaml import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
-from harness.gate import ExpectedFailuresError, load_expected_failures, parse_expected_failures
+from harness.cli import app as cli
+from harness.scenario.bounded_yaml import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
+from harness.compare.gate import ExpectedFailuresError, load_expected_failures, parse_expected_failures
 from harness.scenario.loader import MAX_PROBLEMS, ScenarioError, load_scenario, parse_scenario
-from harness.scenario.model import MAX_ACCESS_GROUPS, MAX_KEYS, MAX_MODELS, MAX_NAME_LENGTH
+from harness.model.scenario import MAX_ACCESS_GROUPS, MAX_KEYS, MAX_MODELS, MAX_NAME_LENGTH
 from harness.scenario.schema import scenario_json_schema
 
 REPO = Path(__file__).resolve().parents[2]
@@ -125,7 +125,7 @@ def test_validate_refuses_an_alias_bomb_in_bounded_time_and_memory(tmp_path: Pat
     path = write(tmp_path, alias_bomb())
 
     started = time.monotonic()
-    done = run_sandboxed("-c", "from harness.cli import main; main()", "validate", str(path))
+    done = run_sandboxed("-c", "from harness.cli.app import main; main()", "validate", str(path))
 
     assert done.returncode == 2, done.stderr[-2000:]
     assert f"{path}:10: more than {MAX_NODES:,} YAML nodes" in done.stderr

@@ -20,10 +20,10 @@ import pytest
 from filelock import FileLock
 from typer.testing import CliRunner
 
-from harness import cli
+from harness.cli import app as cli
 from harness.targets import docker_engine
 from harness.targets.docker_engine import DockerUnavailableError
-from harness.targets.environments import STAMP_NAME, environment_name
+from harness.gateways.litellm.environments import STAMP_NAME, environment_name
 from harness.targets.lifecycle import (
     BUILD_RUN_PREFIX,
     current_owner,
@@ -32,7 +32,7 @@ from harness.targets.lifecycle import (
     process_identity,
     write_owner_file,
 )
-from harness.targets.local import processes_owned_by, reap_orphans
+from harness.gateways.litellm.local import processes_owned_by, reap_orphans
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -203,7 +203,7 @@ exec sleep 120
 _BUILD_ENVIRONMENT = """
 import sys
 from pathlib import Path
-from harness.targets import environments
+from harness.gateways.litellm import environments
 environments._uv = lambda: sys.argv[2]
 environments.ensure_environment("1.82.3", Path(sys.argv[1]), engine_env={})
 """
@@ -211,7 +211,7 @@ environments.ensure_environment("1.82.3", Path(sys.argv[1]), engine_env={})
 _INSTALL_ENGINE = """
 import sys
 from pathlib import Path
-from harness.targets.wasm_engine import ensure_wasm_engine
+from harness.gateways.litellm.wasm_engine import ensure_wasm_engine
 ensure_wasm_engine(Path(sys.argv[1]))
 """
 

@@ -19,10 +19,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from harness import cli, release_list, release_run
-from harness.redact import Redactor, redact_machine_paths, shareable_path
-from harness.release_list import ReleaseList
-from harness.targets.environments import default_cache_root
+from harness.cli import app as cli
+from harness.gateways.litellm import release_list
+from harness.compare import release_run
+from harness.common.redact import Redactor, redact_machine_paths, shareable_path
+from harness.gateways.litellm.release_list import ReleaseList
+from harness.gateways.litellm.environments import default_cache_root
 from tests.fixtures import fake_releases, report_docs, unbootable_target
 
 ROOT = Path(__file__).parents[2]

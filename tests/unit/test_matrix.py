@@ -6,13 +6,14 @@ import json
 import threading
 from pathlib import Path
 
-from harness import matrix
-from harness.checks import Check, Expect, Probe
-from harness.matrix import NOT_RUN, MatrixDocument, build_matrix, change_points, default_jobs
-from harness.matrix_view import CHANGE_MARK, change_lines, markdown, terminal_table
-from harness.release_run import ReleaseRun
-from harness.results import RunResult, ScenarioResult
-from harness.verdicts import Outcome, Verdict
+from harness.compare import matrix
+from harness.model.check import Check, Expect, Probe
+from harness.model.matrix import NOT_RUN, MatrixDocument, build_matrix, change_points
+from harness.compare.matrix import default_jobs
+from harness.report.matrix_text import CHANGE_MARK, change_lines, markdown, terminal_table
+from harness.compare.release_run import ReleaseRun
+from harness.model.results import RunResult, ScenarioResult
+from harness.model.verdict import Outcome, Verdict
 
 VERSIONS = ["1.70.0", "1.80.0", "1.82.3", "1.108.7"]
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from harness import cli
-from harness.matrix import NOT_RUN, MatrixDocument, build_matrix
+from harness.cli import app as cli
+from harness.model.matrix import NOT_RUN, MatrixDocument, build_matrix
 from harness.report import outputs
 from harness.report.matrix_html import build_matrix_page, render_matrix_html
 from harness.report.view import anchor_for
-from harness.results import RunResult
+from harness.model.results import RunResult
 from tests.fixtures import matrix_docs, report_docs
 
 SEED, LISTING, PASSING = matrix_docs.SEED_ID, matrix_docs.LISTING_ID, matrix_docs.PASSING_ID
@@ -219,9 +219,10 @@ def test_report_still_re_renders_a_results_document(tmp_path: Path) -> None:
 
 
 def test_matrix_command_writes_and_prints_the_html_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness import matrix, release_list
-    from harness.release_list import ReleaseList
-    from harness.release_run import ReleaseRun
+    from harness.compare import matrix
+    from harness.gateways.litellm import release_list
+    from harness.gateways.litellm.release_list import ReleaseList
+    from harness.compare.release_run import ReleaseRun
 
     release_runs = matrix_docs.with_server_error()
     monkeypatch.setenv("GATECONFORM_CACHE_DIR", str(tmp_path / "cache"))

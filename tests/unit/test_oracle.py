@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.checks import Expect, Probe
+from harness.model.check import Expect, Probe
 from harness.oracle.explicit import checks_for
 from harness.scenario.loader import load_scenario, parse_scenario
 

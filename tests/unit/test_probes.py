@@ -15,12 +15,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from harness.checks import Check, Expect, Probe
-from harness.probes import EXCERPT_LIMIT, NOT_PROVISIONED, run_probes
-from harness.redact import Redactor
+from harness.model.check import Check, Expect, Probe
+from harness.probes.run import EXCERPT_LIMIT, NOT_PROVISIONED, run_probes
+from harness.common.redact import Redactor
 from harness.targets.base import Endpoint
 from harness.targets.upstream import Upstream
-from harness.verdicts import Outcome, judge
+from harness.model.verdict import Outcome
+from harness.judge import judge
 
 MASTER = "sk-master-key-0000aaaa"
 SVC_KEY = "sk-svc-generated-1111bbbb"

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from harness.targets.base import ModelSpec
-from harness.targets.proxy_config import proxy_config, render_proxy_config, write_proxy_config
+from harness.gateways.litellm.proxy_config import proxy_config, render_proxy_config, write_proxy_config
 
 UPSTREAM = "http://127.0.0.1:41234"
 MODELS = [ModelSpec("gpt-4o"), ModelSpec("gpt-4o-mini", ("limited", "cheap")), ModelSpec("claude-sonnet")]

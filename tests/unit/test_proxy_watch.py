@@ -18,12 +18,13 @@ from typing import Iterator
 import httpx
 import pytest
 
-from harness import runner
-from harness.proxy_watch import ConnectionGuard, ProxyWatch, WatchLimits
-from harness.results import ScenarioResult
+from harness.engine import runner
+from harness.common.abandonable import ConnectionGuard
+from harness.engine.watch import ProxyWatch, WatchLimits
+from harness.model.results import ScenarioResult
 from harness.scenario.loader import parse_scenario
 from harness.targets.base import Endpoint
-from harness.verdicts import Outcome
+from harness.model.verdict import Outcome
 
 LIMITS = WatchLimits(
     liveness_every_s=0.1, liveness_timeout_s=0.2, unresponsive_after_s=0.6,

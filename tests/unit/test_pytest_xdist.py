@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.pytest_plugin import _proxy_group
-from harness.results import RunResult
+from harness.pytest.plugin import _proxy_group
+from harness.model.results import RunResult
 from harness.scenario.loader import load_scenarios
 from tests.fixtures import report_docs
 from tests.fixtures.fake_runner import ENV
@@ -36,7 +36,7 @@ class Recording(fake_runner.ReplayRunner):
         return super().run(scenario)
 
 def pytest_configure(config):
-    from harness import runner
+    from harness.engine import runner
     runner.ScenarioRunner = Recording
 '''.format(log_env=LOG_ENV)
 
@@ -100,7 +100,7 @@ def test_two_workers_split_by_proxy_and_merge_one_results_document(tmp_path: Pat
     [(["-n", "2"], False), (["-n", "2", "--dist", "load"], True), (["--dist=each"], True), (["--distload"], True)],
 )
 def test_an_explicit_dist_is_left_alone(args: list[str], given: bool) -> None:
-    from harness.pytest_plugin import _dist_given
+    from harness.pytest.plugin import _dist_given
 
     assert _dist_given(args) is given
 
@@ -108,7 +108,7 @@ def test_an_explicit_dist_is_left_alone(args: list[str], given: bool) -> None:
 def test_loadgroup_marks_of_other_tests_still_group_them(tmp_path: Path) -> None:
     """Under `--dist loadgroup` the plugin's scheduler replaces xdist's; `xdist_group` ids still group."""
     pytest.importorskip("xdist", reason="pytest-xdist is not installed (pip install -e '.[dev]')")
-    from harness.xdist_scheduling import ProxyGroupScheduling
+    from harness.pytest.xdist import ProxyGroupScheduling
 
     scheduler = ProxyGroupScheduling.__new__(ProxyGroupScheduling)  # only the scope rule is exercised
     scheduler._root = tmp_path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.redact import Redactor, redact_key
+from harness.common.redact import Redactor, redact_key
 
 MASTER = "sk-master-0123456789abcd"
 GENERATED = "sk-Zx9_generated-key-WXYZ"

@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from harness import cli, release_list, release_run
+from harness.cli import app as cli
+from harness.gateways.litellm import release_list
+from harness.compare import release_run
 from harness.oracle.explicit import checks_for
-from harness.release_list import ReleaseList
-from harness.results import RunResult, ScenarioResult
+from harness.gateways.litellm.release_list import ReleaseList
+from harness.model.results import RunResult, ScenarioResult
 from harness.scenario.loader import load_scenario
-from harness.verdicts import Outcome, Verdict
+from harness.model.verdict import Outcome, Verdict
 from tests.fixtures import fake_releases
 
 ROOT = Path(__file__).parents[2]
@@ -120,7 +122,7 @@ def test_bisect_rejects_bad_ends_before_anything_runs(good: str, bad: str, messa
 
 
 def test_matrix_prints_the_table_and_writes_documents(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from harness import matrix
+    from harness.compare import matrix
 
     tested = fake_release_runs(monkeypatch, first_bad="1.81.12")
     monkeypatch.setattr(matrix, "run_on_release", release_run.run_on_release)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from packaging.version import Version
 
-from harness import release_list
-from harness.release_list import ReleaseList, parse_selection, select_releases
+from harness.gateways.litellm import release_list
+from harness.gateways.litellm.release_list import ReleaseList, parse_selection, select_releases
 from harness.targets.errors import CompromisedReleaseError, ReleaseError
 
 PUBLISHED = [

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from harness.targets import releases
+from harness.gateways.litellm import releases
 from harness.targets.errors import CompromisedReleaseError, ReleaseError
-from harness.targets.releases import (
+from harness.gateways.litellm.releases import (
     LATEST,
     ResolveResult,
     installable_candidates,

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from harness import cli
+from harness.cli import app as cli
 from harness.report import outputs
 from harness.report.html import render_html
 from harness.report.junit import render_junit
 from harness.report.markdown import render_markdown
 from harness.report.view import build_view
-from harness.results import RunResult
+from harness.model.results import RunResult
 from tests.fixtures import report_docs
 from tests.fixtures.fake_runner import install
 

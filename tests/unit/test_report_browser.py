@@ -116,7 +116,7 @@ def test_evidence_opens_from_a_cell_link(chromium: str, tmp_path: Path) -> None:
 def test_chromium_renders_the_matrix_page_with_changes_marked_links_that_resolve_and_no_keys(
     chromium: str, tmp_path: Path
 ) -> None:
-    from harness.matrix import MatrixDocument
+    from harness.model.matrix import MatrixDocument
     from tests.fixtures import matrix_docs
 
     folder = tmp_path / "matrix"

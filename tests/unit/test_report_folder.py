@@ -18,8 +18,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from harness import cli, output_files, release_run, runner
-from harness.output_files import OutputError, check_folder, write_text
+from harness.common import files as output_files
+from harness.cli import app as cli
+from harness.compare import release_run
+from harness.engine import runner
+from harness.common.files import OutputError, check_folder, write_text
 from tests.fixtures import fake_releases, hostile_disk, report_docs
 from tests.fixtures.fake_runner import ReplayRunner
 
@@ -179,8 +182,8 @@ def test_an_unwritable_folder_is_named_with_the_reason(tmp_path: Path, monkeypat
 @pytest.fixture
 def releases(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     """Offline release list; each release 'runs' from the recorded document. Lists releases run."""
-    from harness import release_list
-    from harness.release_list import ReleaseList
+    from harness.gateways.litellm import release_list
+    from harness.gateways.litellm.release_list import ReleaseList
 
     monkeypatch.setenv("GATECONFORM_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     published = ["1.80.0", "1.81.12", "1.82.3", "1.108.7"]

@@ -7,12 +7,13 @@ import json
 import pytest
 
 import harness
-from harness.checks import Check, Expect, Probe
-from harness.probes import SHAPE_COMPLETION, SHAPE_ERROR, Observation
-from harness.redact import Redactor
-from harness.results import SCHEMA_VERSION, RunResult, ScenarioResult, assert_no_secrets
-from harness.targets.upstream import UpstreamHit
-from harness.verdicts import Outcome, judge
+from harness.model.check import Check, Expect, Probe
+from harness.model.observation import SHAPE_COMPLETION, SHAPE_ERROR, Observation
+from harness.common.redact import Redactor
+from harness.model.results import SCHEMA_VERSION, RunResult, ScenarioResult, assert_no_secrets
+from harness.model.observation import UpstreamHit
+from harness.model.verdict import Outcome
+from harness.judge import judge
 
 SECRET = "sk-generated-key-secret-9f3e"
 MASTER = "sk-master-1234567890"

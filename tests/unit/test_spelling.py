@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.spelling import closest_spelling, did_you_mean
+from harness.common.spelling import closest_spelling, did_you_mean
 
 SCENARIO_FIELDS = ["id", "title", "issue", "description", "models", "access_groups", "teams", "users", "keys", "expect"]
 

@@ -15,16 +15,17 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from harness import cli, release_list
-from harness.release_list import (
+from harness.cli import app as cli
+from harness.gateways.litellm import release_list
+from harness.gateways.litellm.release_list import (
     RELEASE_LIST_CACHE_NAME,
     RELEASE_LIST_FRESH_S,
     ReleaseList,
     write_cached_release_list,
 )
-from harness.target_check import check_target
-from harness.targets import releases
-from harness.targets.environments import STAMP_NAME, environment_name
+from harness.gateways.litellm.target_check import check_target
+from harness.gateways.litellm import releases
+from harness.gateways.litellm.environments import STAMP_NAME, environment_name
 from harness.targets.errors import ReleaseError
 from tests.fixtures import fake_releases, fake_runner, report_docs
 

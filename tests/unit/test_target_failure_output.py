@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from harness import cli, runner
-from harness.results import RunResult, ScenarioResult
-from harness.runner import group_by_models
+from harness.cli import app as cli
+from harness.engine import runner
+from harness.model.results import RunResult, ScenarioResult
+from harness.engine.runner import group_by_models
 from harness.scenario.loader import load_scenarios
 from harness.targets.errors import EnvironmentBuildError
-from harness.targets.local import LocalTarget
+from harness.gateways.litellm.local import LocalTarget
 from tests.fixtures import report_docs
 
 ROOT = Path(__file__).parents[2]

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.targets import upstream as upstream_module
+from harness.targets import upstream_server as upstream_module
 from harness.targets.docker_engine import LABEL_HOST, LABEL_OWNER, hostname, owner_alive
 from harness.targets.upstream import RemoteUpstream, RemoteUpstreamError, Upstream, marker_text
 
@@ -72,7 +72,7 @@ def test_an_unreachable_upstream_raises_a_clear_error() -> None:
 
 def test_the_module_runs_standalone_with_the_standard_library_only(tmp_path: Path) -> None:
     # -S -I: no site-packages, no user site, no PYTHON* variables: exactly what a bare image has.
-    copy = tmp_path / "upstream.py"
+    copy = tmp_path / "upstream_server.py"
     copy.write_bytes(UPSTREAM_FILE.read_bytes())
     process = subprocess.Popen(
         [sys.executable, "-S", "-I", str(copy), "--host", "127.0.0.1", "--port", "0", "--model", "gpt-4o"],

@@ -6,11 +6,18 @@ from dataclasses import replace
 
 import pytest
 
-from harness.checks import Check, Expect, Probe
-from harness.probes import SHAPE_COMPLETION, SHAPE_ERROR, SHAPE_NOT_JSON, SHAPE_OTHER_JSON, Observation
-from harness.refusals import Refusal
-from harness.targets.upstream import UpstreamHit
-from harness.verdicts import Outcome, error_verdict, judge
+from harness.model.check import Check, Expect, Probe
+from harness.model.observation import (
+    SHAPE_COMPLETION,
+    SHAPE_ERROR,
+    SHAPE_NOT_JSON,
+    SHAPE_OTHER_JSON,
+    Observation,
+)
+from harness.model.refusal import Refusal
+from harness.model.observation import UpstreamHit
+from harness.model.verdict import Outcome, error_verdict
+from harness.judge import judge
 
 ALLOWED = Check("s", "svc", Probe.CHAT, model="gpt-4o", expect=Expect.ALLOWED)
 DENIED = Check("s", "svc", Probe.CHAT, model="gpt-4o", expect=Expect.DENIED)

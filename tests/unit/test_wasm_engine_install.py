@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.targets import wasm_engine
-from harness.targets.wasm_engine import ENGINE_COMMIT, WasmEngineError, ensure_wasm_engine
+from harness.gateways.litellm import wasm_engine
+from harness.gateways.litellm.wasm_engine import ENGINE_COMMIT, WasmEngineError, ensure_wasm_engine
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not on PATH")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from harness.targets.wasm_engine import JS_DIR
+from harness.gateways.litellm.wasm_engine import JS_DIR
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not on PATH")
 

@@ -1,0 +1,1 @@
+"""The `gateconform` command line (entry point: `harness.cli.app:main`)."""

@@ -1,0 +1,72 @@
+"""`gateconform clean`: remove what killed runs and builds left, on this machine and in Docker.
+
+The local sweep always runs, Docker engine or not: processes whose owning gateconform process is
+gone (a proxy, PostgreSQL, a build's uv, prisma or npm), run folders in the temp folder, and in
+the cache the build folders and never-completed environments of killed builds. What belongs to
+a live gateconform process (a parallel run, a build in progress) is left alone and said so.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:  # the targets are imported inside the command, so the CLI starts fast
+    from harness.gateways.litellm.local import Reaped
+
+EXIT_OK, EXIT_ERROR = 0, 2
+
+out = Console(soft_wrap=True)
+
+
+def clean(
+    all_runs: bool = typer.Option(
+        False, "--all",
+        help="Docker: also remove runs whose owner is alive or cannot be checked (other hosts). "
+             "Local runs and builds of a live process are never touched.",
+    ),
+    images: bool = typer.Option(False, "--images", help="also remove the Docker images gateconform built"),
+) -> None:
+    """Remove what killed runs and builds left: processes, run and build folders; Docker containers, networks, volumes."""
+    from harness.cli.docker import clean_docker_leftovers
+    from harness.gateways.litellm.environments import default_cache_root
+    from harness.gateways.litellm.local import reap_orphans
+
+    cache_root = default_cache_root()
+    reaped = reap_orphans(cache_root=cache_root)
+    for line in local_report_lines(reaped):
+        out.print(line, highlight=False, markup=False)
+    docker_ok = clean_docker_leftovers(all_runs, images)
+    local_ok = not any(folder.reason.startswith("could not") for folder in reaped.kept_build_folders)
+    if not (docker_ok and local_ok):
+        raise typer.Exit(EXIT_ERROR)
+
+
+def local_report_lines(reaped: Reaped) -> list[str]:
+    """What the local sweep did (`reap_orphans`), one line per thing removed or kept."""
+    lines = []
+    if reaped.processes:
+        lines.append(
+            f"local: killed {len(reaped.processes)} process(es) whose run or build owner is gone: "
+            + ", ".join(reaped.processes)
+        )
+    lines += [f"local: removed run folder {run_dir}" for run_dir in reaped.run_dirs]
+    for folder in reaped.build_folders:
+        if folder.removed:
+            lines.append(f"local: removed {folder.folder} ({_megabytes(folder.size_bytes)}): {folder.reason}")
+        else:
+            lines.append(f"local: kept {folder.folder}: {folder.reason}")
+    if not reaped.anything_removed:
+        lines.append("local: nothing left behind by killed runs or builds")
+    return lines
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 10**6:.0f} MB"
+
+
+def register(app: typer.Typer) -> None:
+    """Add `clean` to the `gateconform` app."""
+    app.command("clean")(clean)

@@ -1,0 +1,1 @@
+"""Runs set against runs: one release, a matrix of releases, a bisect, the CI gate (never draws reports)."""

@@ -1,0 +1,250 @@
+"""Run a set of scenarios on one LiteLLM release: the unit of work of a matrix and a bisect.
+
+One `ScenarioRunner` per release (target `litellm==V`), scenarios grouped by model list so each
+list boots one proxy, and each proxy stopped as soon as its scenarios ran, so a release never
+holds more than one proxy. The results document is written per release.
+
+Dependency modes (`deps`): `today` (what installs today), `as-released` (`litellm==V@as-released`:
+dependencies as of the release's upload date) or `auto` (a matrix's and a bisect's default):
+today's first, and a release that did not install or start with them is retried once with
+dependencies as released before it is called untestable. The results document says which mode
+the verdicts come from (`deps`) and, after a retry, why today's did not do (`deps_fallback`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from harness.model.results import RunResult
+from harness.model.scenario import Scenario
+
+Log = Callable[[str], None]
+
+DEPS_TODAY = "today"
+DEPS_AS_RELEASED = "as-released"
+#: today's dependencies, then dependencies as released if the release did not install or start
+DEPS_AUTO = "auto"
+RELEASE_DEPS_MODES = (DEPS_AUTO, DEPS_TODAY, DEPS_AS_RELEASED)
+#: How the runner words a scenario whose target did not install or start (`runner.run`).
+_TARGET_DID_NOT_START = "target did not start:"
+
+
+@dataclass
+class ReleaseRun:
+    """What running the scenarios on one release gave."""
+
+    version: str
+    result: RunResult
+    elapsed_s: float
+    results_path: Path | None = None
+    #: the dependency mode the verdicts come from (`today` or `as-released`)
+    deps: str = DEPS_TODAY
+    #: why today's dependencies did not do, when the release was retried as released
+    deps_fallback: str | None = None
+    #: secrets the runner knew (master key …): checked absent from the written documents
+    secrets: list[str] = field(default_factory=list, repr=False)
+    #: why its results document or reports could not be written (the verdicts are still here)
+    write_error: str | None = None
+
+
+def did_not_start(result: RunResult) -> str | None:
+    """Why the release could not be tested at all (the first line), if no scenario got a proxy.
+
+    Only a target that did not install or start counts: a provisioning error on a running proxy
+    is the release's behaviour, and other dependencies would not change it.
+    """
+    errors = [s.error for s in result.scenarios if s.error]
+    if not errors or len(errors) != len(result.scenarios):
+        return None
+    if not all(e.startswith(_TARGET_DID_NOT_START) for e in errors):
+        return None
+    return _why(errors[0])
+
+
+def _why(error: str) -> str:
+    """The telling line of a start failure: an `…Error:` line of the log tail, else the first line."""
+    lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
+    for line in reversed(lines):
+        head = line.split(":", 1)[0]
+        if head.endswith(("Error", "Exception")) and " " not in head and "No module named 'proxy_server'" not in line:
+            return line
+    return lines[0] if lines else error
+
+
+def run_with_deps(
+    version: str,
+    deps: str,
+    attempt: Callable[[str], ReleaseRun],
+    log: Log,
+) -> ReleaseRun:
+    """Run a release in dependency mode `deps`; `auto` retries as released once if today's did not start.
+
+    `attempt(mode)` runs the release with `today` or `as-released` dependencies (a fake in tests).
+    """
+    if deps not in RELEASE_DEPS_MODES:
+        raise ValueError(f"unknown dependency mode {deps!r} (use {', '.join(RELEASE_DEPS_MODES)})")
+    if deps != DEPS_AUTO:
+        run = attempt(deps)
+        run.deps = deps
+        return run
+    first = attempt(DEPS_TODAY)
+    first.deps = DEPS_TODAY
+    why = did_not_start(first.result)
+    if why is None:
+        return first
+    log(f"litellm {version} did not start with today's dependencies ({why}); "
+        "retrying once with dependencies as released")
+    second = attempt(DEPS_AS_RELEASED)
+    second.deps = DEPS_AS_RELEASED
+    second.deps_fallback = why
+    second.elapsed_s += first.elapsed_s
+    second.result.deps_fallback = f"today's dependencies did not start: {why}"
+    return second
+
+
+def run_on_release(
+    version: str,
+    scenarios: Sequence[Scenario],
+    log: Log,
+    out_dir: Path | None = None,
+    cancel: threading.Event | None = None,
+    runner_started: Callable[[object], None] | None = None,
+    deps: str = DEPS_TODAY,
+) -> ReleaseRun:
+    """Run `scenarios` on `litellm==version`; never raises for a release that cannot boot.
+
+    A release that cannot be installed or started gives a results document whose scenarios
+    carry the error (ERROR verdicts), exactly as `gateconform run` would. `cancel` stops before
+    the next scenario; `runner_started` lets the caller stop the runner's proxies from another
+    thread (Ctrl-C in a matrix). `deps`: `today`, `as-released` or `auto` (see the module doc);
+    the results document written is the one of the attempt that counts.
+    """
+
+    def attempt(mode: str) -> ReleaseRun:
+        return _run_once(version, scenarios, log, mode, cancel, runner_started)
+
+    run = run_with_deps(version, deps, attempt, log)
+    if out_dir is not None:
+        run.results_path = _write_documents(run, out_dir, log)
+    return run
+
+
+def _run_once(
+    version: str,
+    scenarios: Sequence[Scenario],
+    log: Log,
+    deps: str,
+    cancel: threading.Event | None,
+    runner_started: Callable[[object], None] | None,
+) -> ReleaseRun:
+    from harness.engine.runner import ScenarioRunner
+
+    started = time.monotonic()
+    spec = f"litellm=={version}" if deps == DEPS_TODAY else f"litellm=={version}@{deps}"
+    with ScenarioRunner(spec, log=log) as runner:
+        if runner_started is not None:
+            runner_started(runner)
+        result = runner.run_all(scenarios, cancel=cancel)
+        secrets = list(runner.redactor.secrets)
+    return ReleaseRun(version, result, time.monotonic() - started, deps=deps, secrets=secrets)
+
+
+def _write_documents(run: ReleaseRun, out_dir: Path, log: Log) -> Path | None:
+    """results.json and the reports of `run`; the path of results.json, or None if not written.
+
+    A folder that cannot be written (disk full …) is recorded in `run.write_error` and logged:
+    the release was tested, its verdicts stay in `run.result` for the matrix or the bisect.
+    """
+    from harness.common.files import OutputError
+    from harness.report.outputs import write_reports
+
+    try:
+        path = run.result.write(out_dir / "results.json", secrets=run.secrets)
+    except OutputError as exc:
+        run.write_error = str(exc)
+        log(f"results not written for litellm {run.version}: {exc}")
+        return None
+    try:
+        write_reports(run.result, out_dir)
+    except OutputError as exc:
+        run.write_error = str(exc)
+        log(f"reports not written for litellm {run.version}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - results.json is written; a report bug must not
+        # turn a tested release into an untestable one
+        log(f"reports not written for litellm {run.version}: {type(exc).__name__}: {exc}")
+    return path
+
+
+def failed_release_run(version: str, scenarios: Sequence[Scenario], error: str, elapsed_s: float = 0.0) -> ReleaseRun:
+    """A release the harness itself could not run (an unexpected exception): every check ERROR."""
+    from harness.oracle.explicit import checks_for
+    from harness.common.redact import shareable_path
+    from harness.model.results import ScenarioResult
+
+    result = RunResult.new(target=f"litellm=={version}")
+    for scenario in scenarios:
+        result.scenarios.append(ScenarioResult.failed(
+            id=scenario.id, title=scenario.title, issue=scenario.issue,
+            path=shareable_path(scenario.path), source=scenario.source_text,
+            checks=checks_for(scenario), error=error,
+        ))
+    result.finish()
+    return ReleaseRun(version, result, elapsed_s)
+
+
+class EnvironmentPrefetcher:
+    """Builds release environments in the background while another release is being tested.
+
+    A bisect knows which releases it may test next (one per possible answer); building their
+    environments (uv install + prisma generate, ~10–20 s each) while the current proxy boots and
+    runs saves that time on every step. One build at a time, so it never competes with more than
+    one proxy boot for the cores. Failures are ignored here: the real test hits them again and
+    marks the release untestable with the reason.
+    """
+
+    def __init__(self, log: Log, deps: str = DEPS_TODAY) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._log = log
+        # `auto` tries today's dependencies first: those are the environments worth building ahead
+        self._deps = DEPS_AS_RELEASED if deps == DEPS_AS_RELEASED else DEPS_TODAY
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
+        # Only the latest announcement counts: builds queued for an earlier step whose answer
+        # is known by now would be wasted work, so they turn into no-ops.
+        self._wanted: frozenset[str] = frozenset()
+
+    def prefetch(self, versions: Sequence[str]) -> None:
+        """Build environments for `versions` in the background (cached ones are no-ops)."""
+        self._wanted = frozenset(versions)
+        for version in versions:
+            self._pool.submit(self._build, version)
+
+    def _build(self, version: str) -> None:
+        from harness.gateways.litellm.environments import default_cache_root, ensure_environment, find_complete_environment
+        from harness.gateways.litellm.wasm_engine import ensure_wasm_engine
+
+        root = default_cache_root()
+        if version not in self._wanted or find_complete_environment(root, version, self._deps) is not None:
+            return
+        started = time.monotonic()
+        try:
+            engine = ensure_wasm_engine(root)
+            ensure_environment(version, root, engine.env(), deps=self._deps)
+        except Exception as exc:  # noqa: BLE001 - reported when the release itself is tested
+            self._log(f"(background) environment for litellm {version} did not build: {str(exc).splitlines()[0]}")
+            return
+        self._log(f"(background) environment for litellm {version} ready in {time.monotonic() - started:.0f} s")
+
+    def close(self) -> None:
+        """Drop queued builds and wait for the one in progress (a uv or prisma child process)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> "EnvironmentPrefetcher":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

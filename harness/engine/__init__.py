@@ -1,0 +1,1 @@
+"""Runs scenarios on targets: provision, probe, judge, tear down; proxies grouped and watched."""

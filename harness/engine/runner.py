@@ -1,0 +1,298 @@
+"""Runs scenarios on targets: the one place the data flow of DESIGN.md is wired together.
+
+scenario → checks → target (one proxy per target spec and model list, reused) → provision →
+probes → verdicts → ScenarioResult, and always teardown. Used by the CLI and the pytest plugin.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import httpx
+
+from harness.gateways.litellm.admin import LIVENESS_PATH, Handles, LiteLLMAdapter, ProvisionError
+from harness.model.check import Check
+from harness.oracle.explicit import checks_for
+from harness.probes.run import run_probes
+from harness.common.abandonable import ConnectionGuard, Tally
+from harness.engine.watch import ProxyStoppedAnswering, ProxyWatch, WatchLimits, answers, is_silence
+from harness.common.redact import Redactor, shareable_path
+from harness.model.results import RunResult, ScenarioResult
+from harness.model.scenario import Scenario
+from harness.targets.base import Endpoint, ModelSpec, Target
+from harness.targets.errors import EnvironmentBuildError, ReleaseError, TargetError
+from harness.judge import judge
+
+if TYPE_CHECKING:
+    from harness.gateways.litellm.target_check import CheckedTarget
+
+Log = Callable[[str], None]
+
+# The target used when none is named: a current LiteLLM release that installs as published,
+# run locally (embedded PostgreSQL, no Docker).
+DEFAULT_TARGET = "litellm==1.108.7"
+
+
+def new_run_id() -> str:
+    """A short id that prefixes every entity a run creates (`gc-<run id>-<name>`)."""
+    return secrets.token_hex(4)
+
+
+def group_by_models(scenarios: Sequence[Scenario]) -> list[list[Scenario]]:
+    """Scenarios grouped by the model list they need, in first-seen order (one proxy per group)."""
+    groups: dict[tuple[ModelSpec, ...], list[Scenario]] = defaultdict(list)
+    for scenario in scenarios:
+        groups[tuple(scenario.model_specs())].append(scenario)
+    return list(groups.values())
+
+
+def make_target(spec: str, log: Log) -> Target:
+    """Build (not start) the target a `--target` value names."""
+    from harness.gateways.litellm.target_check import DOCKER, parse_target_spec
+
+    parsed = parse_target_spec(spec)  # malformed, compromised, too old: refused here
+    if parsed.kind == DOCKER:
+        from harness.gateways.litellm.docker_target import DockerTarget  # the docker SDK only when asked for
+
+        return DockerTarget(parsed.image or "", log=log)
+    from harness.gateways.litellm.local import LocalTarget  # heavy imports only when a proxy is needed
+
+    return LocalTarget(f"litellm=={parsed.version}", log=log, deps=parsed.deps)
+
+
+def check_target_spec(spec: str) -> "CheckedTarget":
+    """Judge a target spec before doing anything at all (see `harness.gateways.litellm.target_check`).
+
+    Returns the spec written one way and the notes to print once (what `latest` passed over);
+    raises `TargetError` with one line saying why the spec cannot run and what to use instead.
+    """
+    from harness.gateways.litellm.target_check import check_target
+
+    return check_target(spec)
+
+
+@dataclass
+class _Slot:
+    """One target started for one model list; `error` remembers a failed start."""
+
+    target: Target
+    endpoint: Endpoint | None = None
+    error: str | None = None
+
+
+@dataclass
+class ScenarioRunner:
+    """Runs scenarios against one target spec, starting one proxy per distinct model list.
+
+    A proxy that failed to start is not retried for the next scenario with the same model
+    list: its scenarios all get the same boot error (with the log tail) as ERROR verdicts. A
+    release that did not install is not retried for another model list either: installing
+    does not depend on the models.
+    A proxy that stopped answering during a scenario is asked once, briefly, before each later
+    one; while it stays silent those scenarios end at once with the same reason.
+    `watch_limits` bounds how long a scenario waits for its proxy (see `harness.engine.watch`).
+    """
+
+    target_spec: str
+    log: Log = lambda _msg: None
+    run_id: str = field(default_factory=new_run_id)
+    redactor: Redactor = field(default_factory=Redactor)
+    # the version the first started proxy reported (every proxy of a runner shares one spec)
+    proxy_version: str | None = None
+    image_digest: str | None = None
+    watch_limits: WatchLimits = field(default_factory=WatchLimits)
+    _slots: dict[tuple[ModelSpec, ...], _Slot] = field(default_factory=dict)
+    _scenario_count: int = 0
+    #: why the release could not be installed, once it could not (the same for every model list)
+    _install_error: str | None = None
+    _silent_proxies: dict[str, str] = field(default_factory=dict)  # base url → why it was given up on
+
+    def endpoint_for(self, models: tuple[ModelSpec, ...]) -> Endpoint:
+        """The running proxy for this model list, started on first use."""
+        slot = self._slots.get(models)
+        if slot is None and self._install_error is not None:
+            raise TargetError(self._install_error)
+        if slot is None:
+            slot = _Slot(target=make_target(self.target_spec, self.log))
+            self._slots[models] = slot
+            try:
+                slot.endpoint = slot.target.start(list(models))
+                self.redactor.add(slot.endpoint.master_key)
+                self.proxy_version = self.proxy_version or slot.endpoint.proxy_version
+                self.image_digest = self.image_digest or slot.endpoint.image_digest
+            except TargetError as exc:
+                slot.error = self.redactor.redact(str(exc))
+                if isinstance(exc, (EnvironmentBuildError, ReleaseError)):
+                    self._install_error = slot.error
+            except BaseException:
+                slot.target.stop()  # Ctrl-C during boot: leave nothing behind
+                raise
+        if slot.endpoint is None:
+            raise TargetError(slot.error or "target did not start")
+        return slot.endpoint
+
+    def release(self, models: tuple[ModelSpec, ...]) -> None:
+        """Stop the proxy for this model list now (the CLI does so once its scenarios ran)."""
+        slot = self._slots.pop(models, None)
+        if slot is not None:
+            slot.target.stop()
+
+    def close(self) -> None:
+        """Stop every proxy this runner started."""
+        for models in list(self._slots):
+            self.release(models)
+
+    def __enter__(self) -> "ScenarioRunner":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run_all(self, scenarios: Sequence[Scenario], cancel: threading.Event | None = None) -> RunResult:
+        """Run every scenario into one finished results document.
+
+        Scenarios sharing a model list share a proxy, and each proxy is stopped as soon as its
+        scenarios ran, so the machine never holds more than one proxy of this runner.
+        """
+        result = RunResult.new(target=self.target_spec, run_id=self.run_id)
+        for group in group_by_models(scenarios):
+            for scenario in group:
+                if cancel is not None and cancel.is_set():
+                    break
+                self.log(f"scenario {scenario.id}")
+                result.scenarios.append(self.run(scenario))
+            self.release(tuple(group[0].model_specs()))
+        self.stamp(result)
+        return result
+
+    def stamp(self, result: RunResult) -> None:
+        """Record what ran (proxy version, image digest) and the end time in `result`."""
+        result.proxy_version = self.proxy_version
+        result.image_digest = self.image_digest
+        result.finish()
+
+    def run(self, scenario: Scenario) -> ScenarioResult:
+        """Provision, probe, judge and tear down one scenario; never raises for proxy trouble."""
+        started = time.monotonic()
+        checks = checks_for(scenario)
+        self._scenario_count += 1
+        # A distinct prefix per scenario: scenarios share a proxy and must not share entities.
+        scenario_run_id = f"{self.run_id}-{self._scenario_count}"
+
+        def failed(reason: str) -> ScenarioResult:
+            return ScenarioResult.failed(
+                id=scenario.id, title=scenario.title, issue=scenario.issue,
+                path=shareable_path(scenario.path),
+                source=scenario.source_text, checks=checks, error=reason,
+            )
+
+        try:
+            endpoint = self.endpoint_for(tuple(scenario.model_specs()))
+        except TargetError as exc:
+            return failed(f"target did not start: {exc}")
+
+        silent = self._still_silent(endpoint)
+        if silent is not None:
+            return failed(silent)
+
+        limits = self.watch_limits
+        guard = ConnectionGuard()
+        adapter = LiteLLMAdapter(endpoint, self.redactor, self.log, transport=_transport(guard, endpoint))
+        handles = Handles(run_id=scenario_run_id)
+        try:
+            with ProxyWatch(endpoint.base_url, LIVENESS_PATH, limits, self.log, subject=scenario.id) as watch:
+                checks = watch.run("preparing", guard,  # reads which features the proxy has
+                                   lambda: self._with_skips(checks, adapter, scenario))
+                if all(check.skip_reason for check in checks):
+                    verdicts = [judge(check, None) for check in checks]
+                else:
+                    entities = _entity_count(scenario)
+                    watch.run("provisioning", guard,
+                              lambda: adapter.provision(scenario, scenario_run_id, handles),
+                              progress=lambda: f"{handles.created_count()} of {entities} entities created")
+                    answered = Tally("probes", "answered")
+                    observations = watch.run(
+                        "probing", guard,
+                        lambda: run_probes(endpoint, handles.keys, checks, self.redactor,
+                                           guard=guard, tally=answered),
+                        progress=lambda: answered,
+                    )
+                    verdicts = [judge(check, observations.get(check.id)) for check in checks]
+        except ProxyStoppedAnswering as exc:
+            return failed(self.redactor.redact(str(exc)))
+        except (ProvisionError, httpx.HTTPError) as exc:
+            return failed(f"provisioning failed: {self.redactor.redact(str(exc))}")
+        finally:
+            adapter.close()
+            if is_silence(guard.reason):
+                self._silent_proxies[endpoint.base_url] = guard.reason
+            self._tear_down(scenario.id, endpoint, handles, abandoned=guard.reason)
+
+        return ScenarioResult(
+            id=scenario.id, title=scenario.title, issue=scenario.issue,
+            path=shareable_path(scenario.path), source=scenario.source_text,
+            verdicts=verdicts, elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+
+    def _still_silent(self, endpoint: Endpoint) -> str | None:
+        """Why a proxy that stopped answering earlier in this run is still given up on (None: it answers)."""
+        reason = self._silent_proxies.get(endpoint.base_url)
+        if reason is None:
+            return None
+        if answers(endpoint.base_url, LIVENESS_PATH, self.watch_limits.liveness_timeout_s):
+            del self._silent_proxies[endpoint.base_url]
+            return None
+        return f"{reason} (earlier in this run, and it still does not answer)"
+
+    def _tear_down(self, scenario_id: str, endpoint: Endpoint, handles: Handles,
+                   abandoned: str | None) -> None:
+        """Delete what the scenario created, in bounded time; log what is left behind."""
+        if not handles.created_count():
+            return
+        limits = self.watch_limits
+        if abandoned is not None and not answers(endpoint.base_url, LIVENESS_PATH, limits.liveness_timeout_s):
+            self.log(f"teardown of {scenario_id}: not attempted ({abandoned}); "
+                     f"left in the proxy: {handles.describe()}")
+            return
+        guard = ConnectionGuard()
+        adapter = LiteLLMAdapter(endpoint, self.redactor, self.log, transport=_transport(guard, endpoint))
+        try:
+            with ProxyWatch(endpoint.base_url, LIVENESS_PATH, limits, self.log,
+                            subject=scenario_id, deadline_s=limits.teardown_s) as watch:
+                problems = watch.run("tearing down", guard, lambda: adapter.teardown(handles))
+        except ProxyStoppedAnswering as exc:
+            problems = [exc.reason]
+        finally:
+            adapter.close()
+        if guard.reason is not None:
+            problems = [guard.reason]  # the individual errors only echo the abandonment
+        if is_silence(guard.reason):
+            self._silent_proxies[endpoint.base_url] = guard.reason
+        for problem in problems:
+            self.log(f"teardown of {scenario_id}: {problem}")
+        if handles.created_count():
+            self.log(f"teardown of {scenario_id}: left in the proxy: {handles.describe()}")
+
+    @staticmethod
+    def _with_skips(checks: list[Check], adapter: LiteLLMAdapter, scenario: Scenario) -> list[Check]:
+        """Mark every check skipped when the proxy lacks a feature the scenario needs."""
+        reasons = adapter.capabilities().missing_for(scenario)
+        if not reasons:
+            return checks
+        reason = "; ".join(reasons)
+        return [replace(check, skip_reason=reason) for check in checks]
+
+
+def _transport(guard: ConnectionGuard, endpoint: Endpoint) -> httpx.BaseTransport:
+    # Building a verifying TLS context costs ~70 ms; a plain-http proxy never uses it.
+    return guard.transport(verify=endpoint.base_url.startswith("https://"))
+
+
+def _entity_count(scenario: Scenario) -> int:
+    """How many entities provisioning creates (memberships are calls, not entities)."""
+    return len(scenario.access_groups) + len(scenario.teams) + len(scenario.users) + len(scenario.keys)

@@ -1,0 +1,1 @@
+"""Gateway products behind one boundary; each lives in its own subpackage."""

@@ -1,0 +1,1 @@
+"""Everything that knows LiteLLM: admin API, vocabulary, releases, environments, launchers."""

@@ -1,0 +1,275 @@
+"""Drives LiteLLM's admin API: provision a scenario's world, read capabilities, tear it down.
+
+Everything this adapter creates carries the run id in its name (`gc-<run>-<name>`), and is
+recorded the moment the proxy confirms it, so a half-finished provisioning is still torn
+down completely. Key secrets live in memory only (`Handles.keys`) and never in an error text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import httpx
+
+from harness.common.redact import Redactor
+from harness.model.refusal import Refusal
+from harness.model.scenario import Scenario
+from harness.targets.base import Endpoint
+
+ADMIN_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+# LiteLLM's cheapest sign of life: answered by the proxy's event loop without auth or database
+# (the route exists under this historical name in every release the harness runs).
+LIVENESS_PATH = "/health/liveliness"
+
+# The answers with which LiteLLM refuses a principal (`judge` counts them as *denied* when the body
+# has LiteLLM's error shape {"error": {"message", "type", "param", "code"}} and the upstream
+# received nothing). Everything else — 5xx, timeouts, odd bodies, other 4xx — stays an error.
+# - 401/403, any error type: LiteLLM's auth layer and access checks (key/team/user/org model
+#   access denied, invalid or expired key, missing key); 1.82.3 answers model-access denials
+#   with 401, 1.108.7 with 403.
+# - 404 auth_error: `user_api_key_auth` hands every HTTPException its checks raise to
+#   `UserAPIKeyAuthExceptionHandler` (litellm/proxy/auth/auth_exception_handler.py, 1.82.3 and
+#   1.108.7), which re-raises it as ProxyException(type=ProxyErrorTypes.auth_error, code=the
+#   exception's status). The only 404s those checks raise are "doesn't exist in db" for the
+#   key's own team, team alias, access group or organisation (litellm/proxy/auth/auth_checks.py
+#   get_team_object, get_access_object, …): the key points at something that is gone.
+#   Measured on 1.108.7: a key generated for a team id that does not exist gets 404
+#   {"error": {"message": "{'error': \"Team doesn't exist in db. Team=…\"}", "type": "auth_error",
+#   "param": "None", "code": "404"}} and the upstream receives nothing.
+#   Not a refusal: 400 auth_error (e.g. "Multiple teams found with alias", a malformed model in a
+#   routing decision) is a bad request; 400/429 budget_exceeded is spend, not access;
+#   no_db_connection is the proxy failing. Caveat: 1.82.3's team and access-group lookups also
+#   turn a failed database read into that 404; the harness's own database makes that unlikely.
+REFUSALS: tuple[Refusal, ...] = (
+    Refusal(401),
+    Refusal(403),
+    Refusal(404, frozenset({"auth_error"})),
+)
+
+
+class ProvisionError(Exception):
+    """The proxy refused or failed an admin call while building the world."""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the running proxy offers, read from its OpenAPI document (not a version table)."""
+
+    access_group_entities: bool  # /v1/access_group (entities attached by access_group_ids)
+    service_account_keys: bool  # /key/service-account/generate
+
+    def missing_for(self, scenario: Scenario) -> list[str]:
+        """Reasons the scenario cannot be provisioned faithfully on this proxy (empty: fine)."""
+        reasons = []
+        uses_entities = bool(scenario.access_groups)
+        if uses_entities and not self.access_group_entities:
+            reasons.append("this proxy has no access-group entities (/v1/access_group)")
+        return reasons
+
+
+@dataclass
+class Handles:
+    """What provisioning created: names in the scenario → ids in the proxy."""
+
+    run_id: str
+    keys: dict[str, str] = field(default_factory=dict)  # key name → secret (memory only)
+    key_tokens: dict[str, str] = field(default_factory=dict)  # key name → hashed token
+    teams: dict[str, str] = field(default_factory=dict)  # team name → team_id
+    users: dict[str, str] = field(default_factory=dict)  # user name → user_id
+    access_groups: dict[str, str] = field(default_factory=dict)  # name → access_group_id
+
+    def created_count(self) -> int:
+        return len(self.key_tokens) + len(self.teams) + len(self.users) + len(self.access_groups)
+
+    def describe(self) -> str:
+        """What these handles hold, by the names the proxy knows them under
+        (`keys gc-<run>-svc, gc-<run>-ctl; team gc-<run>-platform`)."""
+        parts = []
+        for kind, names in (("key", self.key_tokens), ("user", self.users), ("team", self.teams),
+                            ("access group", self.access_groups)):
+            if names:
+                plural = "s" if len(names) > 1 else ""
+                parts.append(f"{kind}{plural} " + ", ".join(f"gc-{self.run_id}-{name}" for name in names))
+        return "; ".join(parts) or "nothing"
+
+
+class LiteLLMAdapter:
+    """Admin-API client for one running LiteLLM proxy, authenticated with the master key."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        redactor: Redactor,
+        log: Callable[[str], None] | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        """`transport`: how admin calls travel (e.g. a `ConnectionGuard`'s, which can abandon them)."""
+        self._endpoint = endpoint
+        self._redactor = redactor
+        self._log = log or (lambda _msg: None)
+        self._client = httpx.Client(
+            base_url=endpoint.base_url,
+            headers={"Authorization": f"Bearer {endpoint.master_key}"},
+            timeout=ADMIN_TIMEOUT,
+            transport=transport,
+        )
+        self._capabilities: Capabilities | None = None
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> "LiteLLMAdapter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- capabilities ------------------------------------------------------------------
+
+    def capabilities(self) -> Capabilities:
+        """Read once from `/openapi.json`: which admin routes this proxy has."""
+        if self._capabilities is None:
+            response = self._client.get("/openapi.json")
+            if response.status_code != 200:
+                raise ProvisionError(f"GET /openapi.json answered HTTP {response.status_code}")
+            paths = set(response.json().get("paths", {}))
+            self._capabilities = Capabilities(
+                access_group_entities="/v1/access_group" in paths,
+                service_account_keys="/key/service-account/generate" in paths,
+            )
+        return self._capabilities
+
+    # -- provisioning ------------------------------------------------------------------
+
+    def provision(self, scenario: Scenario, run_id: str, handles: Handles | None = None) -> Handles:
+        """Create the scenario's access groups, teams, users and keys, in dependency order.
+
+        Pass `handles` to have partial progress recorded in an object the caller already
+        holds, so that teardown can undo whatever was created before a failure.
+        """
+        handles = handles or Handles(run_id=run_id)
+        for group in scenario.access_groups:
+            body = {
+                "access_group_name": self._name(run_id, group.name),
+                "access_model_names": list(group.models),
+            }
+            created = self._post("/v1/access_group", body, what=f"access group '{group.name}'")
+            handles.access_groups[group.name] = created["access_group_id"]
+
+        for team in scenario.teams:
+            body = {"team_alias": self._name(run_id, team.name), "models": list(team.models)}
+            if team.access_groups:
+                body["access_group_ids"] = [handles.access_groups[g] for g in team.access_groups]
+            created = self._post("/team/new", body, what=f"team '{team.name}'")
+            handles.teams[team.name] = created["team_id"]
+
+        for user in scenario.users:
+            user_id = self._name(run_id, user.name)
+            body: dict[str, Any] = {"user_id": user_id, "auto_create_key": False}
+            if user.models is not None:
+                body["models"] = list(user.models)
+            self._post("/user/new", body, what=f"user '{user.name}'")
+            handles.users[user.name] = user_id
+            for team_name in user.teams:
+                member = {"role": "user", "user_id": user_id}
+                self._post(
+                    "/team/member_add",
+                    {"team_id": handles.teams[team_name], "member": member},
+                    what=f"membership of user '{user.name}' in team '{team_name}'",
+                )
+
+        for key in scenario.keys:
+            body = {"key_alias": self._name(run_id, key.name), "models": list(key.models)}
+            if key.team:
+                body["team_id"] = handles.teams[key.team]
+            if key.user:
+                body["user_id"] = handles.users[key.user]
+            if key.access_groups:
+                body["access_group_ids"] = [handles.access_groups[g] for g in key.access_groups]
+            route = "/key/generate"
+            if key.service_account:
+                # The UI's "Service Account" key: owned by the team, not a user.
+                body["metadata"] = {"service_account_id": self._name(run_id, key.name)}
+                if self.capabilities().service_account_keys:
+                    route = "/key/service-account/generate"
+            created = self._post(route, body, what=f"key '{key.name}'")
+            secret = created["key"]
+            self._redactor.add(secret)
+            handles.keys[key.name] = secret
+            handles.key_tokens[key.name] = created.get("token") or created.get("token_id") or secret
+        self._log(f"provisioned {handles.created_count()} entities for run {run_id}")
+        return handles
+
+    # -- teardown ----------------------------------------------------------------------
+
+    def teardown(self, handles: Handles) -> list[str]:
+        """Delete everything `handles` records; returns problems (never raises).
+
+        What was deleted is removed from `handles`, so afterwards they hold exactly what is
+        left in the proxy (`handles.describe()` names it).
+        """
+        problems: list[str] = []
+
+        def attempt(what: str, created: dict[str, str], names: list[str],
+                    call: Callable[[], httpx.Response]) -> None:
+            try:
+                response = call()
+            except httpx.HTTPError as exc:
+                problems.append(f"{what}: {type(exc).__name__}: {self._redactor.redact(str(exc))}")
+                return
+            if response.status_code >= 300 and response.status_code != 404:
+                problems.append(
+                    f"{what}: HTTP {response.status_code} {self._excerpt(response.text)}"
+                )
+                return
+            for name in names:
+                created.pop(name, None)
+
+        if handles.key_tokens:
+            names = list(handles.key_tokens)
+            tokens = list(handles.key_tokens.values())
+            attempt("delete keys", handles.key_tokens, names,
+                    lambda: self._client.post("/key/delete", json={"keys": tokens}))
+        if handles.users:
+            names, ids = list(handles.users), list(handles.users.values())
+            attempt("delete users", handles.users, names,
+                    lambda: self._client.post("/user/delete", json={"user_ids": ids}))
+        if handles.teams:
+            names, ids = list(handles.teams), list(handles.teams.values())
+            attempt("delete teams", handles.teams, names,
+                    lambda: self._client.post("/team/delete", json={"team_ids": ids}))
+        for name, group_id in list(handles.access_groups.items()):
+            attempt(
+                f"delete access group {group_id}", handles.access_groups, [name],
+                lambda gid=group_id: self._client.delete(f"/v1/access_group/{gid}"),
+            )
+        return problems
+
+    # -- helpers -----------------------------------------------------------------------
+
+    @staticmethod
+    def _name(run_id: str, name: str) -> str:
+        return f"gc-{run_id}-{name}"
+
+    def _post(self, path: str, body: dict[str, Any], what: str) -> dict[str, Any]:
+        try:
+            response = self._client.post(path, json=body)
+        except httpx.HTTPError as exc:
+            raise ProvisionError(f"creating {what}: POST {path} failed: {type(exc).__name__}: {exc}")
+        if response.status_code >= 300:
+            raise ProvisionError(
+                f"creating {what}: POST {path} answered HTTP {response.status_code}: "
+                f"{self._excerpt(response.text)}"
+            )
+        try:
+            payload = response.json()
+        except ValueError:
+            raise ProvisionError(f"creating {what}: POST {path} answered a non-JSON body")
+        if not isinstance(payload, dict):
+            raise ProvisionError(f"creating {what}: POST {path} answered an unexpected body")
+        return payload
+
+    def _excerpt(self, text: str, limit: int = 500) -> str:
+        return self._redactor.redact(text[:limit])

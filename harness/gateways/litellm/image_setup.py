@@ -1,0 +1,72 @@
+"""Runs *inside* a `gateconform image build`: prepares LiteLLM exactly as the local target does.
+
+    python -m harness.gateways.litellm.wasm_engine /opt/gateconform/cache      (an earlier layer)
+    python -m harness.gateways.litellm.image_setup --root /opt/gateconform --version 1.82.3
+
+The first installs the wasm query engine (`wasm_engine.ensure_wasm_engine`); this module builds
+the release's environment with the same recipe as the local target (`environments.
+ensure_environment`: uv, the prisma requirement litellm declares, offline `prisma generate`),
+then writes what the container's entrypoint needs at start:
+
+- `<root>/runtime.env`: shell `export` lines (engine paths, Prisma home, PATH with the
+  environment's `bin` first);
+- `<root>/migrate.sql`: one psql script applying LiteLLM's migrations and recording them in
+  `_prisma_migrations` (`postgres.migration_script`), since Prisma's schema engine cannot be had.
+
+Only light modules are imported here: the image carries a few harness files, not the harness.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from harness.gateways.litellm.environments import ensure_environment, prisma_env
+from harness.targets.postgres import load_migrations, migration_script
+from harness.gateways.litellm.wasm_engine import ensure_wasm_engine
+
+RUNTIME_ENV = "runtime.env"
+MIGRATE_SQL = "migrate.sql"
+#: PATH inside the image after the environment's own bin folder (node and npm live in /usr/local/bin).
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def _log(message: str) -> None:
+    print(f"[image-setup] {message}", flush=True)
+
+
+def setup_litellm(root: Path, version: str) -> None:
+    started = time.monotonic()
+    cache = root / "cache"
+    engine = ensure_wasm_engine(cache, log=_log)
+    environment = ensure_environment(version, cache, engine.env(), log=_log)
+    runtime = prisma_env(cache, engine.env(), environment.bin_dir, base={"PATH": SYSTEM_PATH})
+    runtime["GATECONFORM_LITELLM_VERSION"] = environment.litellm_version
+    runtime["GATECONFORM_PRISMA_VERSION"] = environment.prisma_version
+    lines = [f"export {name}={shlex.quote(value)}" for name, value in sorted(runtime.items())]
+    (root / RUNTIME_ENV).write_text("\n".join(lines) + "\n")
+    migrations = load_migrations(environment.migrations_dir)
+    (root / MIGRATE_SQL).write_text(migration_script(migrations))
+    litellm = root / "bin" / "litellm"
+    litellm.parent.mkdir(parents=True, exist_ok=True)
+    if litellm.exists() or litellm.is_symlink():
+        litellm.unlink()
+    litellm.symlink_to(environment.litellm_executable)
+    _log(f"litellm {version}: {len(migrations)} migrations, environment {environment.root} "
+         f"({time.monotonic() - started:.1f} s)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path("/opt/gateconform"))
+    parser.add_argument("--version", required=True, help="exact LiteLLM version, e.g. 1.82.3")
+    args = parser.parse_args(argv)
+    setup_litellm(args.root, args.version)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,633 @@
+"""The `local` target: a LiteLLM release from PyPI, started on this machine without Docker.
+
+`LocalTarget("litellm==1.82.3").start(models)` builds (or reuses) the release's environment,
+starts a throwaway PostgreSQL with LiteLLM's schema, the fake upstream, and the proxy, and waits
+until the proxy reports its database connected. `stop()` leaves nothing behind: the proxy's whole
+process group (including the Prisma engine it spawns), the upstream, PostgreSQL and every temp
+folder. It also runs on Ctrl-C (use the target as a context manager), at interpreter exit and on
+SIGTERM/SIGHUP; a later run (and `gateconform clean`) also reaps what a killed run or
+environment build (SIGKILL) left: `reap_orphans`.
+
+Every process started for a run or a build carries `GATECONFORM_RUN_ID` in its environment, and
+inherits it to its children; `running_children()` finds them by it, which is how tests check
+that nothing of ours survived.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Sequence, TypeVar
+
+import httpx
+
+from harness.common.redact import Redactor
+from harness.targets.base import Endpoint, ModelSpec
+from harness.targets.build_sites import SweptFolder, remove_folder, tool_temp_folders
+from harness.gateways.litellm.environments import (
+    LiteLLMEnvironment,
+    default_cache_root,
+    ensure_environment,
+    prisma_env,
+    remove_interrupted_builds,
+)
+from harness.targets.errors import ReleaseError, TargetError
+from harness.targets.lifecycle import (
+    BUILD_RUN_PREFIX,
+    OWNER_ENV,
+    OWNER_FILE,
+    OWNER_IDENTITY,
+    RUN_ID_ENV,
+    timed,
+    identity_alive,
+    probe_readiness,
+    read_owner_file,
+    StopsOnExit,
+    start_or_clean_up,
+    unregister_live_target,
+)
+from harness.targets.postgres import PostgresServer, free_port
+from harness.gateways.litellm.proxy_config import write_proxy_config
+from harness.gateways.litellm.releases import (
+    DEPS_TODAY,
+    LATEST,
+    LOCAL_TARGET_MINIMUM,
+    parse_version_spec,
+    refuse_too_old_for_local,
+    resolve_version,
+    split_deps,
+    with_deps,
+)
+from harness.targets.upstream import Upstream
+from harness.gateways.litellm.wasm_engine import ensure_wasm_engine, remove_interrupted_installs
+
+Log = Callable[[str], None]
+T = TypeVar("T")
+
+RUN_DIR_PREFIX = "gateconform-run-"
+
+READY_TIMEOUT_S = 180.0
+PORT_ATTEMPTS = 3
+STOP_GRACE_S = 10.0
+PROGRESS_EVERY_S = 10.0
+LOG_TAIL_LINES = 40
+
+#: The only variables the proxy inherits from the user's environment. Anything else (HTTP(S)_PROXY,
+#: LITELLM_*, OPENAI_API_KEY, DATABASE_URL, REDIS_*, PYTHONPATH …) could change its behaviour.
+INHERITED_ENV = ("HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR")
+
+#: Fixed settings for every proxy we start.
+PROXY_FIXED_ENV = {
+    # We apply the migrations ourselves; the proxy must not try (it would need the schema engine).
+    "DISABLE_SCHEMA_UPDATE": "true",
+    # The model cost map is otherwise fetched from the internet at import time.
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    "LITELLM_TELEMETRY": "False",
+    "PYTHONUNBUFFERED": "1",
+}
+
+
+def _no_log(_message: str) -> None:
+    pass
+
+
+
+
+# --------------------------------------------------------------------------- processes of ours
+
+
+def running_children(run_id: str | None = None) -> list[int]:
+    """Pids of live processes started by gateconform runs (one run if `run_id` is given).
+
+    Found by the run marker in their environment, which children inherit (the proxy, the Prisma
+    engine it spawns, the PostgreSQL postmaster), plus every descendant of those: PostgreSQL's
+    own children overwrite their environment with their process title. Zombies do not count
+    (they hold nothing and only their parent can reap them).
+    """
+    roots = {pid for pid, marker in _marked_processes() if run_id is None or marker.get(RUN_ID_ENV) == run_id}
+    return sorted(roots | _descendants(roots))
+
+
+def processes_owned_by(owner: str) -> list[int]:
+    """Pids of live processes whose run marker names `owner` (`pid:start-ticks`), and their descendants.
+
+    What a run or build of that owner process started; how tests check a killed build was reaped.
+    """
+    roots = {pid for pid, marker in _marked_processes() if marker.get(OWNER_ENV) == owner}
+    return sorted(roots | _descendants(roots))
+
+
+def _parent_pids() -> dict[int, int]:
+    """pid → parent pid of every live, non-zombie process."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue
+        if fields and fields[0] not in ("Z", "X"):
+            parents[int(entry.name)] = int(fields[1])
+    return parents
+
+
+def _descendants(roots: set[int]) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for pid, parent in _parent_pids().items():
+        children.setdefault(parent, []).append(pid)
+    found: set[int] = set()
+    pending = list(roots)
+    while pending:
+        for child in children.get(pending.pop(), []):
+            if child not in found and child not in roots:
+                found.add(child)
+                pending.append(child)
+    return found
+
+
+def _marked_processes() -> list[tuple[int, dict[str, str]]]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        marker = _read_marker(entry)
+        if marker and not _is_zombie(entry):
+            found.append((int(entry.name), marker))
+    return found
+
+
+def _read_marker(proc_dir: Path) -> dict[str, str]:
+    try:
+        raw = (proc_dir / "environ").read_bytes()
+    except OSError:  # gone, or not ours to read
+        return {}
+    if RUN_ID_ENV.encode() not in raw:
+        return {}
+    marker = {}
+    for item in raw.split(b"\0"):
+        key, _, value = item.partition(b"=")
+        if key in (RUN_ID_ENV.encode(), OWNER_ENV.encode()):
+            marker[key.decode()] = value.decode(errors="replace")
+    return marker
+
+
+def _is_zombie(proc_dir: Path) -> bool:
+    try:
+        return (proc_dir / "stat").read_text().rsplit(")", 1)[-1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+def leftover_run_dirs() -> list[Path]:
+    """Temp folders of gateconform runs (proxy runs and PostgreSQL servers) that still exist."""
+    temp = Path(tempfile.gettempdir())
+    return sorted(p for pattern in (f"{RUN_DIR_PREFIX}*", "gateconform-pg-*") for p in temp.glob(pattern))
+
+
+@dataclass
+class Reaped:
+    """What `reap_orphans` found left by killed runs and builds, and what it did with it."""
+
+    #: each process killed, as `pid name` (e.g. `4242 uv`)
+    processes: list[str] = field(default_factory=list)
+    #: run folders (proxy runs, PostgreSQL servers) removed from the temp folder
+    run_dirs: list[Path] = field(default_factory=list)
+    #: build sites and never-completed environments in the cache: removed, or kept and why
+    build_folders: list[SweptFolder] = field(default_factory=list)
+
+    @property
+    def removed_build_folders(self) -> list[SweptFolder]:
+        return [folder for folder in self.build_folders if folder.removed]
+
+    @property
+    def kept_build_folders(self) -> list[SweptFolder]:
+        return [folder for folder in self.build_folders if not folder.removed]
+
+    @property
+    def anything_removed(self) -> bool:
+        return bool(self.processes or self.run_dirs or self.removed_build_folders)
+
+
+def reap_orphans(log: Log | None = None, cache_root: Path | None = None) -> Reaped:
+    """Kill processes and remove folders left by runs and builds whose owner process is gone.
+
+    A run or build owner killed with SIGKILL cannot clean up; the next run (and `gateconform
+    clean`) does it here: processes carrying the run marker of a dead owner (the proxy, its
+    engine, PostgreSQL, a build's uv, prisma, npm or node) and their children, the run folders in
+    the temp folder, and in `cache_root` (default: the user cache) the build sites and
+    never-completed environments of killed builds. Runs and builds of live owners (parallel
+    workers, a build in progress under its lock) are never touched.
+    """
+    log = log or _no_log
+    cache_root = (cache_root or default_cache_root()).resolve()
+    reaped = Reaped()
+    tool_temps: set[Path] = set()
+    seen: set[int] = set()
+    # Two rounds: a dying proxy may have spawned a new engine after the first look (LiteLLM
+    # respawns its Prisma engine), and that child carries the run marker too.
+    for _round in range(2):
+        roots = _orphaned_roots()
+        if not roots:
+            break
+        orphans = set(roots) | _descendants(set(roots))
+        reaped.processes += [_describe_process(pid) for pid in sorted(orphans - seen)]
+        seen |= orphans
+        tool_temps.update(folder for pid in orphans for folder in tool_temp_folders(_command_line(pid)))
+        # SIGQUIT first: for a PostgreSQL postmaster it is an immediate shutdown that still
+        # removes its shared memory (SIGKILL would leave segments behind); fatal for the others.
+        # A build's processes (uv, prisma, npm) have nothing to save: SIGKILL at once.
+        for pid, run_id in roots.items():
+            _signal(pid, signal.SIGKILL if run_id.startswith(BUILD_RUN_PREFIX) else signal.SIGQUIT)
+        _wait_until_gone(orphans, timeout_s=5)
+        for pid in orphans:
+            _signal(pid, signal.SIGKILL)
+        _wait_until_gone(orphans, timeout_s=5)  # a killed process lingers until the kernel reaps it
+    for run_dir in leftover_run_dirs():
+        owner = read_owner_file(run_dir)
+        if owner is None:
+            continue  # not written yet by a starting run, or not one of ours
+        if not identity_alive(owner):
+            shutil.rmtree(run_dir, ignore_errors=True)
+            if not run_dir.exists():
+                reaped.run_dirs.append(run_dir)
+    # After the processes: an orphaned uv would otherwise keep writing into what is removed.
+    reaped.build_folders = remove_interrupted_builds(cache_root) + remove_interrupted_installs(cache_root)
+    reaped.build_folders += [remove_folder(folder, "a temp folder of a killed build's tool")
+                             for folder in sorted(tool_temps)]
+    if reaped.anything_removed:
+        log(f"removed what killed runs and builds left: {describe_reaped(reaped)}")
+    return reaped
+
+
+def describe_reaped(reaped: Reaped) -> str:
+    """`3 process(es), 1 run folder(s), 1 build folder(s) (534 MB)` (`nothing` when empty)."""
+    parts = []
+    if reaped.processes:
+        parts.append(f"{len(reaped.processes)} process(es)")
+    if reaped.run_dirs:
+        parts.append(f"{len(reaped.run_dirs)} run folder(s)")
+    removed = reaped.removed_build_folders
+    if removed:
+        size = sum(folder.size_bytes for folder in removed)
+        parts.append(f"{len(removed)} build folder(s) ({size / 10**6:.0f} MB)")
+    return ", ".join(parts) or "nothing"
+
+
+def _orphaned_roots() -> dict[int, str]:
+    """Marked processes whose owning run (or build) process is gone: pid → their run id."""
+    return {
+        pid: marker.get(RUN_ID_ENV, "") for pid, marker in _marked_processes()
+        if marker.get(OWNER_ENV) and not identity_alive(marker[OWNER_ENV])
+    }
+
+
+def _command_line(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [arg.decode(errors="replace") for arg in raw.split(b"\0") if arg]
+
+
+def _describe_process(pid: int) -> str:
+    """`pid name` (the kernel's short command name), for telling the user what was killed."""
+    try:
+        return f"{pid} {Path(f'/proc/{pid}/comm').read_text().strip()}"
+    except OSError:
+        return str(pid)
+
+
+def _wait_until_gone(pids: set[int], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        alive = set(_parent_pids())
+        if not pids & alive:
+            return
+        time.sleep(0.05)
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+# --------------------------------------------------------------------------- safety net
+
+# --------------------------------------------------------------------------- the target
+
+
+class LocalTarget(StopsOnExit):
+    """A LiteLLM release from PyPI run locally against a throwaway PostgreSQL.
+
+    `postgres`: a started `PostgresServer` to share between targets (each start gets a fresh
+    database copied from its migrated template); the target then does not stop it. By default
+    each target starts and stops its own.
+    """
+
+    def __init__(
+        self,
+        version_spec: str,
+        cache_root: Path | None = None,
+        log: Log | None = None,
+        *,
+        postgres: PostgresServer | None = None,
+        ready_timeout_s: float = READY_TIMEOUT_S,
+        deps: str = DEPS_TODAY,
+    ) -> None:
+        # `litellm==1.95.0@as-released` asks for the release's dependencies as of its upload date
+        self.version_spec, self.deps = split_deps(with_deps(version_spec, deps))
+        version = parse_version_spec(self.version_spec)  # bad or compromised specs fail here, before any work
+        if version != LATEST:
+            refuse_too_old_for_local(version)  # would fail only after install and `prisma generate`
+        self.cache_root = (cache_root or default_cache_root()).resolve()
+        self.log = log or _no_log
+        self.ready_timeout_s = ready_timeout_s
+        self.version: str | None = None
+        self.environment: LiteLLMEnvironment | None = None
+        self.timings: dict[str, float] = {}
+        self.run_id = ""
+        self.run_dir: Path | None = None
+        self.master_key = ""
+        self.base_url = ""
+        self.upstream: Upstream | None = None
+        self.proxy: subprocess.Popen[bytes] | None = None
+        self._shared_postgres = postgres
+        self._own_postgres: PostgresServer | None = None
+        self._database_name: str | None = None
+        self._redactor = Redactor()
+        self._stop_lock = threading.RLock()
+
+    @property
+    def label(self) -> str:
+        """e.g. `litellm==1.82.3 (local)`; the resolved version once `latest` is resolved."""
+        suffix = "" if self.deps == DEPS_TODAY else f", deps {self.deps}"
+        return f"litellm=={self.version or self.version_spec.split('==')[-1].strip()} (local{suffix})"
+
+    @property
+    def proxy_log(self) -> Path | None:
+        """The proxy's stdout/stderr while it runs (removed by `stop()`)."""
+        return self.run_dir / "proxy.log" if self.run_dir else None
+
+    # -- start
+
+    def start(self, models: Sequence[ModelSpec]) -> Endpoint:
+        """Start everything and return the endpoint once the proxy's database is connected.
+
+        On any failure (or Ctrl-C) everything started so far is stopped before the error
+        propagates; a proxy that does not get ready raises `TargetError` with its log tail.
+        """
+        if self.proxy is not None:
+            raise TargetError(f"{self.label} is already started; stop() it first")
+        def start() -> Endpoint:
+            reap_orphans(self.log, self.cache_root)
+            return self._start(models)
+
+        return start_or_clean_up(self, start)
+
+    def _start(self, models: Sequence[ModelSpec]) -> Endpoint:
+        self.version = resolve_version(self.version_spec, self.cache_root, self.log)
+        refuse_too_old_for_local(self.version)
+        engine = ensure_wasm_engine(self.cache_root, self.log)
+        environment = self._timed("environment_s", lambda: ensure_environment(
+            self.version or "", self.cache_root, engine.env(), self.log, deps=self.deps
+        ))
+        self.environment = environment
+        _require_sql_migrations(environment)
+        self.run_id = secrets.token_hex(6)
+        self.run_dir = Path(tempfile.mkdtemp(prefix=f"{RUN_DIR_PREFIX}{self.run_id}-"))
+        (self.run_dir / OWNER_FILE).write_text(OWNER_IDENTITY + "\n")
+        database_url = self._timed("database_s", lambda: self._database_for(environment))
+        self.upstream = Upstream(models=[model.name for model in models]).start()
+        self.master_key = f"sk-gc-{secrets.token_hex(16)}"
+        self._redactor.add(self.master_key)
+        self._redactor.add(database_url)
+        config = write_proxy_config(self.run_dir / "config.yaml", models, self.upstream.url)
+        env = self._proxy_env(engine.env(), environment, database_url)
+        self._timed("proxy_boot_s", lambda: self._boot_proxy_on_free_port(environment, config, env))
+        return Endpoint(
+            base_url=self.base_url,
+            master_key=self.master_key,
+            upstream=self.upstream,
+            proxy_version=self.version or "",
+            target_label=self.label,
+        )
+
+    def _timed(self, name: str, step: Callable[[], T]) -> T:
+        return timed(self.timings, name, step)
+
+    def _run_marker_env(self) -> dict[str, str]:
+        return {RUN_ID_ENV: self.run_id, OWNER_ENV: OWNER_IDENTITY}
+
+    def _database_for(self, environment: LiteLLMEnvironment) -> str:
+        server = self._shared_postgres
+        if server is None:
+            self._own_postgres = PostgresServer(log=self.log, extra_env=self._run_marker_env(), name=self.run_id)
+            server = self._own_postgres.start()
+            owner_file = server.run_dir / OWNER_FILE if server.run_dir else None
+            if owner_file is not None:
+                owner_file.write_text(OWNER_IDENTITY + "\n")
+        self._redactor.add(server.password)
+        url = server.database_for(environment.migrations_dir)
+        self._database_name = url.rsplit("/", 1)[1]
+        self.timings.update({f"postgres_{name}": value for name, value in server.timings.items()})
+        return url
+
+    def _proxy_env(
+        self, engine_env: Mapping[str, str], environment: LiteLLMEnvironment, database_url: str
+    ) -> dict[str, str]:
+        base = {name: os.environ[name] for name in INHERITED_ENV if name in os.environ}
+        base.update({k: v for k, v in os.environ.items() if k.startswith("LC_")})
+        base["PATH"] = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
+        env = prisma_env(self.cache_root, engine_env, environment.bin_dir, base=base)
+        env.update(PROXY_FIXED_ENV)
+        env.update(self._run_marker_env())
+        env["DATABASE_URL"] = database_url
+        env["LITELLM_MASTER_KEY"] = self.master_key
+        return env
+
+    def _boot_proxy_on_free_port(self, environment: LiteLLMEnvironment, config: Path, env: dict[str, str]) -> None:
+        """Boot the proxy; if its port was taken meanwhile, boot again on another one.
+
+        The proxy binds its port only after ~20 s of imports, so another process (a parallel
+        worker) can take the port we picked in between.
+        """
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                self._boot_proxy(environment, config, free_port(), env)
+                return
+            except TargetError:
+                if attempt == PORT_ATTEMPTS or not self._lost_its_port():
+                    raise
+                self.log(f"{self.label}: port {self.base_url.rsplit(':', 1)[1]} was taken meanwhile; retrying")
+                self._stop_proxy()
+
+    def _lost_its_port(self) -> bool:
+        tail = self.proxy_log_tail(LOG_TAIL_LINES).lower()
+        return "address already in use" in tail or "errno 98" in tail
+
+    def _boot_proxy(self, environment: LiteLLMEnvironment, config: Path, port: int, env: dict[str, str]) -> None:
+        assert self.run_dir is not None and self.proxy_log is not None
+        self.base_url = f"http://127.0.0.1:{port}"
+        command = [
+            str(environment.litellm_executable),
+            "--config", str(config),
+            "--host", "127.0.0.1",
+            "--port", str(port),
+        ]
+        self.log(f"{self.label}: starting proxy on {self.base_url} …")
+        with open(self.proxy_log, "wb") as log_file:
+            # Own session: stop() can signal the proxy and every child (the Prisma engine) at once,
+            # and a Ctrl-C in the terminal reaches us, not the proxy, so shutdown stays ordered.
+            self.proxy = subprocess.Popen(
+                command,
+                cwd=self.run_dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._wait_until_ready()
+
+    def _wait_until_ready(self) -> None:
+        started = time.monotonic()
+        next_progress = started + PROGRESS_EVERY_S
+        last_seen = "no answer yet"
+        with httpx.Client(timeout=5.0, trust_env=False) as client:
+            while True:
+                elapsed = time.monotonic() - started
+                assert self.proxy is not None
+                if self.proxy.poll() is not None:
+                    raise TargetError(self._failure_message(f"the proxy exited with code {self.proxy.returncode}"))
+                if elapsed > self.ready_timeout_s:
+                    raise TargetError(self._failure_message(
+                        f"the proxy was not ready after {self.ready_timeout_s:.0f} s (last: {last_seen})"
+                    ))
+                ready, last_seen = probe_readiness(client, self.base_url)
+                if ready:
+                    self.log(f"{self.label}: proxy ready in {elapsed:.1f} s")
+                    return
+                if time.monotonic() >= next_progress:
+                    self.log(f"{self.label}: still starting ({elapsed:.0f} s; {last_seen})")
+                    next_progress += PROGRESS_EVERY_S
+                time.sleep(0.5)
+
+    def _failure_message(self, reason: str) -> str:
+        """`reason` with the proxy log's last lines, or saying the proxy wrote nothing (no empty section)."""
+        tail = self.proxy_log_tail(LOG_TAIL_LINES)
+        if not tail.strip():
+            return f"{self.label}: {reason}; the proxy wrote nothing to its log"
+        return f"{self.label}: {reason}. Last {LOG_TAIL_LINES} lines of the proxy log:\n{tail}"
+
+    def proxy_log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        """The last `lines` lines of the proxy log, secrets redacted; empty when there is none."""
+        if self.proxy_log is None:
+            return ""
+        try:
+            text = self.proxy_log.read_text(errors="replace")
+        except OSError:
+            return ""
+        return self._redactor.redact("\n".join(text.splitlines()[-lines:]))
+
+    # -- stop
+
+    def stop(self) -> None:
+        """Stop the proxy (its whole process group), the upstream and PostgreSQL; remove temp dirs.
+
+        Idempotent, safe after a partial start, and keeps going if one step fails.
+        """
+        with self._stop_lock:
+            started = time.monotonic()
+            errors: list[str] = []
+            for step in (self._stop_proxy, self._stop_upstream, self._stop_postgres, self._kill_stragglers,
+                         self._remove_run_dir):
+                try:
+                    step()
+                except Exception as error:  # noqa: BLE001 - every step must get its chance
+                    errors.append(f"{step.__name__}: {error}")
+            unregister_live_target(self)
+            self.timings["stop_s"] = time.monotonic() - started
+            if errors:
+                raise TargetError(f"{self.label}: stopping left errors: " + "; ".join(errors))
+
+    def _stop_proxy(self) -> None:
+        proxy, self.proxy = self.proxy, None
+        if proxy is None:
+            return
+        pgid = proxy.pid  # start_new_session: the proxy leads its own group
+        _signal_group(pgid, signal.SIGTERM)
+        # A stopped (SIGSTOP) proxy only acts on SIGTERM once continued; without this, stopping
+        # a hung proxy would always sit out the whole grace period.
+        _signal_group(pgid, signal.SIGCONT)
+        try:
+            proxy.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            pass
+        # Children (the engine) may outlive the leader: finish the whole group.
+        _signal_group(pgid, signal.SIGKILL)
+        try:
+            proxy.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def _stop_upstream(self) -> None:
+        upstream, self.upstream = self.upstream, None
+        if upstream is not None:
+            upstream.stop()
+
+    def _stop_postgres(self) -> None:
+        database, self._database_name = self._database_name, None
+        server, self._own_postgres = self._own_postgres, None
+        if server is not None:
+            server.stop()
+            self.timings.update({f"postgres_{name}": value for name, value in server.timings.items()})
+        elif database and self._shared_postgres is not None and self._shared_postgres.running:
+            # A shared server outlives us: drop just the database this run used.
+            self._shared_postgres.drop_database(database)
+
+    def _kill_stragglers(self) -> None:
+        """Anything still carrying this run's marker (e.g. a child that left the group)."""
+        if not self.run_id:
+            return
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            pids = running_children(self.run_id)
+            if not pids:
+                return
+            for pid in pids:
+                _signal(pid, signal.SIGKILL)
+            time.sleep(0.05)
+
+    def _remove_run_dir(self) -> None:
+        run_dir, self.run_dir = self.run_dir, None
+        if run_dir is not None:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+
+def _require_sql_migrations(environment: LiteLLMEnvironment) -> None:
+    """The schema comes from litellm-proxy-extras' SQL migrations; older releases have none."""
+    if not any(environment.migrations_dir.glob("*/migration.sql")):
+        raise ReleaseError(
+            f"litellm {environment.litellm_version} ships no SQL migrations (no litellm-proxy-extras "
+            "was installed with it): its schema can only be created by Prisma's schema engine, which "
+            f"cannot be downloaded here. Use a newer release ({LOCAL_TARGET_MINIMUM} and later have the migrations)."
+        )
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,169 @@
+"""judge(): turn a check and what its probe saw into a verdict, failing closed.
+
+"Allowed" and "denied" are both claims that need evidence from two sides:
+- allowed = a 2xx well-formed completion AND the fake upstream received the call for that model;
+- denied  = one of the gateway's refusals (`harness.model.refusal`; for LiteLLM 401/403, or 404
+  auth_error) with the gateway's error shape AND the upstream received nothing.
+Everything else (5xx, timeouts, other 4xx, odd bodies, a denial after the upstream was
+called) is an ERROR: the harness cannot tell, so it never reports a pass or a "denied".
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from harness.gateways.litellm.admin import REFUSALS
+from harness.model.check import Check, Expect, Probe
+from harness.model.observation import DEADLINE_PASSED, SHAPE_COMPLETION, SHAPE_ERROR, STOPPED_ANSWERING, Observation
+from harness.model.refusal import Refusal, describe
+from harness.model.verdict import Outcome, Verdict, error_verdict, expected_text, list_text, skipped_verdict
+
+_MAX_ERROR_TEXT = 200  # characters of the gateway's error message quoted in a verdict message
+
+
+def judge(check: Check, observation: Observation | None, refusals: Sequence[Refusal] = REFUSALS) -> Verdict:
+    """Judge one check against its observation (fail closed: doubt is ERROR, never PASS).
+
+    `refusals`: the gateway's answers that count as denied (LiteLLM's by default).
+    """
+    expected = expected_text(check)
+    if check.skip_reason is not None:
+        return skipped_verdict(check, observation)
+    if observation is None:
+        return error_verdict(check, "no observation was recorded (the probe did not run)")
+    if observation.probe is not check.probe or observation.principal != check.principal:
+        return error_verdict(check, "observation belongs to another probe (harness bug)", observation)
+    if observation.transport_error is not None or observation.status is None:
+        reason = observation.transport_error or "no HTTP response"
+        return _error(check, observation, expected, _short_transport(reason),
+                      f"{reason}, so access is unknown")
+    if check.probe is Probe.LIST_MODELS:
+        return _judge_listing(check, observation, expected)
+    return _judge_call(check, observation, expected, refusals)
+
+
+def _judge_call(check: Check, obs: Observation, expected: str, refusals: Sequence[Refusal]) -> Verdict:
+    status = obs.status
+    assert status is not None
+    hits = obs.upstream_hits
+    model_hits = [hit for hit in hits if hit.model == check.model]
+
+    if 200 <= status < 300:
+        if obs.shape != SHAPE_COMPLETION:
+            return _error(check, obs, expected, f"malformed {status}",
+                          f"HTTP {status} came with a body that is not a chat completion")
+        if model_hits:
+            outcome = Outcome.PASS if check.expect is Expect.ALLOWED else Outcome.FAIL
+            return _judged(check, obs, outcome, expected, "allowed")
+        if hits:
+            other = ", ".join(sorted({hit.model or "?" for hit in hits}))
+            return _error(check, obs, expected, f"{status}, wrong model",
+                          f"HTTP {status} came while the upstream was asked for {other}, not {check.model}")
+        return _error(check, obs, expected, f"{status} without upstream call",
+                      f"HTTP {status} came without a call to the upstream; "
+                      "a cached or foreign answer does not prove access")
+
+    candidates = [refusal for refusal in refusals if refusal.status == status]
+    if candidates:
+        if hits:
+            return _error(check, obs, expected, f"{status} after upstream call",
+                          f"HTTP {status} came after the upstream was called; "
+                          "a denial must not reach the provider")
+        if obs.shape != SHAPE_ERROR:
+            return _error(check, obs, expected, f"{status}, odd body",
+                          f"HTTP {status} came without the gateway's error shape "
+                          '({"error": {"message", "type"}}), so it is not a recognisable denial')
+        if any(refusal.accepts(status, obs.error_type) for refusal in candidates):
+            outcome = Outcome.PASS if check.expect is Expect.DENIED else Outcome.FAIL
+            return _judged(check, obs, outcome, expected, "denied")
+
+    kind = ("a server error" if status >= 500
+            else f"neither allowed (2xx) nor a refusal ({describe(refusals)})")
+    return _error(check, obs, expected, f"HTTP {status}", f"HTTP {status} is {kind}")
+
+
+def _judge_listing(check: Check, obs: Observation, expected: str) -> Verdict:
+    if obs.status != 200 or obs.listed_models is None:
+        if obs.status == 200:
+            return _error(check, obs, expected, "odd 200",
+                          'HTTP 200 came with a body that is not a model list ({"data": [{"id"}]})')
+        return _error(check, obs, expected, f"HTTP {obs.status}",
+                      f"got HTTP {obs.status} instead of a model list")
+
+    listed = obs.listed_models
+    unique = list(dict.fromkeys(listed))  # keep the proxy's order for "extra"
+    want = check.listed or frozenset()
+    missing = sorted(want - set(unique))
+    extra = [name for name in unique if name not in want]
+    observed = list_text(sorted(unique))
+    duplicates = sorted({name for name in listed if listed.count(name) > 1})
+    note = f"; listed more than once: {', '.join(duplicates)}" if duplicates else ""
+
+    if not missing and not extra:
+        return Verdict(check, Outcome.PASS,
+                       f"{check.title}: listed exactly the expected models (HTTP 200{note})",
+                       obs, expected, observed)
+    parts = []
+    if missing:
+        parts.append(f"missing: {', '.join(missing)}")
+    if extra:
+        parts.append(f"extra: {', '.join(extra)}")
+    return Verdict(check, Outcome.FAIL,
+                   f"{check.title}: {'; '.join(parts)} (HTTP 200 listed {observed}{note})",
+                   obs, expected, observed)
+
+
+def _judged(check: Check, obs: Observation, outcome: Outcome, expected: str, seen: str) -> Verdict:
+    """PASS or FAIL: `<title>: expected denied, observed allowed (HTTP 200, upstream ...)`."""
+    message = f"{check.title}: expected {expected}, observed {seen} ({_evidence(obs)})"
+    return Verdict(check, outcome, message, obs, expected, f"{seen} ({obs.status})")
+
+
+def _error(check: Check, obs: Observation, expected: str, observed: str, why: str) -> Verdict:
+    """ERROR: `<title>: expected allowed, but HTTP 500 is a server error (evidence)`."""
+    evidence = _evidence(obs, with_status=False)
+    message = f"{check.title}: expected {expected}, but {why}"
+    if evidence:
+        message += f" ({evidence})"
+    return Verdict(check, Outcome.ERROR, message, obs, expected, observed)
+
+
+def _evidence(obs: Observation, with_status: bool = True) -> str:
+    """`HTTP 401, upstream received nothing; key_model_access_denied: <message>`."""
+    parts = []
+    if with_status and obs.status is not None:
+        parts.append(f"HTTP {obs.status}")
+    if obs.probe is Probe.CHAT:
+        hits = obs.upstream_hits
+        if not hits:
+            parts.append("upstream received nothing")
+        else:
+            parts.append(f"upstream received {len(hits)} request{'s' if len(hits) != 1 else ''}")
+    text = ", ".join(parts)
+    error = _error_text(obs)
+    if error:
+        text = f"{text}; {error}" if text else error
+    return text
+
+
+def _error_text(obs: Observation) -> str:
+    """`key_model_access_denied: <message>` from the error body, if there was one."""
+    if obs.error_type is None and obs.error_message is None:
+        return ""
+    message = obs.error_message or ""
+    if len(message) > _MAX_ERROR_TEXT:
+        message = message[:_MAX_ERROR_TEXT] + "…"
+    label = obs.error_type or "error"
+    return f"{label}: {message}" if message else label
+
+
+def _short_transport(reason: str) -> str:
+    if reason.startswith("timeout"):
+        return "timeout"
+    if reason.startswith(STOPPED_ANSWERING):
+        return "proxy stopped answering"
+    if reason.startswith(DEADLINE_PASSED):
+        return "deadline passed"
+    if reason.startswith("not provisioned"):
+        return "not provisioned"
+    return "no response"

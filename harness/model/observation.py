@@ -1,0 +1,63 @@
+"""Observations: what one probe saw, and the fake upstream's record of what reached it.
+
+An observation records what was seen and nothing else; judging it is `harness.judge`'s job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from harness.model.check import Probe
+
+#: How a transport error begins when the engine gave up on the proxy (judge shortens these).
+STOPPED_ANSWERING = "the proxy stopped answering"  # every silence reason
+DEADLINE_PASSED = "the deadline of"  # every deadline reason
+
+
+@dataclass(frozen=True)
+class UpstreamHit:
+    """One request the fake provider received.
+
+    `model` is the `model` field of the JSON body (None for bodiless requests such as
+    `GET /v1/models`); `marker` is the probe id found in the request, if any;
+    `received_at` is `time.time()` when the request was read.
+    """
+
+    model: str | None
+    path: str
+    marker: str | None
+    received_at: float
+
+
+# Body shapes (Observation.shape); judge() relies on these, not on the truncated excerpt.
+SHAPE_COMPLETION = "completion"  # {"choices": [{"message": {...}}], ...}
+SHAPE_MODEL_LIST = "model_list"  # {"data": [{"id": str}, ...]}
+SHAPE_ERROR = "error"  # {"error": {"message": str, "type": ..., ...}} (OpenAI/LiteLLM)
+SHAPE_OTHER_JSON = "other_json"
+SHAPE_NOT_JSON = "not_json"
+SHAPE_EMPTY = "empty"
+
+
+@dataclass
+class Observation:
+    """What one probe saw. All text is redacted.
+
+    `status` is None when no HTTP response arrived (`transport_error` says why).
+    `listed_models` is set only for a list probe whose body had the OpenAI list shape.
+    `upstream_hits` are the fake provider's records carrying this probe's `marker`.
+    """
+
+    probe: Probe
+    principal: str
+    model: str | None
+    status: int | None = None
+    body_excerpt: str = ""
+    error_type: str | None = None
+    error_message: str | None = None
+    listed_models: list[str] | None = None
+    upstream_hits: list[UpstreamHit] = field(default_factory=list)
+    transport_error: str | None = None
+    elapsed_ms: float = 0.0
+    marker: str | None = None
+    shape: str | None = None
+    url: str | None = None  # path probed, e.g. "/v1/chat/completions"

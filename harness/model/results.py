@@ -1,0 +1,249 @@
+"""The results document: the one artefact every report is drawn from.
+
+It carries the verdicts *and* their evidence (status, body excerpt, upstream hits, timings,
+error type), so a report never needs to talk to the proxy again. Everything in it is
+already redacted; `assert_no_secrets` is the last line of defence before it is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from pydantic import BaseModel, Field, computed_field, field_serializer
+
+import harness
+from harness.model.check import Check
+from harness.common.redact import redact_key, redact_machine_paths, redact_strings
+from harness.model.verdict import Outcome, Verdict, error_verdict, skipped_verdict
+
+SCHEMA_VERSION = "gateconform.results/1"
+
+
+def now_iso() -> str:
+    """The current UTC time as an ISO 8601 string (seconds precision)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _count(verdicts: Iterable[Verdict]) -> dict[str, int]:
+    counts = {outcome.value: 0 for outcome in Outcome}
+    for verdict in verdicts:
+        counts[verdict.outcome.value] += 1
+    return counts
+
+
+def _overall(counts: dict[str, int], extra_error: bool = False) -> str:
+    # A definite regression (fail) is the headline; then "could not tell" (error). Nothing
+    # judged at all is an error too: an empty run must not pass a gate.
+    if counts[Outcome.FAIL.value]:
+        return Outcome.FAIL.value
+    if counts[Outcome.ERROR.value] or extra_error or not any(counts.values()):
+        return Outcome.ERROR.value
+    return Outcome.PASS.value
+
+
+class Machine(BaseModel):
+    """Where the run happened (timings in reports only make sense with this)."""
+
+    hostname: str
+    cores: int | None
+    python: str
+    platform: str
+
+    @classmethod
+    def current(cls) -> Machine:
+        """Describe the machine this process runs on."""
+        return cls(
+            hostname=socket.gethostname(),
+            cores=os.cpu_count(),
+            python=platform.python_version(),
+            platform=platform.platform(),
+        )
+
+
+class ScenarioResult(BaseModel):
+    """One scenario: its identity, its source YAML, and one verdict per check.
+
+    `error` is set when the scenario could not be run (target or provisioning failed);
+    its checks are then ERROR verdicts carrying that message.
+    """
+
+    id: str
+    title: str
+    issue: str | None = None
+    path: str | None = None
+    source: str | None = None  # the scenario YAML as written
+    verdicts: list[Verdict] = Field(default_factory=list)
+    error: str | None = None
+    elapsed_ms: float | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def counts(self) -> dict[str, int]:
+        """Verdicts per outcome; every outcome is present."""
+        return _count(self.verdicts)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def overall(self) -> str:
+        """`fail` if any check failed, else `error` if any errored (or the scenario did), else `pass`."""
+        return _overall(self.counts, extra_error=self.error is not None)
+
+    @field_serializer("verdicts", mode="wrap")
+    def _stable_verdicts(self, verdicts: list[Verdict], handler: Any) -> Any:
+        # Sets serialize in hash order, which changes between processes; sort for diffable output.
+        data = handler(verdicts)
+        for verdict in data if isinstance(data, list) else ():
+            check = verdict.get("check") if isinstance(verdict, dict) else None
+            if isinstance(check, dict) and isinstance(check.get("listed"), list):
+                check["listed"] = sorted(check["listed"])
+        return data
+
+    @classmethod
+    def failed(
+        cls,
+        *,
+        id: str,  # noqa: A002 - mirrors the field name
+        title: str,
+        checks: Sequence[Check],
+        error: str,
+        issue: str | None = None,
+        path: str | None = None,
+        source: str | None = None,
+    ) -> ScenarioResult:
+        """A scenario that could not run: every check is ERROR with `error` as its reason.
+
+        Checks already marked to skip stay skipped: they would not have run anyway.
+        """
+        verdicts = [
+            skipped_verdict(check) if check.skip_reason is not None else error_verdict(check, error)
+            for check in checks
+        ]
+        return cls(id=id, title=title, issue=issue, path=path, source=source,
+                   verdicts=verdicts, error=error)
+
+
+def target_kind_of(spec: str) -> str:
+    """The kind of target a `--target` value names: `docker`, `url` or `local`."""
+    text = spec.strip()
+    if text.startswith("docker:"):
+        return "docker"
+    if text.startswith(("url:", "http://", "https://")):
+        return "url"
+    return "local"
+
+
+def deps_of(spec: str) -> str | None:
+    """A local target's dependency mode (`today`, `as-released` for `litellm==X@as-released`), else None."""
+    if target_kind_of(spec) != "local":
+        return None
+    _base, sep, mode = spec.strip().rpartition("@")
+    return mode.strip().lower() if sep else "today"
+
+
+class RunResult(BaseModel):
+    """One harness run against one target.
+
+    Fields added within schema v1 are optional, so documents written before them still load:
+    `target_kind` (local, docker, url), `image_digest` (the exact image a docker target ran),
+    `deps` (a local target's dependency mode: `today` or `as-released`; absent = today) and
+    `deps_fallback` (set when a matrix or bisect retried the release with dependencies as
+    released because it did not start with today's: why today's did not).
+    """
+
+    schema_version: str = SCHEMA_VERSION
+    run_id: str
+    harness_version: str = harness.__version__
+    target: str
+    target_kind: str | None = None
+    proxy_version: str | None = None
+    image_digest: str | None = None
+    deps: str | None = None
+    deps_fallback: str | None = None
+    started_at: str
+    finished_at: str | None = None
+    machine: Machine
+    scenarios: list[ScenarioResult] = Field(default_factory=list)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def counts(self) -> dict[str, int]:
+        """Verdicts per outcome over all scenarios."""
+        return _count(v for scenario in self.scenarios for v in scenario.verdicts)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def overall(self) -> str:
+        """Same rule as a scenario's, over the whole run."""
+        return _overall(self.counts, extra_error=any(s.error for s in self.scenarios))
+
+    @classmethod
+    def new(cls, target: str, proxy_version: str | None = None, run_id: str | None = None) -> RunResult:
+        """Start a run now on this machine; call `finish()` when done."""
+        return cls(
+            run_id=run_id or uuid.uuid4().hex[:12],
+            target=target,
+            target_kind=target_kind_of(target),
+            deps=deps_of(target),
+            proxy_version=proxy_version,
+            started_at=now_iso(),
+            machine=Machine.current(),
+        )
+
+    def finish(self) -> None:
+        """Stamp the end time."""
+        self.finished_at = now_iso()
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The document as JSON text."""
+        return self.model_dump_json(indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> RunResult:
+        """Parse a document written by `to_json`; refuses other schema families/majors."""
+        result = cls.model_validate_json(text)
+        if result.schema_version != SCHEMA_VERSION:
+            raise ValueError(
+                f"unsupported results schema {result.schema_version!r} (expected {SCHEMA_VERSION!r})"
+            )
+        return result
+
+    def write(self, path: str | Path, secrets: Iterable[str] = ()) -> Path:
+        """Write the document to `path` (parents created) after checking `secrets` are absent.
+
+        Machine paths (cache root, temp and home folders, working directory) are replaced in
+        every string first, as in the reports: the document is shared as it is. The file is
+        written all or nothing; a path that cannot be written raises `OutputError`.
+        """
+        from harness.common.files import write_text
+
+        text = self.shareable().to_json()
+        assert_no_secrets(text, secrets)
+        return write_text(path, text)
+
+    def shareable(self) -> RunResult:
+        """A copy with machine paths replaced in every string (`harness.redact.redact_machine_paths`)."""
+        data = json.loads(self.to_json(indent=None))
+        return RunResult.model_validate(redact_strings(data, redact_machine_paths))
+
+    @classmethod
+    def read(cls, path: str | Path) -> RunResult:
+        """Load a results document from disk."""
+        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+    def assert_no_secrets(self, secrets: Iterable[str]) -> None:
+        """Raise AssertionError if any of `secrets` occurs in the serialized document."""
+        assert_no_secrets(self.to_json(), secrets)
+
+
+def assert_no_secrets(text: str, secrets: Iterable[str]) -> None:
+    """Raise AssertionError naming (redacted) every secret that occurs in `text`."""
+    leaked = sorted({redact_key(s) for s in secrets if s and s in text})
+    if leaked:
+        raise AssertionError(f"secrets leaked into output: {', '.join(leaked)}")

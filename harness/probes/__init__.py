@@ -1,0 +1,1 @@
+"""Probes: the requests that observe access, made as each principal."""

@@ -1,0 +1,1 @@
+"""The pytest plugin: scenario files collected as tests, one test per check."""

@@ -1,0 +1,471 @@
+"""The fake upstream's server: an OpenAI-compatible provider that records every request it gets.
+
+Every model the proxy serves points at this server (`api_base=<url>/v1`). Whether a call
+reached it is the harness's ground truth for "the proxy let the request through", so each
+request is recorded *before* the response is written: by the time the proxy (and then the
+probe) sees an answer, the hit is already visible through `hits(marker)`.
+
+Probes tag their requests with a marker (`[gateconform-probe:<id>]` in the message text, or
+the `x-gateconform-probe` header) so that hits can be attributed to one probe even when many
+run at once.
+
+The module is stdlib-only and imports nothing of the harness, so it also runs on its own inside
+a container (the Docker target): `python3 upstream_server.py --host 0.0.0.0 --port 8080 --model
+gpt-4o`. A hit is recorded as its JSON form (`{model, path, marker, received_at}`), the form the
+control endpoints under `/__gateconform/` (never recorded as hits) serve; the harness's side,
+`harness.targets.upstream`, turns records into `UpstreamHit`s, in process or across the network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import itertools
+import json
+import re
+import signal
+import socket
+import sys
+import struct
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Iterable
+from urllib.parse import parse_qs, urlsplit
+
+MARKER_HEADER = "x-gateconform-probe"
+# Markers are restricted to characters that survive JSON encoding unchanged, so the marker
+# can be found in the raw request body without parsing the (provider-specific) message shape.
+MARKER_PATTERN = re.compile(r"\[gateconform-probe:([A-Za-z0-9._\-]{1,128})\]")
+_MARKER_VALUE = re.compile(r"[A-Za-z0-9._\-]{1,128}")
+
+#: Paths under this prefix are the harness's control endpoints, not provider calls: they are
+#: never recorded. `GET <prefix>health`, `GET <prefix>hits[?marker=M]`, `DELETE <prefix>hits`.
+CONTROL_PREFIX = "/__gateconform/"
+
+_REPLY_TEXT = "gateconform upstream: ok"
+#: A recorded request in its JSON form: {"model": str | None, "path": str, "marker": str | None,
+#: "received_at": float (time.time() when it was read)}.
+Record = dict[str, Any]
+_EMBEDDING_DIMENSIONS = 8
+
+
+def marker_text(marker: str) -> str:
+    """The text a probe embeds in its request so the upstream can attribute the hit."""
+    if not _MARKER_VALUE.fullmatch(marker):
+        raise ValueError(f"invalid probe marker {marker!r}: use 1-128 of [A-Za-z0-9._-]")
+    return f"[gateconform-probe:{marker}]"
+
+
+def find_marker(text: str) -> str | None:
+    """The first probe marker in `text`, or None."""
+    match = MARKER_PATTERN.search(text)
+    return match.group(1) if match else None
+
+
+class _Server(ThreadingHTTPServer):
+    """Threaded server that remembers its open connections so `stop()` can close them."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    # The default backlog (5) drops connections when a proxy fans out many calls at once.
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], upstream: UpstreamServer) -> None:
+        self.upstream = upstream
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Close keep-alive connections so no handler thread outlives `stop()`."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed by the peer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: LiteLLM reuses connections
+    # Headers and body go out in separate writes; with Nagle on, a keep-alive client's
+    # delayed ACK stalls every response by ~40 ms.
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass  # the recorded hits are the log; stderr noise would only hide test output
+
+    # -- routing -------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        path = self._path()
+        if path.startswith(CONTROL_PREFIX):
+            self._control("GET", path)
+            return
+        self._record(path, body={}, raw=b"")
+        if _route(path) == "models":
+            self._send_json(200, self.server.upstream._models_document())
+        else:
+            self._send_error(404, f"unknown path {path}", "not_found_error")
+
+    def do_POST(self) -> None:
+        path = self._path()
+        if path.startswith(CONTROL_PREFIX):
+            self._read_body()
+            self._control("POST", path)
+            return
+        raw = self._read_body()
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = None
+        self._record(path, body=body if isinstance(body, dict) else {}, raw=raw)
+        if not isinstance(body, dict):
+            self._send_error(400, "request body is not a JSON object", "invalid_request_error")
+            return
+        route = _route(path)
+        if route == "chat":
+            if body.get("stream"):
+                self._send_chat_stream(body)
+            else:
+                self._send_json(200, _chat_completion(body, self.server.upstream._next_id()))
+        elif route == "embeddings":
+            self._send_json(200, _embeddings(body))
+        else:
+            self._send_error(404, f"unknown path {path}", "not_found_error")
+
+    def do_DELETE(self) -> None:
+        path = self._path()
+        if path.startswith(CONTROL_PREFIX):
+            self._read_body()
+            self._control("DELETE", path)
+        else:
+            self._send_error(404, f"unknown path {path}", "not_found_error")
+
+    def _control(self, method: str, path: str) -> None:
+        """The harness's own endpoints (see CONTROL_PREFIX); they are not provider traffic."""
+        upstream = self.server.upstream
+        name = path[len(CONTROL_PREFIX):].strip("/")
+        if method == "GET" and name == "health":
+            self._send_json(200, {"status": "ok", "hits": len(upstream.all_records())})
+        elif method == "GET" and name == "hits":
+            query = parse_qs(urlsplit(self.path).query)
+            markers = query.get("marker")
+            hits = upstream.records(markers[0]) if markers else upstream.all_records()
+            self._send_json(200, {"hits": hits})
+        elif method == "DELETE" and name == "hits":
+            upstream.reset()
+            self._send_json(200, {"hits": []})
+        else:
+            self._send_error(404, f"unknown control endpoint {method} {path}", "not_found_error")
+
+    # -- request helpers -----------------------------------------------------------------
+
+    def _path(self) -> str:
+        return self.path.split("?", 1)[0]
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._read_chunked()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _read_chunked(self) -> bytes:
+        chunks = []
+        while True:
+            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                # trailer section ends with an empty line
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()  # CRLF after each chunk
+
+    def _record(self, path: str, body: dict[str, Any], raw: bytes) -> None:
+        marker = find_marker(raw.decode("utf-8", errors="replace"))
+        if marker is None:
+            header = self.headers.get(MARKER_HEADER)
+            if header and _MARKER_VALUE.fullmatch(header.strip()):
+                marker = header.strip()
+        model = body.get("model")
+        self.server.upstream._record({
+            "model": model if isinstance(model, str) else None,
+            "path": path,
+            "marker": marker,
+            "received_at": time.time(),
+        })
+
+    # -- response helpers ----------------------------------------------------------------
+
+    def _send_json(self, status: int, document: dict[str, Any]) -> None:
+        payload = json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _send_error(self, status: int, message: str, error_type: str) -> None:
+        self._send_json(
+            status, {"error": {"message": message, "type": error_type, "param": None, "code": None}}
+        )
+
+    def _send_chat_stream(self, body: dict[str, Any]) -> None:
+        # No Content-Length for a stream: close the connection to mark its end.
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        for chunk in _chat_chunks(body, self.server.upstream._next_id()):
+            self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+
+
+def _route(path: str) -> str | None:
+    # LiteLLM appends the route to api_base (`<url>/v1`); accept a bare base as well.
+    normalized = path.rstrip("/")
+    if normalized.startswith("/v1/"):
+        normalized = normalized[3:]
+    return {
+        "/chat/completions": "chat",
+        "/embeddings": "embeddings",
+        "/models": "models",
+    }.get(normalized)
+
+
+def _prompt_tokens(body: dict[str, Any]) -> int:
+    """A deterministic stand-in for token counting: words in the request's text."""
+    text = json.dumps(body.get("messages", body.get("input", "")))
+    return max(1, len(text.split()))
+
+
+def _usage(body: dict[str, Any]) -> dict[str, int]:
+    prompt = _prompt_tokens(body)
+    completion = len(_REPLY_TEXT.split())
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _chat_completion(body: dict[str, Any], response_id: str) -> dict[str, Any]:
+    return {
+        "id": response_id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": str(body.get("model", "")),
+        "system_fingerprint": "gateconform",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": _REPLY_TEXT},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": _usage(body),
+    }
+
+
+def _chat_chunks(body: dict[str, Any], response_id: str) -> list[dict[str, Any]]:
+    base = {
+        "id": response_id,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": str(body.get("model", "")),
+        "system_fingerprint": "gateconform",
+    }
+
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        return {**base, "choices": [choice]}
+
+    words = _REPLY_TEXT.split(" ")
+    chunks = [chunk({"role": "assistant", "content": ""})]
+    chunks += [chunk({"content": w if i == 0 else " " + w}) for i, w in enumerate(words)]
+    chunks.append(chunk({}, "stop"))
+    stream_options = body.get("stream_options")
+    if isinstance(stream_options, dict) and stream_options.get("include_usage"):
+        # OpenAI sends usage in a final chunk with no choices, only when asked to.
+        chunks.append({**base, "choices": [], "usage": _usage(body)})
+    return chunks
+
+
+def _embeddings(body: dict[str, Any]) -> dict[str, Any]:
+    inputs = body.get("input", "")
+    # A string or a single token list is one input; a list of those is many.
+    if isinstance(inputs, list) and inputs and not all(isinstance(x, int) for x in inputs):
+        count = len(inputs)
+    else:
+        count = 1
+    as_base64 = body.get("encoding_format") == "base64"
+    data = []
+    for index in range(count):
+        vector = [round(0.1 * (index + 1) + 0.01 * d, 4) for d in range(_EMBEDDING_DIMENSIONS)]
+        embedding: Any = vector
+        if as_base64:
+            # the OpenAI SDK asks for base64 float32 by default and decodes it itself
+            embedding = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+        data.append({"object": "embedding", "index": index, "embedding": embedding})
+    prompt = _prompt_tokens(body)
+    return {
+        "object": "list",
+        "data": data,
+        "model": str(body.get("model", "")),
+        "usage": {"prompt_tokens": prompt, "total_tokens": prompt},
+    }
+
+
+class UpstreamServer:
+    """A fake OpenAI-compatible provider on `host` (127.0.0.1 by default), served in a thread.
+
+    Use as a context manager or call `start()`/`stop()`. `models` only shapes the answer to
+    `GET /v1/models`; chat and embedding calls are answered for any model name.
+    """
+
+    def __init__(self, models: Iterable[str] = (), host: str = "127.0.0.1", port: int = 0) -> None:
+        self._models = list(models)
+        self._host = host
+        self._port = port
+        self._hits: list[Record] = []
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> UpstreamServer:
+        """Bind a free port (unless one was given) and serve in a daemon thread."""
+        if self._server is not None:
+            return self
+        self._server = _Server((self._host, self._port), self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.01},  # stop() waits up to one interval
+            name=f"gateconform-upstream:{self._server.server_address[1]}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close open connections and free the port. Safe to call twice."""
+        server, thread = self._server, self._thread
+        self._server, self._thread = None, None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> UpstreamServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("upstream is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """`http://127.0.0.1:PORT` (no trailing slash, no `/v1`)."""
+        return f"http://{self._host}:{self.port}"
+
+    @property
+    def api_base(self) -> str:
+        """What to configure as a model's `api_base`: `<url>/v1`."""
+        return f"{self.url}/v1"
+
+    # -- recorded hits -------------------------------------------------------------------
+
+    def records(self, marker: str) -> list[Record]:
+        """Requests attributed to probe `marker`, in arrival order."""
+        with self._lock:
+            return [hit for hit in self._hits if hit["marker"] == marker]
+
+    def all_records(self) -> list[Record]:
+        """Every request received since start (or the last `reset()`), in arrival order."""
+        with self._lock:
+            return list(self._hits)
+
+    def reset(self) -> None:
+        """Forget all recorded hits."""
+        with self._lock:
+            self._hits.clear()
+
+    def _record(self, hit: Record) -> None:
+        with self._lock:
+            self._hits.append(hit)
+
+    def _next_id(self) -> str:
+        with self._lock:
+            return f"chatcmpl-gateconform-{next(self._ids)}"
+
+    def _models_document(self) -> dict[str, Any]:
+        return {
+            "object": "list",
+            "data": [
+                {"id": name, "object": "model", "created": 0, "owned_by": "gateconform"}
+                for name in self._models
+            ],
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the fake upstream in the foreground until SIGTERM/SIGINT (used in containers)."""
+    parser = argparse.ArgumentParser(description="gateconform's fake OpenAI-compatible upstream")
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--model", action="append", default=[], help="a model listed by GET /v1/models")
+    args = parser.parse_args(argv)
+    stopped = threading.Event()
+
+    def _stop(_signum: int, _frame: Any) -> None:
+        stopped.set()
+
+    # As a container's PID 1 the default action for SIGTERM is to ignore it: handle it.
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    upstream = UpstreamServer(models=args.model, host=args.host, port=args.port).start()
+    print(f"gateconform upstream listening on {args.host}:{upstream.port}", flush=True)
+    try:
+        while not stopped.wait(0.5):
+            pass
+    finally:
+        upstream.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
