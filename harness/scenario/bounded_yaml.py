@@ -66,6 +66,12 @@ def compose(text: str) -> yaml.Node | None:
     loader = _BoundedLoader(text)
     try:
         return loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        # PyYAML 6.0.4's C scanner stops at 1,000 levels before our composer sees the events:
+        # the same limit of ours, met first by the scanner, said the same way.
+        if "maximum nesting depth" in str(exc.problem or "") and exc.problem_mark is not None:
+            raise YamlLimitError(exc.problem_mark.line + 1, _too_deep_message("")) from None
+        raise
     finally:
         loader.dispose()
 
@@ -86,6 +92,10 @@ def _check_size(text: str) -> None:
 def _too_large_message() -> str:
     return (f"file larger than {MAX_FILE_BYTES:,} bytes, gateconform's limit for a hand-written "
             "YAML file (it passes the limit at this line)")
+
+
+def _too_deep_message(why: str) -> str:
+    return f"nested more than {MAX_DEPTH} levels deep{why}: gateconform's limit for a hand-written file"
 
 
 class _BoundedComposer(Composer):
@@ -132,8 +142,7 @@ class _BoundedComposer(Composer):
     def _reach(self, level: int, line: int | None, why: str) -> None:
         self._deepest = max(self._deepest, level)
         if level > MAX_DEPTH:
-            raise YamlLimitError(line, f"nested more than {MAX_DEPTH} levels deep{why}: "
-                                       "gateconform's limit for a hand-written file")
+            raise YamlLimitError(line, _too_deep_message(why))
 
 
 if getattr(yaml, "__with_libyaml__", False):
