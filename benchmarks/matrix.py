@@ -21,7 +21,8 @@ from pathlib import Path
 
 def prepare_environments(versions: list[str]) -> float:
     """Build (or find) each release's environment; returns the seconds it took."""
-    from harness.gateways.litellm.environments import default_cache_root, ensure_environment
+    from harness.common.cache_root import default_cache_root
+    from harness.gateways.litellm.environments import ensure_environment
     from harness.gateways.litellm.wasm_engine import ensure_wasm_engine
 
     started = time.monotonic()
@@ -41,6 +42,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from harness.compare.matrix import run_matrix
+    from harness.report.outputs import write_reports
     from harness.gateways.litellm.release_list import select_releases
     from harness.scenario.loader import load_scenarios
 
@@ -52,7 +54,7 @@ def main() -> int:
     for jobs in [int(j) for j in args.jobs.split(",")]:
         load_before = os.getloadavg()
         with tempfile.TemporaryDirectory(prefix="gateconform-bench-") as folder:
-            finished = run_matrix(versions, scenarios, Path(folder), jobs, log)
+            finished = run_matrix(versions, scenarios, Path(folder), jobs, log, draw_reports=write_reports)
         document = finished.document
         print(json.dumps({
             "jobs": jobs,

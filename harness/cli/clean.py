@@ -31,7 +31,7 @@ def clean(
 ) -> None:
     """Remove what killed runs and builds left: processes, run and build folders; Docker containers, networks, volumes."""
     from harness.cli.docker import clean_docker_leftovers
-    from harness.gateways.litellm.environments import default_cache_root
+    from harness.common.cache_root import default_cache_root
     from harness.gateways.litellm.local import reap_orphans
 
     cache_root = default_cache_root()

@@ -136,6 +136,7 @@ def matrix(
                     f"narrow --versions or pass --max-releases {len(selected)}")
 
     from harness.compare.matrix import default_jobs, run_matrix
+    from harness.report.outputs import write_reports
     from harness.report.matrix_text import change_lines, release_errors, terminal_table
     from harness.common.files import OutputError
     from harness.report import outputs
@@ -147,7 +148,7 @@ def matrix(
     progress(f"{len(scenarios)} scenario(s) × {len(selected)} release(s) ({', '.join(selected)}), "
              f"{min(jobs, len(selected))} at a time → {folder}")
     try:
-        finished = run_matrix(selected, scenarios, folder, jobs, progress, deps)
+        finished = run_matrix(selected, scenarios, folder, jobs, progress, deps, draw_reports=write_reports)
     except KeyboardInterrupt:
         err.print("interrupted: every proxy started by the matrix was stopped")
         raise typer.Exit(130)
@@ -363,12 +364,13 @@ def _release_verdicts(
 
     from harness.compare.bisect import ReleaseState, ReleaseVerdict, classify
     from harness.compare.release_run import run_on_release
+    from harness.report.outputs import write_reports
 
     def verdict_for(version: str) -> ReleaseVerdict:
         started = time.monotonic()
         try:
             run = run_on_release(version, [scenario], lambda m: log(f"  [{version}] {m}"), folder / version,
-                                 deps=deps)
+                                 deps=deps, draw_reports=write_reports)
             verdict = replace(classify(run.result.scenarios[0], version, check), deps=run.deps,
                               deps_fallback=run.deps_fallback)
             if run.write_error and write_errors is not None:
@@ -488,7 +490,7 @@ def _write_bisect_documents(
 def cache_list() -> None:
     """Environments under the cache root: version, size, last use, and whether still usable."""
     from harness.gateways.litellm.cache import format_age, format_size, list_environments
-    from harness.gateways.litellm.environments import default_cache_root
+    from harness.common.cache_root import default_cache_root
 
     root = default_cache_root()
     environments = list_environments(root)
@@ -519,7 +521,7 @@ def cache_prune(
 ) -> None:
     """Remove environments by age, version or staleness; never one being built or used."""
     from harness.gateways.litellm.cache import format_size, list_environments, parse_age, prune, select_for_pruning
-    from harness.gateways.litellm.environments import default_cache_root
+    from harness.common.cache_root import default_cache_root
 
     if not (older_than or version or stale or everything):
         raise _fail("gateconform cache prune: say what to remove: --older-than, --version, --stale or --all")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from harness.store.documents import read_results
 
 EXIT_ERROR = 2
 
@@ -56,7 +57,7 @@ def _report_run(  # type: ignore[no-untyped-def]
     from harness.model.results import RunResult
 
     try:
-        document = RunResult.read(results)
+        document = read_results(results)
     except FileNotFoundError:
         err.print(f"gateconform report: {results}: no such file", markup=False)
         raise typer.Exit(EXIT_ERROR)

@@ -148,3 +148,27 @@ def write_text(path: str | Path, text: str) -> Path:
     except OSError as exc:
         raise OutputError(f"could not write {path}: {why_not(exc)}") from None
     return path
+
+
+def folder_size(root: Path) -> tuple[int, int]:
+    """(bytes used by the files under `root`, bytes of those not hard-linked elsewhere).
+
+    Symlinks are not followed; a file hard-linked twice inside `root` is counted once.
+    """
+    total = own = 0
+    seen: set[tuple[int, int]] = set()
+    for directory, _dirs, files in os.walk(root):
+        for name in files:
+            try:
+                info = os.lstat(os.path.join(directory, name))
+            except OSError:
+                continue
+            key = (info.st_dev, info.st_ino)
+            if key in seen:
+                continue
+            seen.add(key)
+            size = info.st_blocks * 512
+            total += size
+            if info.st_nlink == 1:
+                own += size
+    return total, own

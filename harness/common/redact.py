@@ -104,7 +104,7 @@ _PATH_END = r"(?=/|$|[\s\"'`)\]}>,;:=|!?]|\.(?:\s|$))"
 
 def _cache_root() -> str | None:
     try:
-        from harness.gateways.litellm.environments import default_cache_root
+        from harness.common.cache_root import default_cache_root
 
         return str(default_cache_root())
     except Exception:  # noqa: BLE001 - no cache root known: nothing to hide

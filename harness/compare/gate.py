@@ -32,6 +32,7 @@ from harness.model.problems import FileProblem
 from harness.model.results import RunResult
 from harness.common.spelling import closest_spelling
 from harness.model.verdict import Outcome, Verdict
+from harness.store.documents import read_results
 
 EXIT_CONFORM, EXIT_REGRESSION, EXIT_ERROR = 0, 1, 2
 #: `report(line, field, message)`: how the file parser records one problem
@@ -397,7 +398,7 @@ def _baseline_label(baseline: RunResult) -> str:
 def load_baseline(path: str | Path) -> RunResult:
     """Read a results document to compare against; `ValueError` with the path if unusable."""
     try:
-        return RunResult.read(path)
+        return read_results(path)
     except FileNotFoundError:
         raise ValueError(f"{path}: no such baseline results file") from None
     except ValueError as exc:  # pydantic's ValidationError is a ValueError

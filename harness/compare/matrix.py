@@ -18,7 +18,7 @@ from typing import Callable, Mapping, Sequence
 
 from harness.common.files import OutputError, write_text
 from harness.common.redact import redact_machine_paths, redact_strings
-from harness.compare.release_run import DEPS_AUTO, ReleaseRun, failed_release_run, run_on_release
+from harness.compare.release_run import DEPS_AUTO, DrawReports, ReleaseRun, failed_release_run, run_on_release
 from harness.model.matrix import MatrixDocument, build_matrix
 from harness.model.results import now_iso
 from harness.model.scenario import Scenario
@@ -71,6 +71,7 @@ def run_matrix(
     jobs: int,
     log: Log,
     deps: str = DEPS_AUTO,
+    draw_reports: DrawReports | None = None,
 ) -> MatrixRun:
     """Run every scenario on every release (`jobs` releases at a time) and write the documents.
 
@@ -93,7 +94,8 @@ def run_matrix(
         release_log("starting")
         release_started = time.monotonic()
         try:
-            run = run_on_release(version, scenarios, release_log, folder / version, cancel, active.append, deps)
+            run = run_on_release(version, scenarios, release_log, folder / version, cancel, active.append, deps,
+                                 draw_reports)
         except Exception as exc:  # noqa: BLE001 - one broken release must not sink the matrix
             run = failed_release_run(version, scenarios, f"harness error: {type(exc).__name__}: {exc}",
                                      time.monotonic() - release_started)

@@ -21,8 +21,11 @@ from typing import Callable, Sequence
 
 from harness.model.results import RunResult
 from harness.model.scenario import Scenario
+from harness.store.documents import write_results
 
 Log = Callable[[str], None]
+#: Draws a release's reports from its results document into a folder (`report.outputs.write_reports`).
+DrawReports = Callable[[RunResult, Path], object]
 
 DEPS_TODAY = "today"
 DEPS_AS_RELEASED = "as-released"
@@ -114,6 +117,7 @@ def run_on_release(
     cancel: threading.Event | None = None,
     runner_started: Callable[[object], None] | None = None,
     deps: str = DEPS_TODAY,
+    draw_reports: DrawReports | None = None,
 ) -> ReleaseRun:
     """Run `scenarios` on `litellm==version`; never raises for a release that cannot boot.
 
@@ -121,7 +125,8 @@ def run_on_release(
     carry the error (ERROR verdicts), exactly as `gateconform run` would. `cancel` stops before
     the next scenario; `runner_started` lets the caller stop the runner's proxies from another
     thread (Ctrl-C in a matrix). `deps`: `today`, `as-released` or `auto` (see the module doc);
-    the results document written is the one of the attempt that counts.
+    the results document written is the one of the attempt that counts. `draw_reports(result,
+    folder)` draws the human-facing reports next to it (the caller's choice: compare never draws).
     """
 
     def attempt(mode: str) -> ReleaseRun:
@@ -129,7 +134,7 @@ def run_on_release(
 
     run = run_with_deps(version, deps, attempt, log)
     if out_dir is not None:
-        run.results_path = _write_documents(run, out_dir, log)
+        run.results_path = _write_documents(run, out_dir, log, draw_reports)
     return run
 
 
@@ -153,23 +158,24 @@ def _run_once(
     return ReleaseRun(version, result, time.monotonic() - started, deps=deps, secrets=secrets)
 
 
-def _write_documents(run: ReleaseRun, out_dir: Path, log: Log) -> Path | None:
+def _write_documents(run: ReleaseRun, out_dir: Path, log: Log, draw_reports: DrawReports | None) -> Path | None:
     """results.json and the reports of `run`; the path of results.json, or None if not written.
 
     A folder that cannot be written (disk full …) is recorded in `run.write_error` and logged:
     the release was tested, its verdicts stay in `run.result` for the matrix or the bisect.
     """
     from harness.common.files import OutputError
-    from harness.report.outputs import write_reports
 
     try:
-        path = run.result.write(out_dir / "results.json", secrets=run.secrets)
+        path = write_results(run.result, out_dir / "results.json", secrets=run.secrets)
     except OutputError as exc:
         run.write_error = str(exc)
         log(f"results not written for litellm {run.version}: {exc}")
         return None
+    if draw_reports is None:
+        return path
     try:
-        write_reports(run.result, out_dir)
+        draw_reports(run.result, out_dir)
     except OutputError as exc:
         run.write_error = str(exc)
         log(f"reports not written for litellm {run.version}: {exc}")
@@ -224,7 +230,8 @@ class EnvironmentPrefetcher:
             self._pool.submit(self._build, version)
 
     def _build(self, version: str) -> None:
-        from harness.gateways.litellm.environments import default_cache_root, ensure_environment, find_complete_environment
+        from harness.common.cache_root import default_cache_root
+        from harness.gateways.litellm.environments import ensure_environment, find_complete_environment
         from harness.gateways.litellm.wasm_engine import ensure_wasm_engine
 
         root = default_cache_root()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable, Sequence
 
@@ -20,6 +19,7 @@ from harness.model.check import Check
 from harness.oracle.explicit import checks_for
 from harness.probes.run import run_probes
 from harness.common.abandonable import ConnectionGuard, Tally
+from harness.engine.grouping import group_by_models
 from harness.engine.watch import ProxyStoppedAnswering, ProxyWatch, WatchLimits, answers, is_silence
 from harness.common.redact import Redactor, shareable_path
 from harness.model.results import RunResult, ScenarioResult
@@ -41,14 +41,6 @@ DEFAULT_TARGET = "litellm==1.108.7"
 def new_run_id() -> str:
     """A short id that prefixes every entity a run creates (`gc-<run id>-<name>`)."""
     return secrets.token_hex(4)
-
-
-def group_by_models(scenarios: Sequence[Scenario]) -> list[list[Scenario]]:
-    """Scenarios grouped by the model list they need, in first-seen order (one proxy per group)."""
-    groups: dict[tuple[ModelSpec, ...], list[Scenario]] = defaultdict(list)
-    for scenario in scenarios:
-        groups[tuple(scenario.model_specs())].append(scenario)
-    return list(groups.values())
 
 
 def make_target(spec: str, log: Log) -> Target:

@@ -214,28 +214,10 @@ class RunResult(BaseModel):
             )
         return result
 
-    def write(self, path: str | Path, secrets: Iterable[str] = ()) -> Path:
-        """Write the document to `path` (parents created) after checking `secrets` are absent.
-
-        Machine paths (cache root, temp and home folders, working directory) are replaced in
-        every string first, as in the reports: the document is shared as it is. The file is
-        written all or nothing; a path that cannot be written raises `OutputError`.
-        """
-        from harness.common.files import write_text
-
-        text = self.shareable().to_json()
-        assert_no_secrets(text, secrets)
-        return write_text(path, text)
-
     def shareable(self) -> RunResult:
         """A copy with machine paths replaced in every string (`harness.redact.redact_machine_paths`)."""
         data = json.loads(self.to_json(indent=None))
         return RunResult.model_validate(redact_strings(data, redact_machine_paths))
-
-    @classmethod
-    def read(cls, path: str | Path) -> RunResult:
-        """Load a results document from disk."""
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
 
     def assert_no_secrets(self, secrets: Iterable[str]) -> None:
         """Raise AssertionError if any of `secrets` occurs in the serialized document."""

@@ -8,14 +8,13 @@ Load scenarios through the loader, not with `Scenario.model_validate`, so both r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 from pydantic_core import PydanticCustomError
 
-if TYPE_CHECKING:
-    from harness.targets.base import ModelSpec
 
 # LiteLLM's special entries in a `models` list.
 ALL_PROXY_MODELS = "all-proxy-models"  # every model the proxy serves
@@ -80,6 +79,14 @@ def _model_refs(*shorthands: str) -> Any:
             json_schema_input_type=list[ModelRef] | Literal[shorthands],  # type: ignore[valid-type]
         ),
     ]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model the proxy serves; `access_groups` are config model access groups."""
+
+    name: str
+    access_groups: tuple[str, ...] = ()
 
 
 class _Strict(BaseModel):
@@ -290,9 +297,6 @@ class Scenario(_Strict):
 
     def model_specs(self) -> list[ModelSpec]:
         """The models a target must serve, with their config access groups."""
-        # Imported here so loading a scenario never imports target machinery.
-        from harness.targets.base import ModelSpec
-
         return [ModelSpec(name=m.name, access_groups=tuple(m.access_groups)) for m in self.models]
 
     def line_of(self, *field_path: str | int) -> int | None:

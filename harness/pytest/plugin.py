@@ -19,10 +19,12 @@ from typing import Any, Iterator, Sequence
 import pytest
 
 from harness.model.check import Check
+from harness.engine.grouping import proxy_group
 from harness.model.results import RunResult, ScenarioResult
 from harness.scenario.loader import ScenarioError, load_scenario
 from harness.model.scenario import Scenario
 from harness.model.verdict import Outcome, Verdict
+from harness.store.documents import write_results
 
 _RUNNER_KEY = pytest.StashKey["_SessionScenarios"]()
 #: Lines the target check asks to show once (in the session header).
@@ -217,11 +219,11 @@ class _SessionScenarios:
         report_dir = self._config.getoption("gateconform_report_dir")
         path = self._config.getoption("gateconform_results")
         if path:
-            run.write(path, secrets=secrets)
+            write_results(run, path, secrets=secrets)
         if report_dir:
             from harness.report.outputs import write_reports
 
-            run.write(Path(report_dir) / "results.json", secrets=secrets)
+            write_results(run, Path(report_dir) / "results.json", secrets=secrets)
             write_reports(run, Path(report_dir))
 
     def close(self) -> None:
@@ -275,19 +277,11 @@ class ScenarioFile(pytest.File):
         # One xdist group per model list, so every scenario that needs the same proxy runs on the
         # same worker and each proxy boots once per session: `pytest -n N` does so by itself
         # (pytest_xdist_make_scheduler); the marker serves an explicit `--dist loadgroup`.
-        group = pytest.mark.xdist_group(_proxy_group(scenario))
+        group = pytest.mark.xdist_group(proxy_group(scenario))
         for check in checks_for(scenario):
             item = ScenarioCheckItem.from_parent(self, name=check.title, scenario=scenario, check=check)
             item.add_marker(group)
             yield item
-
-
-def _proxy_group(scenario: Scenario) -> str:
-    """`gateconform-<hash>`: the same for scenarios served by one proxy (same model list)."""
-    import hashlib
-
-    models = repr(tuple(scenario.model_specs()))
-    return f"gateconform-{hashlib.sha256(models.encode()).hexdigest()[:10]}"
 
 
 class CheckFailed(AssertionError):

@@ -18,15 +18,14 @@ from typing import Any
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
+from harness.engine.grouping import proxy_group
 from harness.scenario.loader import SCENARIO_SUFFIXES, ScenarioError, load_scenario
 
 
 def proxy_group_of(scenario_file: Path) -> str | None:
     """The proxy group of a scenario file (`gateconform-<hash>`), None if it is not a valid one."""
-    from harness.pytest.plugin import _proxy_group
-
     try:
-        return _proxy_group(load_scenario(scenario_file))
+        return proxy_group(load_scenario(scenario_file))
     except ScenarioError:
         return None  # its collection error is reported by the worker that collects it
 

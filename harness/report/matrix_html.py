@@ -21,7 +21,7 @@ from harness.model.matrix import NOT_RUN, MatrixDocument, ScenarioRow
 from harness.report.matrix_text import CHANGE_MARK, cell_text
 from harness.common.redact import Redactor, redact_strings
 from harness.report.html import _environment
-from harness.report.outputs import HTML_NAME
+from harness.report.names import HTML_NAME
 from harness.report.view import (
     _seconds_between,
     _timestamp_text,

@@ -12,17 +12,13 @@ from typing import TYPE_CHECKING, Iterable
 
 from harness.common.files import OutputError, write_text
 from harness.model.results import RunResult
+from harness.report.names import (  # noqa: F401 - callers name the files through this module
+    ALLURE_DIR, HTML_NAME, JUNIT_NAME, MARKDOWN_NAME, MATRIX_HTML_NAME, MATRIX_JSON_NAME, MATRIX_MARKDOWN_NAME,
+)
+from harness.store.documents import write_results
 
 if TYPE_CHECKING:
     from harness.model.matrix import MatrixDocument
-
-HTML_NAME = "report.html"
-MATRIX_JSON_NAME = "matrix.json"
-MATRIX_HTML_NAME = "matrix.html"
-MATRIX_MARKDOWN_NAME = "matrix.md"
-MARKDOWN_NAME = "summary.md"
-JUNIT_NAME = "junit.xml"
-ALLURE_DIR = "allure-results"
 
 
 def write_html(result: RunResult, path: Path) -> Path:
@@ -81,7 +77,7 @@ def write_run_documents(result: RunResult, folder: Path, secrets: Iterable[str] 
     its `written` lists the files written before it.
     """
     folder = Path(folder)
-    results_path = result.write(folder / "results.json", secrets=secrets)
+    results_path = write_results(result, folder / "results.json", secrets=secrets)
     try:
         return [results_path, *write_reports(result, folder)]
     except OutputError as exc:

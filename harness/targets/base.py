@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol, Sequence
 
 from harness.model.observation import UpstreamHit
+from harness.model.scenario import ModelSpec
 
 
 class UpstreamRecorder(Protocol):
@@ -18,14 +19,6 @@ class UpstreamRecorder(Protocol):
     def hits(self, marker: str) -> list[UpstreamHit]: ...
 
     def all_hits(self) -> list[UpstreamHit]: ...
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A model the proxy serves; `access_groups` are config model access groups."""
-
-    name: str
-    access_groups: tuple[str, ...] = ()
 
 
 @dataclass

@@ -143,7 +143,7 @@ def _sweep_site(folder: Path) -> SweptFolder:
         if identity_alive(owner):
             return SweptFolder(folder, False, f"its builder (pid {pid}) is still running")
         return remove_folder(folder, f"its builder (pid {pid}) is gone")
-    from harness.gateways.litellm.cache import processes_using  # the cache module builds on environments, which builds on this
+    from harness.targets.processes import processes_using
 
     try:
         with FileLock(str(build_lock_path(folder)), timeout=0):
@@ -157,7 +157,7 @@ def _sweep_site(folder: Path) -> SweptFolder:
 
 def remove_folder(folder: Path, reason: str) -> SweptFolder:
     """Remove `folder`, reporting its size, or why it could not be removed."""
-    from harness.gateways.litellm.cache import folder_size  # the cache module builds on environments, which builds on this
+    from harness.common.files import folder_size
 
     size = folder_size(folder)[0]
     try:

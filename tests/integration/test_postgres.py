@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.gateways.litellm.environments import default_cache_root, ensure_environment
+from harness.common.cache_root import default_cache_root
+from harness.gateways.litellm.environments import ensure_environment
 from harness.targets.errors import PostgresError
 from harness.targets.postgres import PostgresServer, find_postgres_binaries, load_migrations
 from harness.gateways.litellm.wasm_engine import ensure_wasm_engine

@@ -92,7 +92,7 @@ asyncio.run(main())
 
 def _cache_root() -> Path:
     try:
-        from harness.gateways.litellm.environments import default_cache_root
+        from harness.common.cache_root import default_cache_root
 
         return default_cache_root()
     except ImportError:  # the lead's cache layout is not there: a shared temp folder will do

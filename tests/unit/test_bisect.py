@@ -19,6 +19,7 @@ from harness.compare.bisect import (
 from harness.model.check import Check, Expect, Probe
 from harness.model.results import ScenarioResult
 from harness.model.verdict import Outcome, Verdict
+from harness.store.documents import write_results
 from tests.fixtures import fake_releases
 
 GOOD, BAD, NA, UNTESTABLE = (ReleaseState.GOOD, ReleaseState.BAD, ReleaseState.NOT_APPLICABLE,
@@ -374,7 +375,7 @@ def test_bisect_command_with_good_newer_than_bad_finds_the_fix(tmp_path, monkeyp
     monkeypatch.setattr(release_list, "_default_latest", lambda: "1.108.7")
     tested: list[str] = []
 
-    def run_on_release(version, scenarios, log, out_dir=None, cancel=None, runner_started=None, deps="today"):  # type: ignore[no-untyped-def]
+    def run_on_release(version, scenarios, log, out_dir=None, cancel=None, runner_started=None, deps="today", draw_reports=None):  # type: ignore[no-untyped-def]
         from packaging.version import Version
 
         tested.append(version)
@@ -387,7 +388,7 @@ def test_bisect_command_with_good_newer_than_bad_finds_the_fix(tmp_path, monkeyp
                 verdicts.append(Verdict(check, outcome, check.title, None, "x", observed))
             result.scenarios.append(ScenarioResult(id=scenario.id, title=scenario.title, verdicts=verdicts))
         if out_dir is not None:
-            result.write(out_dir / "results.json")
+            write_results(result, out_dir / "results.json")
         return release_run.ReleaseRun(version, result, 0.1, None)
 
     fake_releases.install(monkeypatch, run_on_release)

@@ -24,7 +24,7 @@ from harness.gateways.litellm import release_list
 from harness.compare import release_run
 from harness.common.redact import Redactor, redact_machine_paths, shareable_path
 from harness.gateways.litellm.release_list import ReleaseList
-from harness.gateways.litellm.environments import default_cache_root
+from harness.common.cache_root import default_cache_root
 from tests.fixtures import fake_releases, report_docs, unbootable_target
 
 ROOT = Path(__file__).parents[2]

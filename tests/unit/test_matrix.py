@@ -14,6 +14,7 @@ from harness.report.matrix_text import CHANGE_MARK, change_lines, markdown, term
 from harness.compare.release_run import ReleaseRun
 from harness.model.results import RunResult, ScenarioResult
 from harness.model.verdict import Outcome, Verdict
+from harness.store.documents import write_results
 
 VERSIONS = ["1.70.0", "1.80.0", "1.82.3", "1.108.7"]
 
@@ -121,7 +122,7 @@ def test_run_matrix_runs_releases_concurrently_and_writes_documents(tmp_path: Pa
     lock = threading.Lock()
     release_all = threading.Barrier(2, timeout=5)
 
-    def fake_run_on_release(version, scenarios, log, out_dir, cancel, runner_started, deps="today"):  # type: ignore[no-untyped-def]
+    def fake_run_on_release(version, scenarios, log, out_dir, cancel, runner_started, deps="today", draw_reports=None):  # type: ignore[no-untyped-def]
         with lock:
             running.add(version)
             overlap.append(len(running))
@@ -131,7 +132,7 @@ def test_run_matrix_runs_releases_concurrently_and_writes_documents(tmp_path: Pa
             running.discard(version)
         result = _run(version, Outcome.PASS)
         out_dir.mkdir(parents=True, exist_ok=True)
-        path = result.write(out_dir / "results.json")
+        path = write_results(result, out_dir / "results.json")
         return ReleaseRun(version, result, 1.0, path)
 
     monkeypatch.setattr(matrix, "run_on_release", fake_run_on_release)

@@ -17,6 +17,7 @@ from harness.report import outputs
 from harness.report.matrix_html import build_matrix_page, render_matrix_html
 from harness.report.view import anchor_for
 from harness.model.results import RunResult
+from harness.store.documents import write_results, read_results
 from tests.fixtures import matrix_docs, report_docs
 
 SEED, LISTING, PASSING = matrix_docs.SEED_ID, matrix_docs.LISTING_ID, matrix_docs.PASSING_ID
@@ -212,10 +213,10 @@ def test_report_re_renders_a_matrix_json_byte_for_byte(tmp_path: Path) -> None:
 
 
 def test_report_still_re_renders_a_results_document(tmp_path: Path) -> None:
-    path = report_docs.load().write(tmp_path / "results.json")
+    path = write_results(report_docs.load(), tmp_path / "results.json")
     result = CliRunner().invoke(cli.app, ["report", str(path), "--html", str(tmp_path / "r.html")])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "r.html").read_text() == outputs.write_html(RunResult.read(path), tmp_path / "x.html").read_text()
+    assert (tmp_path / "r.html").read_text() == outputs.write_html(read_results(path), tmp_path / "x.html").read_text()
 
 
 def test_matrix_command_writes_and_prints_the_html_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -230,9 +231,9 @@ def test_matrix_command_writes_and_prints_the_html_page(tmp_path: Path, monkeypa
                         lambda list_versions=None: ReleaseList.of(matrix_docs.VERSIONS))
     monkeypatch.setattr(release_list, "_default_latest", lambda: matrix_docs.VERSIONS[-1])
 
-    def run_on_release(version, scenarios, log, out_dir, cancel, runner_started, deps="today"):  # type: ignore[no-untyped-def]
+    def run_on_release(version, scenarios, log, out_dir, cancel, runner_started, deps="today", draw_reports=None):  # type: ignore[no-untyped-def]
         run = release_runs[version]
-        path = run.write(out_dir / "results.json")
+        path = write_results(run, out_dir / "results.json")
         outputs.write_html(run, out_dir / outputs.HTML_NAME)
         return ReleaseRun(version, run, 1.0, path)
 

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.pytest.plugin import _proxy_group
+from harness.engine.grouping import proxy_group as _proxy_group
 from harness.model.results import RunResult
 from harness.scenario.loader import load_scenarios
+from harness.store.documents import write_results, read_results
 from tests.fixtures import report_docs
 from tests.fixtures.fake_runner import ENV
 
@@ -55,7 +56,7 @@ def test_scenarios_with_the_same_models_share_a_group() -> None:
 def test_two_workers_split_by_proxy_and_merge_one_results_document(tmp_path: Path, dist: list[str]) -> None:
     pytest.importorskip("xdist", reason="pytest-xdist is not installed (pip install -e '.[dev]')")
     document = report_docs.every_outcome()
-    recorded = document.write(tmp_path / "recorded.json")
+    recorded = write_results(document, tmp_path / "recorded.json")
     scenarios = tmp_path / "scenarios"
     scenarios.mkdir()
     for index, scenario in enumerate(document.scenarios):
@@ -91,7 +92,7 @@ def test_two_workers_split_by_proxy_and_merge_one_results_document(tmp_path: Pat
     assert len(set(all_groups)) == 2
     assert len(all_groups) == len(set(all_groups)), "a proxy group was split across workers"
 
-    result = RunResult.read(merged)
+    result = read_results(merged)
     assert sorted(s.id for s in result.scenarios) == sorted(s.id for s in document.scenarios)
 
 

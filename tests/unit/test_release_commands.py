@@ -16,6 +16,7 @@ from harness.gateways.litellm.release_list import ReleaseList
 from harness.model.results import RunResult, ScenarioResult
 from harness.scenario.loader import load_scenario
 from harness.model.verdict import Outcome, Verdict
+from harness.store.documents import write_results
 from tests.fixtures import fake_releases
 
 ROOT = Path(__file__).parents[2]
@@ -41,7 +42,7 @@ def fake_release_runs(monkeypatch: pytest.MonkeyPatch, first_bad: str, applies_f
 
     tested: list[str] = []
 
-    def run_on_release(version, scenarios, log, out_dir=None, cancel=None, runner_started=None, deps="today"):  # type: ignore[no-untyped-def]
+    def run_on_release(version, scenarios, log, out_dir=None, cancel=None, runner_started=None, deps="today", draw_reports=None):  # type: ignore[no-untyped-def]
         tested.append(version)
         result = RunResult.new(target=f"litellm=={version}")
         for scenario in scenarios:
@@ -58,7 +59,7 @@ def fake_release_runs(monkeypatch: pytest.MonkeyPatch, first_bad: str, applies_f
                 verdicts.append(Verdict(check, outcome, message, None, "x", observed))
             result.scenarios.append(ScenarioResult(id=scenario.id, title=scenario.title, verdicts=verdicts))
         if out_dir is not None:
-            result.write(out_dir / "results.json")
+            write_results(result, out_dir / "results.json")
         return release_run.ReleaseRun(version, result, 0.1, None)
 
     fake_releases.install(monkeypatch, run_on_release)

@@ -21,6 +21,7 @@ from harness.report.junit import render_junit
 from harness.report.markdown import render_markdown
 from harness.report.view import build_view
 from harness.model.results import RunResult
+from harness.store.documents import write_results
 from tests.fixtures import report_docs
 from tests.fixtures.fake_runner import install
 
@@ -123,7 +124,7 @@ def test_html_escapes_what_the_proxy_sent() -> None:
 def test_rerendering_the_results_document_gives_identical_files(tmp_path: Path) -> None:
     # In memory (sets in hash order, fresh objects) and read back from disk: same bytes.
     result = report_docs.every_outcome()
-    results_path = result.write(tmp_path / "run" / "results.json")
+    results_path = write_results(result, tmp_path / "run" / "results.json")
     outputs.write_reports(result, tmp_path / "run")
     again = CliRunner().invoke(cli.app, ["report", str(results_path), "--out-dir", str(tmp_path / "again")])
     assert again.exit_code == 0, again.output
@@ -294,7 +295,7 @@ def test_documents_without_the_newer_optional_fields_still_load() -> None:
 
 
 def test_report_command_writes_the_files_asked_for(tmp_path: Path) -> None:
-    results = report_docs.load().write(tmp_path / "results.json")
+    results = write_results(report_docs.load(), tmp_path / "results.json")
     runner = CliRunner()
     done = runner.invoke(cli.app, ["report", str(results), "--html", str(tmp_path / "out.html"),
                                    "--markdown", str(tmp_path / "s.md"), "--junit", str(tmp_path / "j.xml")])
@@ -324,7 +325,7 @@ def test_report_command_refuses_what_is_not_a_results_document(tmp_path: Path, c
 
 def test_run_writes_every_report_and_prints_their_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     document = report_docs.load()
-    recorded = document.write(tmp_path / "recorded.json")
+    recorded = write_results(document, tmp_path / "recorded.json")
     install(monkeypatch, str(recorded))
     scenarios = tmp_path / "scenarios"
     scenarios.mkdir()

@@ -23,6 +23,7 @@ from harness.cli import app as cli
 from harness.compare import release_run
 from harness.engine import runner
 from harness.common.files import OutputError, check_folder, write_text
+from harness.store.documents import write_results
 from tests.fixtures import fake_releases, hostile_disk, report_docs
 from tests.fixtures.fake_runner import ReplayRunner
 
@@ -276,7 +277,7 @@ def test_bisect_prints_its_answer_when_bisect_json_cannot_be_written(
 def plugin_run(tmp_path: Path, *options: str, env: dict[str, str] | None = None,
                scenario_id: str = report_docs.SEED_ID) -> subprocess.CompletedProcess[str]:
     """pytest on one scenario of the recorded run, replayed (no proxy)."""
-    recorded = report_docs.load().write(tmp_path / "recorded.json")
+    recorded = write_results(report_docs.load(), tmp_path / "recorded.json")
     scenarios = tmp_path / "scenarios"
     scenarios.mkdir(exist_ok=True)
     scenario = report_docs.scenario(report_docs.load(), scenario_id)

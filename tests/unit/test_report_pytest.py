@@ -18,6 +18,7 @@ import pytest
 
 from tests.fixtures import report_docs
 from tests.fixtures.fake_runner import ENV
+from harness.store.documents import write_results
 
 # Seconds each (a pytest subprocess or a browser): `pytest -m "not integration and not slow"` skips them.
 pytestmark = pytest.mark.slow
@@ -32,7 +33,7 @@ def pytest_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One pytest session over every scenario of the every-outcome document."""
     base = tmp_path_factory.mktemp("plugin")
     document = report_docs.every_outcome()
-    recorded = document.write(base / "recorded.json")
+    recorded = write_results(document, base / "recorded.json")
     scenarios = base / "scenarios"
     scenarios.mkdir()
     for scenario in document.scenarios:

@@ -14,6 +14,7 @@ from harness.model.results import SCHEMA_VERSION, RunResult, ScenarioResult, ass
 from harness.model.observation import UpstreamHit
 from harness.model.verdict import Outcome
 from harness.judge import judge
+from harness.store.documents import write_results, read_results
 
 SECRET = "sk-generated-key-secret-9f3e"
 MASTER = "sk-master-1234567890"
@@ -105,16 +106,16 @@ def test_failed_scenario_turns_checks_into_errors():
 def test_no_secret_in_serialized_document(tmp_path):
     result = run(scenario())
     result.assert_no_secrets([SECRET, MASTER])
-    text = result.write(tmp_path / "out" / "results.json", secrets=[SECRET, MASTER]).read_text()
+    text = write_results(result, tmp_path / "out" / "results.json", secrets=[SECRET, MASTER]).read_text()
     assert SECRET not in text and "sk-…9f3e" in text
-    assert RunResult.read(tmp_path / "out" / "results.json") == result
+    assert read_results(tmp_path / "out" / "results.json") == result
 
 
 def test_leak_is_caught_without_printing_the_secret(tmp_path):
     leaky = scenario()
     leaky.verdicts[0].observation.body_excerpt = f"oops {SECRET}"
     with pytest.raises(AssertionError) as caught:
-        run(leaky).write(tmp_path / "results.json", secrets=[SECRET])
+        write_results(run(leaky), tmp_path / "results.json", secrets=[SECRET])
     assert "sk-…9f3e" in str(caught.value) and SECRET not in str(caught.value)
     assert not (tmp_path / "results.json").exists()
     assert_no_secrets("clean text", [SECRET, ""])

@@ -27,6 +27,7 @@ from harness.gateways.litellm.target_check import check_target
 from harness.gateways.litellm import releases
 from harness.gateways.litellm.environments import STAMP_NAME, environment_name
 from harness.targets.errors import ReleaseError
+from harness.store.documents import write_results
 from tests.fixtures import fake_releases, fake_runner, report_docs
 
 ROOT = Path(__file__).parents[2]
@@ -188,7 +189,7 @@ def test_the_docker_short_form_goes_on_with_a_note_when_the_index_is_unreachable
 def test_latest_says_which_newer_releases_it_passed_over_and_why(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     index = fake_releases.install_latest_index(monkeypatch)
     document = report_docs.load()
-    fake_runner.install(monkeypatch, str(document.write(tmp_path / "recorded.json")))
+    fake_runner.install(monkeypatch, str(write_results(document, tmp_path / "recorded.json")))
 
     for attempt in ("resolved now", "from the cache"):
         result = CliRunner().invoke(cli.app, ["run", str(SEED), "--target", "latest",

@@ -11,7 +11,7 @@ from rich.console import Console
 from harness.cli import app as cli
 from harness.engine import runner
 from harness.model.results import RunResult, ScenarioResult
-from harness.engine.runner import group_by_models
+from harness.engine.grouping import group_by_models
 from harness.scenario.loader import load_scenarios
 from harness.targets.errors import EnvironmentBuildError
 from harness.gateways.litellm.local import LocalTarget

@@ -17,6 +17,8 @@ from typing import Iterable, Sequence
 
 from filelock import FileLock, Timeout
 
+from harness.common.files import folder_size
+from harness.targets.processes import processes_using
 from harness.gateways.litellm.environments import (
     DEPS_MODES,
     LAST_USED_NAME,
@@ -98,46 +100,6 @@ def _last_used(root: Path, stamp: dict | None) -> float:
     if stamp and isinstance(stamp.get("built_at"), (int, float)):
         return float(stamp["built_at"])
     return root.stat().st_mtime
-
-
-def folder_size(root: Path) -> tuple[int, int]:
-    """(bytes used by the files under `root`, bytes of those not hard-linked elsewhere).
-
-    Symlinks are not followed; a file hard-linked twice inside `root` is counted once.
-    """
-    total = own = 0
-    seen: set[tuple[int, int]] = set()
-    for directory, _dirs, files in os.walk(root):
-        for name in files:
-            try:
-                info = os.lstat(os.path.join(directory, name))
-            except OSError:
-                continue
-            key = (info.st_dev, info.st_ino)
-            if key in seen:
-                continue
-            seen.add(key)
-            size = info.st_blocks * 512
-            total += size
-            if info.st_nlink == 1:
-                own += size
-    return total, own
-
-
-def processes_using(root: Path) -> list[int]:
-    """Pids of live processes started from `root` (its python or scripts in their command line)."""
-    marker = str(root.resolve()).encode() + b"/"
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if marker in cmdline:
-            pids.append(int(entry.name))
-    return pids
 
 
 # --------------------------------------------------------------------------- pruning

@@ -36,6 +36,7 @@ from filelock import FileLock
 from packaging.requirements import InvalidRequirement, Requirement
 
 from harness.targets.build_sites import BuildSite, SweptFolder, build_site, remove_folder, sweep_build_sites
+from harness.common.cache_root import default_cache_root
 from harness.targets.errors import EnvironmentBuildError
 from harness.gateways.litellm.releases import (
     DEPS_AS_RELEASED,
@@ -61,16 +62,6 @@ HEARTBEAT_S = 15.0
 
 def _no_log(_message: str) -> None:
     pass
-
-
-def default_cache_root() -> Path:
-    """`$GATECONFORM_CACHE_DIR`, else the per-user cache folder for gateconform."""
-    override = os.environ.get("GATECONFORM_CACHE_DIR")
-    if override:
-        return Path(override).expanduser().resolve()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("gateconform")).resolve()
 
 
 # --------------------------------------------------------------------------- progress helpers
@@ -353,7 +344,7 @@ def _remove_unstamped(root: Path) -> SweptFolder:
     """An environment without a stamp is a build in progress (its lock is held) or a killed one."""
     from filelock import Timeout
 
-    from harness.gateways.litellm.cache import processes_using  # the cache module builds on this one
+    from harness.targets.processes import processes_using
 
     try:
         with FileLock(str(root.parent / f"{root.name}.lock"), timeout=0):

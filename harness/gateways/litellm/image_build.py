@@ -317,7 +317,7 @@ def build_litellm_image(
     log = log or _no_log
     version = parse_version_spec(version_spec)  # raises for compromised releases and ranges
     if version == "latest":
-        from harness.gateways.litellm.environments import default_cache_root
+        from harness.common.cache_root import default_cache_root
         from harness.gateways.litellm.releases import resolve_version
 
         version = resolve_version(version, default_cache_root(), log)
@@ -481,7 +481,7 @@ def ensure_postgres_image(client: "docker.DockerClient", log: Log | None = None)
         return BUILT_POSTGRES_IMAGE
     from filelock import FileLock
 
-    from harness.gateways.litellm.environments import default_cache_root
+    from harness.common.cache_root import default_cache_root
 
     lock_dir = default_cache_root()
     lock_dir.mkdir(parents=True, exist_ok=True)

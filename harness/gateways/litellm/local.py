@@ -32,9 +32,9 @@ import httpx
 from harness.common.redact import Redactor
 from harness.targets.base import Endpoint, ModelSpec
 from harness.targets.build_sites import SweptFolder, remove_folder, tool_temp_folders
+from harness.common.cache_root import default_cache_root
 from harness.gateways.litellm.environments import (
     LiteLLMEnvironment,
-    default_cache_root,
     ensure_environment,
     prisma_env,
     remove_interrupted_builds,

@@ -360,7 +360,7 @@ class _LatestOnce:
 
 
 def _default_latest() -> LatestAnswer:
-    from harness.gateways.litellm.environments import default_cache_root
+    from harness.common.cache_root import default_cache_root
     from harness.gateways.litellm.releases import resolve_latest_answer
 
     return resolve_latest_answer(default_cache_root())
@@ -389,7 +389,8 @@ def _compromised_note(low: str, high: str) -> list[str]:
 
 def release_list_lines(versions: Sequence[str], cache_root: Path | None = None) -> list[str]:
     """One line per release for `gateconform releases`: version, and `cached` when an env exists."""
-    from harness.gateways.litellm.environments import default_cache_root, find_complete_environment
+    from harness.common.cache_root import default_cache_root
+    from harness.gateways.litellm.environments import find_complete_environment
 
     root = cache_root or default_cache_root()
     lines = []

@@ -102,7 +102,7 @@ def check_target(spec: str, cache_root: Path | None = None) -> CheckedTarget:
     Writes nothing but the cached release list (and `latest`'s cached answer) in `cache_root`
     (default: the user cache), so a refused spec leaves no lock file and no folder behind.
     """
-    from harness.gateways.litellm.environments import default_cache_root
+    from harness.common.cache_root import default_cache_root
 
     parsed = parse_target_spec(spec)
     root = cache_root or default_cache_root()
