@@ -87,7 +87,8 @@ def test_proxy_not_ready_in_time_reports_its_log_without_the_master_key() -> Non
         target.start(MODELS)
     message = str(error.value)
     assert "not ready after 3 s" in message
-    assert "lines of the proxy log" in message
+    # 3 s is inside the proxy's import, which may not have printed anything yet: either way it says so
+    assert "lines of the proxy log" in message or "the proxy wrote nothing to its log" in message
     assert target.master_key and target.master_key not in message
     assert_nothing_left(target)
 
