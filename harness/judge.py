@@ -2,8 +2,8 @@
 
 "Allowed" and "denied" are both claims that need evidence from two sides:
 - allowed = a 2xx well-formed completion AND the fake upstream received the call for that model;
-- denied  = one of the gateway's refusals (`harness.model.refusal`; for LiteLLM 401/403, or 404
-  auth_error) with the gateway's error shape AND the upstream received nothing.
+- denied  = one of the gateway's refusals (`harness.model.refusal`, `Gateway.refusals`: e.g. 401/403,
+  or 404 auth_error) with the gateway's error shape AND the upstream received nothing.
 Everything else (5xx, timeouts, other 4xx, odd bodies, a denial after the upstream was
 called) is an ERROR: the harness cannot tell, so it never reports a pass or a "denied".
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from harness.gateways.litellm.admin import REFUSALS
 from harness.model.check import Check, Expect, Probe
 from harness.model.observation import DEADLINE_PASSED, SHAPE_COMPLETION, SHAPE_ERROR, STOPPED_ANSWERING, Observation
 from harness.model.refusal import Refusal, describe
@@ -21,10 +20,10 @@ from harness.model.verdict import Outcome, Verdict, error_verdict, expected_text
 _MAX_ERROR_TEXT = 200  # characters of the gateway's error message quoted in a verdict message
 
 
-def judge(check: Check, observation: Observation | None, refusals: Sequence[Refusal] = REFUSALS) -> Verdict:
+def judge(check: Check, observation: Observation | None, refusals: Sequence[Refusal]) -> Verdict:
     """Judge one check against its observation (fail closed: doubt is ERROR, never PASS).
 
-    `refusals`: the gateway's answers that count as denied (LiteLLM's by default).
+    `refusals`: the answers of the target's gateway that count as denied (`Gateway.refusals`).
     """
     expected = expected_text(check)
     if check.skip_reason is not None:

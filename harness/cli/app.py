@@ -21,12 +21,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from harness.gateways import registry
 from harness.scenario.loader import ScenarioError, load_scenarios
 
+_GATEWAY = registry.default_gateway()  # what help texts name; `--target` may name another
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
-    help="Regression and conformance harness for LLM gateways (LiteLLM first).",
+    help=f"Regression and conformance harness for LLM gateways ({_GATEWAY.title} first).",
 )
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -62,8 +64,8 @@ def run(
     paths: list[Path] = typer.Argument(..., help="scenario files or folders (*.yaml, recursively)"),
     target: Optional[str] = typer.Option(
         None, "--target", "-t",
-        help="litellm==VERSION or latest (local, no Docker); docker:litellm==VERSION or docker:IMAGE; "
-        "default litellm==1.108.7",
+        help=f"{registry.spec_name()}==VERSION or latest (local, no Docker); docker:{registry.spec_name()}==VERSION "
+        f"or docker:IMAGE; default {_GATEWAY.default_target}",
     ),
     report_dir: Optional[Path] = typer.Option(
         None, "--report-dir",
@@ -78,7 +80,7 @@ def run(
     deps: Optional[str] = typer.Option(
         None, "--deps",
         help="local target's dependencies: 'today' (default: what pip installs today) or 'as-released' "
-        "(as of the release's upload date; same as --target litellm==X@as-released)",
+        f"(as of the release's upload date; same as --target {registry.spec_name()}==X@as-released)",
     ),
     scenario_deadline: float = typer.Option(
         120.0, "--scenario-deadline", min=1.0, metavar="SECONDS",
@@ -103,14 +105,12 @@ def run(
     from harness.common.files import OutputError, check_folder
     from harness.engine.watch import WatchLimits
     from harness.report.outputs import write_run_documents
-    from harness.engine.runner import DEFAULT_TARGET, ScenarioRunner, check_target_spec
+    from harness.engine.runner import DEFAULT_TARGET, ScenarioRunner, check_target_spec, with_deps
     from harness.targets.errors import TargetError
 
     spec = target or DEFAULT_TARGET
     try:
         if deps is not None:
-            from harness.gateways.litellm.releases import with_deps
-
             spec = with_deps(spec, deps)
         checked = check_target_spec(spec)  # refused here, once, before anything installs
     except TargetError as exc:
@@ -201,9 +201,9 @@ def _print_verdicts(result) -> None:  # type: ignore[no-untyped-def]
 
 
 def _proxy_description(result) -> str:  # type: ignore[no-untyped-def]
-    """`LiteLLM 1.82.3`, or what happened when no proxy reported a version."""
+    """`<gateway title> 1.82.3`, or what happened when no proxy reported a version."""
     if result.proxy_version:
-        return f"LiteLLM {result.proxy_version}"
+        return f"{registry.title_of(result.target)} {result.proxy_version}"
     if any(s.error and s.error.startswith("target did not start") for s in result.scenarios):
         return "no proxy started (the target did not install or start; see below)"
     return "proxy version not reported"

@@ -1,7 +1,8 @@
 """`gateconform image build|list`, and the Docker half of `gateconform clean` (`harness/cli/clean.py`).
 
-Heavy imports (the docker SDK, the build recipes) stay inside the commands, so `gateconform run`
-starts as fast without Docker as with it.
+The images are the default gateway's (`Gateway.images`); a gateway that builds none has no
+`image` commands. Heavy imports (the docker SDK, the build recipes) stay inside the commands,
+so `gateconform run` starts as fast without Docker as with it.
 """
 
 from __future__ import annotations
@@ -13,15 +14,16 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from harness.gateways import registry
+
 EXIT_OK, EXIT_ERROR = 0, 2
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
-image_app = typer.Typer(
-    no_args_is_help=True,
-    help="Docker images of LiteLLM releases built from PyPI (for --target docker:litellm==VERSION).",
-)
+#: The images `gateconform image` builds and lists: the default gateway's, if it builds any.
+IMAGES = registry.default_gateway().images
+image_app = typer.Typer(no_args_is_help=True, help=IMAGES.summary if IMAGES else None)
 
 
 class _Progress:
@@ -44,10 +46,10 @@ def _client():  # type: ignore[no-untyped-def]
         raise typer.Exit(EXIT_ERROR)
 
 
-@image_app.command("build")
+@image_app.command("build", help=IMAGES.build_help if IMAGES else None)
 def build(
     what: list[str] = typer.Argument(
-        ..., help="litellm==VERSION (e.g. litellm==1.82.3) and/or postgres", metavar="litellm==VERSION|postgres"
+        ..., help=IMAGES.item_help if IMAGES else "", metavar=IMAGES.item_metavar if IMAGES else "IMAGE"
     ),
     base: Optional[str] = typer.Option(
         None, "--base",
@@ -58,15 +60,13 @@ def build(
         False, "--force", help="rebuild from scratch (no layer cache), e.g. to pick up new dependency releases"
     ),
 ) -> None:
-    """Build gateconform/litellm:VERSION (LiteLLM from PyPI + the wasm Prisma engine) or gateconform/postgres:15."""
+    """Build images of the gateway's releases (the help says which: `Gateway.images.build_help`)."""
     from harness.targets.errors import TargetError
-    from harness.gateways.litellm.image_build import build_litellm_image, build_postgres_image
-    from harness.gateways.litellm.releases import parse_version_spec
 
+    assert IMAGES is not None  # registered only for a gateway that builds images
     try:  # refuse bad or compromised versions before touching the engine
         for item in what:
-            if item.strip().lower() not in ("postgres", "postgresql"):
-                parse_version_spec(item)
+            IMAGES.check_build_item(item)
     except TargetError as error:
         err.print(f"gateconform: {error}", highlight=False, markup=False)
         raise typer.Exit(EXIT_ERROR)
@@ -74,10 +74,7 @@ def build(
     progress = _Progress()
     try:
         for item in what:
-            if item.strip().lower() in ("postgres", "postgresql"):
-                result = build_postgres_image(client, base=base, force=force, log=progress)
-            else:
-                result = build_litellm_image(client, item, base=base, force=force, log=progress)
+            result = IMAGES.build(client, item, base=base, force=force, log=progress)
             state = "up to date" if result.cached else f"built in {result.seconds:.0f} s"
             out.print(f"{result.tag}  {state}  (FROM {result.base})", highlight=False, markup=False)
     except TargetError as error:
@@ -93,11 +90,10 @@ def build(
 @image_app.command("list")
 def list_images() -> None:
     """Images gateconform built (tags, size, recipe)."""
-    from harness.gateways.litellm.image_build import describe, gateconform_images
-
+    assert IMAGES is not None
     client = _client()
     try:
-        lines = describe(gateconform_images(client))
+        lines = IMAGES.describe(IMAGES.built_images(client))
     finally:
         client.close()
     for line in lines or ["(no images built by gateconform)"]:
@@ -120,10 +116,8 @@ def clean_docker_leftovers(all_runs: bool, images: bool) -> bool:
     try:
         report = sweep(client, include_live=all_runs, log=progress)
         removed_images: list[str] = []
-        if images:
-            from harness.gateways.litellm.image_build import gateconform_images
-
-            for image in gateconform_images(client):
+        if images and IMAGES is not None:
+            for image in IMAGES.built_images(client):
                 try:
                     client.images.remove(image.id, force=True)
                     removed_images.append(", ".join(image.tags) or image.short_id)
@@ -146,5 +140,6 @@ def clean_docker_leftovers(all_runs: bool, images: bool) -> bool:
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the `gateconform` app."""
-    app.add_typer(image_app, name="image")
+    """Add this module's commands to the `gateconform` app (none when the gateway builds no images)."""
+    if IMAGES is not None:
+        app.add_typer(image_app, name="image")

@@ -1,6 +1,8 @@
-"""`gateconform releases | matrix | bisect | cache`: working across LiteLLM releases.
+"""`gateconform releases | matrix | bisect | cache`: working across a gateway's releases.
 
-- `releases [SELECTION]`: what PyPI serves (compromised releases never listed), oldest first;
+The releases are the default gateway's (`Gateway.releases`, `Gateway.environments`).
+
+- `releases [SELECTION]`: what the gateway publishes (compromised releases never listed), oldest first;
 - `matrix PATHS --versions …`: every scenario on every release, a table of verdicts;
 - `bisect SCENARIO --good V --bad V`: the last good and first bad release (or, with --good
   newer than --bad, the last bad and first good: where it was fixed);
@@ -21,6 +23,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from harness.gateways import registry
+
 if TYPE_CHECKING:
     from harness.compare.bisect import BisectResult, ReleaseVerdict
     from harness.model.scenario import Scenario
@@ -29,6 +33,8 @@ out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+#: The gateway whose releases these commands work across.
+_GATEWAY = registry.default_gateway()
 #: A matrix over more releases than this needs --max-releases: each release costs minutes.
 DEFAULT_MAX_RELEASES = 25
 _STATE_STYLE = {"good": "green", "bad": "bold red", "not applicable": "yellow", "untestable": "magenta"}
@@ -71,7 +77,8 @@ def _fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `gateconform` app."""
-    app.command("releases")(releases)
+    app.command("releases", help=f"List {_GATEWAY.title} releases from PyPI, oldest first (compromised releases "
+                "are never listed).")(releases)
     app.command("matrix")(matrix)
     app.command("bisect")(bisect)
     app.add_typer(cache_app, name="cache")
@@ -86,19 +93,19 @@ def releases(
     ),
     pre: bool = typer.Option(False, "--pre", help="include pre-releases (rc, dev) in ranges"),
 ) -> None:
-    """List LiteLLM releases from PyPI, oldest first (compromised releases are never listed)."""
-    from harness.gateways.litellm.release_list import published_releases, release_list_lines, select_releases
+    """List the gateway's releases, oldest first (compromised releases are never listed)."""
     from harness.targets.errors import ReleaseError
 
+    catalogue = _GATEWAY.releases
     try:
         if selection:
-            chosen = select_releases(selection, include_prereleases=pre)
+            chosen = catalogue.select(selection, include_prereleases=pre)
             versions, notes = chosen.versions, chosen.notes
         else:
-            versions, notes = [str(v) for v in published_releases().finals(pre)], []
+            versions, notes = catalogue.published(pre), []
     except ReleaseError as exc:
         raise _fail(f"gateconform: {exc}")
-    for line in release_list_lines(versions):
+    for line in catalogue.describe(versions):
         out.print(line, highlight=False)
     for note in notes:
         err.print(f"note: {note}", highlight=False)
@@ -218,11 +225,10 @@ def _load_scenarios_or_exit(paths: list[Path]) -> list["Scenario"]:
 
 
 def _select_or_exit(versions: str, pre: bool) -> list[str]:
-    from harness.gateways.litellm.release_list import select_releases
     from harness.targets.errors import ReleaseError
 
     try:
-        selection = select_releases(versions, include_prereleases=pre, local_target=True)
+        selection = _GATEWAY.releases.select(versions, include_prereleases=pre, local_target=True)
     except ReleaseError as exc:
         raise _fail(f"gateconform: {exc}")
     for note in selection.notes:
@@ -318,32 +324,22 @@ def _bisect_candidates_or_exit(good: str, bad: str) -> tuple[list[str], bool]:
     """The releases to search, oldest first, and whether this looks for a fix (--good is newer).
 
     [good, every final release strictly between, bad], or [bad, …, good] for a fix; each end
-    checked against PyPI's list.
+    checked against the gateway's published list (`ReleaseCatalogue.bisect_range`).
     """
-    from packaging.version import Version
-
-    from harness.gateways.litellm.release_list import ExactItem, parse_selection, published_releases, select_releases
     from harness.targets.errors import ReleaseError
-    from harness.gateways.litellm.releases import LATEST, refuse_too_old_for_local
 
     try:
-        for end in (good, bad):  # compromised, malformed or too old for the local target: refused before any lookup
-            for item in parse_selection(end):
-                if isinstance(item, ExactItem) and item.version != LATEST:
-                    refuse_too_old_for_local(item.version)
-        releases = published_releases()
-        ends = [select_releases(end, releases, local_target=True) for end in (good, bad)]
+        ends = _GATEWAY.releases.bisect_range(good, bad)
     except ReleaseError as exc:
         raise _fail(f"gateconform: {exc}")
-    good_v, bad_v = ends[0].versions[0], ends[1].versions[0]
-    for note in dict.fromkeys(note for end in ends for note in end.notes):
+    for note in ends.notes:
         err.print(f"note: {note}", highlight=False, markup=False)
-    if Version(good_v) == Version(bad_v):
-        raise _fail(f"gateconform: --good and --bad are the same release ({good_v}): one must be older "
+    if ends.good == ends.bad:
+        raise _fail(f"gateconform: --good and --bad are the same release ({ends.good}): one must be older "
                     "(--good older: where it broke; --good newer: where it was fixed)")
-    if Version(good_v) > Version(bad_v):
-        return [bad_v, *releases.strictly_between(bad_v, good_v), good_v], True
-    return [good_v, *releases.strictly_between(good_v, bad_v), bad_v], False
+    if ends.good_is_newer:
+        return [ends.bad, *ends.between, ends.good], True
+    return [ends.good, *ends.between, ends.bad], False
 
 
 def _release_verdicts(
@@ -489,13 +485,13 @@ def _write_bisect_documents(
 @cache_app.command("list")
 def cache_list() -> None:
     """Environments under the cache root: version, size, last use, and whether still usable."""
-    from harness.gateways.litellm.cache import format_age, format_size, list_environments
     from harness.common.cache_root import default_cache_root
+    from harness.common.units import format_age, format_size
 
     root = default_cache_root()
-    environments = list_environments(root)
+    environments = _environments().list(root)
     table = Table(title=escape(f"{root}/envs"), title_justify="left")
-    table.add_column("environment (litellm version)", no_wrap=True)
+    table.add_column(f"environment ({_GATEWAY.name} version)", no_wrap=True)
     for column in ("deps", "size", "pruning frees", "last used", "state"):
         table.add_column(column)
     now = time.time()
@@ -514,14 +510,14 @@ def cache_list() -> None:
 @cache_app.command("prune")
 def cache_prune(
     older_than: Optional[str] = typer.Option(None, "--older-than", help="not used for this long: 30d, 12h, 2w"),
-    version: list[str] = typer.Option([], "--version", help="a LiteLLM version (repeatable)"),
+    version: list[str] = typer.Option([], "--version", help=f"a {_GATEWAY.title} version (repeatable)"),
     stale: bool = typer.Option(False, "--stale", help="incomplete, older recipe or another Python"),
     everything: bool = typer.Option(False, "--all", help="every environment"),
     dry_run: bool = typer.Option(False, "--dry-run", help="say what would be removed, remove nothing"),
 ) -> None:
     """Remove environments by age, version or staleness; never one being built or used."""
-    from harness.gateways.litellm.cache import format_size, list_environments, parse_age, prune, select_for_pruning
     from harness.common.cache_root import default_cache_root
+    from harness.common.units import format_size, parse_age
 
     if not (older_than or version or stale or everything):
         raise _fail("gateconform cache prune: say what to remove: --older-than, --version, --stale or --all")
@@ -529,11 +525,19 @@ def cache_prune(
         older_than_s = parse_age(older_than) if older_than else None
     except ValueError as exc:
         raise _fail(f"gateconform: {exc}")
-    chosen = select_for_pruning(list_environments(default_cache_root()), older_than_s=older_than_s,
-                                versions=version, stale=stale, everything=everything)
-    decisions = prune(chosen, dry_run=dry_run)
+    cache = _environments()
+    chosen = cache.select_for_pruning(cache.list(default_cache_root()), older_than_s=older_than_s,
+                                      versions=version, stale=stale, everything=everything)
+    decisions = cache.prune(chosen, dry_run=dry_run)
     freed = sum(d.environment.own_bytes for d in decisions if d.removed)
     for decision in decisions:
         verb = "removed" if decision.removed else "kept"
         out.print(f"{verb} {decision.environment.name}: {decision.reason}", highlight=False)
     out.print(f"{sum(d.removed for d in decisions)} removed, {format_size(freed)} freed", highlight=False)
+
+
+def _environments():  # type: ignore[no-untyped-def]
+    """The default gateway's cache of environments, or exit 2 when its launcher keeps none."""
+    if _GATEWAY.environments is None:
+        raise _fail(f"gateconform: the {_GATEWAY.title} launcher keeps no environments in the cache")
+    return _GATEWAY.environments

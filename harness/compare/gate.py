@@ -2,7 +2,7 @@
 
 Two ways to say a failure is already known:
 - an **expected-failures file** (YAML, a list of `{check: <check id>, why: <text>, issue?: <url>}`;
-  `*` in a check id matches any characters, e.g. `litellm-23850::svc::*`);
+  `*` in a check id matches any characters, e.g. `issue-23850::svc::*`);
 - a **baseline**: the results document of an earlier run (`--baseline last/results.json`); a
   check that failed there and fails again is "still failing", not new.
 
@@ -26,6 +26,7 @@ from typing import Callable, Iterable
 
 import yaml
 
+from harness.gateways import registry
 from harness.scenario import bounded_yaml
 from harness.model.check import Probe
 from harness.model.problems import FileProblem
@@ -211,7 +212,7 @@ def _check_id_ok(value: tuple[str, int], where: str, report: Report) -> bool:
     parts = text.split("::")
     if "*" not in text and (len(parts) < 3 or not all(parts)):
         report(line, where, f"'{text}' is not a check id (scenario::principal::probe[::model], "
-                            "e.g. litellm-23850-access-group-limits-service-key::svc::chat::gpt-4o)")
+                            "e.g. issue-23850-service-key::svc::chat::gpt-4o)")
         return False
     probes = [p.value for p in Probe]
     if len(parts) >= 3 and "*" not in parts[2] and parts[2] not in probes:
@@ -391,7 +392,7 @@ def _classify(report: GateReport, item: GateItem, outcome: Outcome, in_baseline:
 
 
 def _baseline_label(baseline: RunResult) -> str:
-    version = f", LiteLLM {baseline.proxy_version}" if baseline.proxy_version else ""
+    version = f", {registry.title_of(baseline.target)} {baseline.proxy_version}" if baseline.proxy_version else ""
     return f"{baseline.run_id} ({baseline.target}{version})"
 
 

@@ -1,10 +1,10 @@
-"""Run a set of scenarios on one LiteLLM release: the unit of work of a matrix and a bisect.
+"""Run a set of scenarios on one release of the default gateway: the unit of work of a matrix and a bisect.
 
-One `ScenarioRunner` per release (target `litellm==V`), scenarios grouped by model list so each
+One `ScenarioRunner` per release (target `<gateway>==V`), scenarios grouped by model list so each
 list boots one proxy, and each proxy stopped as soon as its scenarios ran, so a release never
 holds more than one proxy. The results document is written per release.
 
-Dependency modes (`deps`): `today` (what installs today), `as-released` (`litellm==V@as-released`:
+Dependency modes (`deps`): `today` (what installs today), `as-released` (`<gateway>==V@as-released`:
 dependencies as of the release's upload date) or `auto` (a matrix's and a bisect's default):
 today's first, and a release that did not install or start with them is retried once with
 dependencies as released before it is called untestable. The results document says which mode
@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from harness.gateways import registry
 from harness.model.results import RunResult
 from harness.model.scenario import Scenario
+from harness.model.target import LOCAL, TargetSpec
 from harness.store.documents import write_results
 
 Log = Callable[[str], None]
@@ -52,6 +54,15 @@ class ReleaseRun:
     secrets: list[str] = field(default_factory=list, repr=False)
     #: why its results document or reports could not be written (the verdicts are still here)
     write_error: str | None = None
+
+
+def release_spec(version: str, deps: str) -> str:
+    """The target spec of `version` of the default gateway, run locally with dependencies `deps`."""
+    return TargetSpec(LOCAL, _gateway_name(), version, deps).normalised
+
+
+def _gateway_name() -> str:
+    return registry.default_name()
 
 
 def did_not_start(result: RunResult) -> str | None:
@@ -99,7 +110,7 @@ def run_with_deps(
     why = did_not_start(first.result)
     if why is None:
         return first
-    log(f"litellm {version} did not start with today's dependencies ({why}); "
+    log(f"{_gateway_name()} {version} did not start with today's dependencies ({why}); "
         "retrying once with dependencies as released")
     second = attempt(DEPS_AS_RELEASED)
     second.deps = DEPS_AS_RELEASED
@@ -119,7 +130,7 @@ def run_on_release(
     deps: str = DEPS_TODAY,
     draw_reports: DrawReports | None = None,
 ) -> ReleaseRun:
-    """Run `scenarios` on `litellm==version`; never raises for a release that cannot boot.
+    """Run `scenarios` on `<gateway>==version`; never raises for a release that cannot boot.
 
     A release that cannot be installed or started gives a results document whose scenarios
     carry the error (ERROR verdicts), exactly as `gateconform run` would. `cancel` stops before
@@ -149,8 +160,7 @@ def _run_once(
     from harness.engine.runner import ScenarioRunner
 
     started = time.monotonic()
-    spec = f"litellm=={version}" if deps == DEPS_TODAY else f"litellm=={version}@{deps}"
-    with ScenarioRunner(spec, log=log) as runner:
+    with ScenarioRunner(release_spec(version, deps), log=log) as runner:
         if runner_started is not None:
             runner_started(runner)
         result = runner.run_all(scenarios, cancel=cancel)
@@ -170,7 +180,7 @@ def _write_documents(run: ReleaseRun, out_dir: Path, log: Log, draw_reports: Dra
         path = write_results(run.result, out_dir / "results.json", secrets=run.secrets)
     except OutputError as exc:
         run.write_error = str(exc)
-        log(f"results not written for litellm {run.version}: {exc}")
+        log(f"results not written for {_gateway_name()} {run.version}: {exc}")
         return None
     if draw_reports is None:
         return path
@@ -178,10 +188,10 @@ def _write_documents(run: ReleaseRun, out_dir: Path, log: Log, draw_reports: Dra
         draw_reports(run.result, out_dir)
     except OutputError as exc:
         run.write_error = str(exc)
-        log(f"reports not written for litellm {run.version}: {exc}")
+        log(f"reports not written for {_gateway_name()} {run.version}: {exc}")
     except Exception as exc:  # noqa: BLE001 - results.json is written; a report bug must not
         # turn a tested release into an untestable one
-        log(f"reports not written for litellm {run.version}: {type(exc).__name__}: {exc}")
+        log(f"reports not written for {_gateway_name()} {run.version}: {type(exc).__name__}: {exc}")
     return path
 
 
@@ -191,7 +201,7 @@ def failed_release_run(version: str, scenarios: Sequence[Scenario], error: str, 
     from harness.common.redact import shareable_path
     from harness.model.results import ScenarioResult
 
-    result = RunResult.new(target=f"litellm=={version}")
+    result = RunResult.new(target=release_spec(version, DEPS_TODAY))
     for scenario in scenarios:
         result.scenarios.append(ScenarioResult.failed(
             id=scenario.id, title=scenario.title, issue=scenario.issue,
@@ -231,20 +241,20 @@ class EnvironmentPrefetcher:
 
     def _build(self, version: str) -> None:
         from harness.common.cache_root import default_cache_root
-        from harness.gateways.litellm.environments import ensure_environment, find_complete_environment
-        from harness.gateways.litellm.wasm_engine import ensure_wasm_engine
 
-        root = default_cache_root()
-        if version not in self._wanted or find_complete_environment(root, version, self._deps) is not None:
+        if version not in self._wanted:
             return
+        gateway = registry.default_gateway()
         started = time.monotonic()
         try:
-            engine = ensure_wasm_engine(root)
-            ensure_environment(version, root, engine.env(), deps=self._deps)
+            built = gateway.prepare_local(version, self._deps, default_cache_root())
         except Exception as exc:  # noqa: BLE001 - reported when the release itself is tested
-            self._log(f"(background) environment for litellm {version} did not build: {str(exc).splitlines()[0]}")
+            self._log(f"(background) environment for {gateway.name} {version} did not build: "
+                      f"{str(exc).splitlines()[0]}")
             return
-        self._log(f"(background) environment for litellm {version} ready in {time.monotonic() - started:.0f} s")
+        if built:
+            self._log(f"(background) environment for {gateway.name} {version} ready in "
+                      f"{time.monotonic() - started:.0f} s")
 
     def close(self) -> None:
         """Drop queued builds and wait for the one in progress (a uv or prisma child process)."""

@@ -2,6 +2,11 @@
 
 scenario → checks → target (one proxy per target spec and model list, reused) → provision →
 probes → verdicts → ScenarioResult, and always teardown. Used by the CLI and the pytest plugin.
+
+Everything gateway-specific comes from the gateway the target spec names
+(`harness.gateways.registry`): the launcher that builds the target, the admin client that
+provisions and tears down, the liveness route the watch asks, the refusals the judge counts
+as denied.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import httpx
 
-from harness.gateways.litellm.admin import LIVENESS_PATH, Handles, LiteLLMAdapter, ProvisionError
+from harness.gateways import registry
+from harness.gateways.base import AdminClient, Gateway, Handles, ProvisionError
 from harness.model.check import Check
 from harness.oracle.explicit import checks_for
 from harness.probes.run import run_probes
@@ -26,16 +32,18 @@ from harness.model.results import RunResult, ScenarioResult
 from harness.model.scenario import Scenario
 from harness.targets.base import Endpoint, ModelSpec, Target
 from harness.targets.errors import EnvironmentBuildError, ReleaseError, TargetError
+from harness.targets import spec as target_spec
 from harness.judge import judge
 
 if TYPE_CHECKING:
-    from harness.gateways.litellm.target_check import CheckedTarget
+    from harness.targets.spec import CheckedTarget
 
 Log = Callable[[str], None]
+#: Builds (does not start) the target a spec names: `make_target`, or a test's stand-in.
+TargetFactory = Callable[[str, Log], Target]
 
-# The target used when none is named: a current LiteLLM release that installs as published,
-# run locally (embedded PostgreSQL, no Docker).
-DEFAULT_TARGET = "litellm==1.108.7"
+#: The target used when none is named: the default gateway's (`Gateway.default_target`).
+DEFAULT_TARGET = registry.default_gateway().default_target
 
 
 def new_run_id() -> str:
@@ -44,28 +52,24 @@ def new_run_id() -> str:
 
 
 def make_target(spec: str, log: Log) -> Target:
-    """Build (not start) the target a `--target` value names."""
-    from harness.gateways.litellm.target_check import DOCKER, parse_target_spec
-
-    parsed = parse_target_spec(spec)  # malformed, compromised, too old: refused here
-    if parsed.kind == DOCKER:
-        from harness.gateways.litellm.docker_target import DockerTarget  # the docker SDK only when asked for
-
-        return DockerTarget(parsed.image or "", log=log)
-    from harness.gateways.litellm.local import LocalTarget  # heavy imports only when a proxy is needed
-
-    return LocalTarget(f"litellm=={parsed.version}", log=log, deps=parsed.deps)
+    """Build (not start) the target a `--target` value names: spec → gateway → its launcher."""
+    parsed = target_spec.parse_target_spec(spec, registry)  # malformed, compromised, too old: refused here
+    return registry.gateway(parsed.gateway).launch(parsed, log)
 
 
 def check_target_spec(spec: str) -> "CheckedTarget":
-    """Judge a target spec before doing anything at all (see `harness.gateways.litellm.target_check`).
+    """Judge a target spec before doing anything at all (`harness.targets.spec.check_target`).
 
     Returns the spec written one way and the notes to print once (what `latest` passed over);
     raises `TargetError` with one line saying why the spec cannot run and what to use instead.
     """
-    from harness.gateways.litellm.target_check import check_target
+    return target_spec.check_target(spec, registry)
 
-    return check_target(spec)
+
+def with_deps(spec: str, deps: str) -> str:
+    """`spec` asking for dependency mode `deps` (`--deps`); `TargetError` for an unknown mode."""
+    modes = tuple(dict.fromkeys(mode for name in registry.names() for mode in registry.gateway(name).deps_modes))
+    return target_spec.with_deps(spec, deps, modes)
 
 
 @dataclass
@@ -88,6 +92,8 @@ class ScenarioRunner:
     A proxy that stopped answering during a scenario is asked once, briefly, before each later
     one; while it stays silent those scenarios end at once with the same reason.
     `watch_limits` bounds how long a scenario waits for its proxy (see `harness.engine.watch`).
+    `target_factory` builds each target (default `make_target`) and `gateway` is the target's
+    gateway (default: the one the spec names); both are seams for tests.
     """
 
     target_spec: str
@@ -98,11 +104,19 @@ class ScenarioRunner:
     proxy_version: str | None = None
     image_digest: str | None = None
     watch_limits: WatchLimits = field(default_factory=WatchLimits)
+    target_factory: TargetFactory | None = None
+    #: the gateway of the target spec (default: the one it names): its admin client, liveness
+    #: route and refusals
+    gateway: Gateway = None  # type: ignore[assignment] - set in __post_init__
     _slots: dict[tuple[ModelSpec, ...], _Slot] = field(default_factory=dict)
     _scenario_count: int = 0
     #: why the release could not be installed, once it could not (the same for every model list)
     _install_error: str | None = None
     _silent_proxies: dict[str, str] = field(default_factory=dict)  # base url → why it was given up on
+
+    def __post_init__(self) -> None:
+        if self.gateway is None:
+            self.gateway = registry.gateway_of(self.target_spec)
 
     def endpoint_for(self, models: tuple[ModelSpec, ...]) -> Endpoint:
         """The running proxy for this model list, started on first use."""
@@ -110,7 +124,8 @@ class ScenarioRunner:
         if slot is None and self._install_error is not None:
             raise TargetError(self._install_error)
         if slot is None:
-            slot = _Slot(target=make_target(self.target_spec, self.log))
+            factory = self.target_factory or make_target  # looked up now: tests may replace `make_target`
+            slot = _Slot(target=factory(self.target_spec, self.log))
             self._slots[models] = slot
             try:
                 slot.endpoint = slot.target.start(list(models))
@@ -183,6 +198,10 @@ class ScenarioRunner:
                 source=scenario.source_text, checks=checks, error=reason,
             )
 
+        written_for = scenario.gateway or registry.default_name()
+        if written_for != self.gateway.name:  # its special names would mean nothing (or else) here
+            return failed(f"the scenario is written for the gateway {written_for}; "
+                          f"the target {self.target_spec} is {self.gateway.name}")
         try:
             endpoint = self.endpoint_for(tuple(scenario.model_specs()))
         except TargetError as exc:
@@ -194,14 +213,16 @@ class ScenarioRunner:
 
         limits = self.watch_limits
         guard = ConnectionGuard()
-        adapter = LiteLLMAdapter(endpoint, self.redactor, self.log, transport=_transport(guard, endpoint))
-        handles = Handles(run_id=scenario_run_id)
+        adapter = self._admin(endpoint, guard)
+        handles = adapter.new_handles(scenario_run_id)
+        refusals = self.gateway.refusals
         try:
-            with ProxyWatch(endpoint.base_url, LIVENESS_PATH, limits, self.log, subject=scenario.id) as watch:
+            with ProxyWatch(endpoint.base_url, self.gateway.liveness_path, limits, self.log,
+                            subject=scenario.id) as watch:
                 checks = watch.run("preparing", guard,  # reads which features the proxy has
                                    lambda: self._with_skips(checks, adapter, scenario))
                 if all(check.skip_reason for check in checks):
-                    verdicts = [judge(check, None) for check in checks]
+                    verdicts = [judge(check, None, refusals=refusals) for check in checks]
                 else:
                     entities = _entity_count(scenario)
                     watch.run("provisioning", guard,
@@ -214,7 +235,7 @@ class ScenarioRunner:
                                            guard=guard, tally=answered),
                         progress=lambda: answered,
                     )
-                    verdicts = [judge(check, observations.get(check.id)) for check in checks]
+                    verdicts = [judge(check, observations.get(check.id), refusals=refusals) for check in checks]
         except ProxyStoppedAnswering as exc:
             return failed(self.redactor.redact(str(exc)))
         except (ProvisionError, httpx.HTTPError) as exc:
@@ -236,7 +257,7 @@ class ScenarioRunner:
         reason = self._silent_proxies.get(endpoint.base_url)
         if reason is None:
             return None
-        if answers(endpoint.base_url, LIVENESS_PATH, self.watch_limits.liveness_timeout_s):
+        if answers(endpoint.base_url, self.gateway.liveness_path, self.watch_limits.liveness_timeout_s):
             del self._silent_proxies[endpoint.base_url]
             return None
         return f"{reason} (earlier in this run, and it still does not answer)"
@@ -247,14 +268,15 @@ class ScenarioRunner:
         if not handles.created_count():
             return
         limits = self.watch_limits
-        if abandoned is not None and not answers(endpoint.base_url, LIVENESS_PATH, limits.liveness_timeout_s):
+        liveness = self.gateway.liveness_path
+        if abandoned is not None and not answers(endpoint.base_url, liveness, limits.liveness_timeout_s):
             self.log(f"teardown of {scenario_id}: not attempted ({abandoned}); "
                      f"left in the proxy: {handles.describe()}")
             return
         guard = ConnectionGuard()
-        adapter = LiteLLMAdapter(endpoint, self.redactor, self.log, transport=_transport(guard, endpoint))
+        adapter = self._admin(endpoint, guard)
         try:
-            with ProxyWatch(endpoint.base_url, LIVENESS_PATH, limits, self.log,
+            with ProxyWatch(endpoint.base_url, liveness, limits, self.log,
                             subject=scenario_id, deadline_s=limits.teardown_s) as watch:
                 problems = watch.run("tearing down", guard, lambda: adapter.teardown(handles))
         except ProxyStoppedAnswering as exc:
@@ -270,8 +292,12 @@ class ScenarioRunner:
         if handles.created_count():
             self.log(f"teardown of {scenario_id}: left in the proxy: {handles.describe()}")
 
+    def _admin(self, endpoint: Endpoint, guard: ConnectionGuard) -> AdminClient:
+        """The gateway's admin client for `endpoint`, its calls abandonable through `guard`."""
+        return self.gateway.admin(endpoint, self.redactor, self.log, transport=_transport(guard, endpoint))
+
     @staticmethod
-    def _with_skips(checks: list[Check], adapter: LiteLLMAdapter, scenario: Scenario) -> list[Check]:
+    def _with_skips(checks: list[Check], adapter: AdminClient, scenario: Scenario) -> list[Check]:
         """Mark every check skipped when the proxy lacks a feature the scenario needs."""
         reasons = adapter.capabilities().missing_for(scenario)
         if not reasons:

@@ -45,7 +45,7 @@ class Check:
 
     @property
     def id(self) -> str:
-        """Stable identifier, e.g. `litellm-23850::svc::chat::gpt-4o`."""
+        """Stable identifier, e.g. `issue-23850::svc::chat::gpt-4o`."""
         parts = [self.scenario_id, self.principal, self.probe.value]
         if self.model is not None:
             parts.append(self.model)

@@ -32,7 +32,7 @@ class UpstreamHit:
 # Body shapes (Observation.shape); judge() relies on these, not on the truncated excerpt.
 SHAPE_COMPLETION = "completion"  # {"choices": [{"message": {...}}], ...}
 SHAPE_MODEL_LIST = "model_list"  # {"data": [{"id": str}, ...]}
-SHAPE_ERROR = "error"  # {"error": {"message": str, "type": ..., ...}} (OpenAI/LiteLLM)
+SHAPE_ERROR = "error"  # {"error": {"message": str, "type": ..., ...}} (OpenAI's, and gateways that follow it)
 SHAPE_OTHER_JSON = "other_json"
 SHAPE_NOT_JSON = "not_json"
 SHAPE_EMPTY = "empty"

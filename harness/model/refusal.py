@@ -2,7 +2,7 @@
 
 A refusal is the gateway declining the principal (its key, team, user …), as opposed to failing
 (5xx, timeout) or rejecting the request itself (a bad body, an unknown model). Each gateway
-lists its own refusals, with where they come from; LiteLLM's are `harness.gateways.litellm.admin.REFUSALS`.
+lists its own refusals, with where they come from (`harness.gateways.base.Gateway.refusals`).
 Every refusal also needs the gateway's error shape and an upstream that received nothing —
 `judge` checks those for all of them.
 """

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, computed_field, field_serializer
 
 import harness
 from harness.model.check import Check
+from harness.model.target import deps_of, target_kind_of
 from harness.common.redact import redact_key, redact_machine_paths, redact_strings
 from harness.model.verdict import Outcome, Verdict, error_verdict, skipped_verdict
 
@@ -127,24 +128,6 @@ class ScenarioResult(BaseModel):
         ]
         return cls(id=id, title=title, issue=issue, path=path, source=source,
                    verdicts=verdicts, error=error)
-
-
-def target_kind_of(spec: str) -> str:
-    """The kind of target a `--target` value names: `docker`, `url` or `local`."""
-    text = spec.strip()
-    if text.startswith("docker:"):
-        return "docker"
-    if text.startswith(("url:", "http://", "https://")):
-        return "url"
-    return "local"
-
-
-def deps_of(spec: str) -> str | None:
-    """A local target's dependency mode (`today`, `as-released` for `litellm==X@as-released`), else None."""
-    if target_kind_of(spec) != "local":
-        return None
-    _base, sep, mode = spec.strip().rpartition("@")
-    return mode.strip().lower() if sep else "today"
 
 
 class RunResult(BaseModel):

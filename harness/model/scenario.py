@@ -4,31 +4,27 @@ These pydantic models check *shape* (types, required fields, unknown fields, nam
 Cross-references (does `keys[0].team` name a declared team? is a model in `can_call` declared?)
 are checked by `harness.scenario.loader`, which also maps every problem to a file line.
 Load scenarios through the loader, not with `Scenario.model_validate`, so both run.
+
+The language is the same for every gateway. A gateway's special entries of a `models` list
+(its vocabulary, `harness.gateways.base.Vocabulary`) come in through the validation context
+(`VOCABULARY_CONTEXT`): the loader passes the vocabulary of the scenario's gateway.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationInfo
 from pydantic_core import PydanticCustomError
 
-
-# LiteLLM's special entries in a `models` list.
-ALL_PROXY_MODELS = "all-proxy-models"  # every model the proxy serves
-ALL_TEAM_MODELS = "all-team-models"  # on a key: whatever the key's team may use
-NO_DEFAULT_MODELS = "no-default-models"  # on a user/team: nothing unless granted otherwise
-SPECIAL_MODEL_NAMES = (ALL_PROXY_MODELS, ALL_TEAM_MODELS, NO_DEFAULT_MODELS)
-
-# Which special names each owner of a `models` list may use (the loader enforces it).
-TEAM_SPECIAL_NAMES = (ALL_PROXY_MODELS, NO_DEFAULT_MODELS)
-USER_SPECIAL_NAMES = (ALL_PROXY_MODELS, NO_DEFAULT_MODELS)
-KEY_SPECIAL_NAMES = (ALL_PROXY_MODELS, ALL_TEAM_MODELS)
+#: Key of the gateway's vocabulary in the validation context (`Scenario.model_validate(data,
+#: context={VOCABULARY_CONTEXT: vocabulary})`); without it no special name is known.
+VOCABULARY_CONTEXT = "vocabulary"
 
 # Names become parts of check ids (`scenario::principal::probe::model`) and, prefixed with a
-# run id, LiteLLM aliases and team names: keep them to characters that survive everywhere.
+# run id, the gateway's aliases and team names: keep them to characters that survive everywhere.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 # Model names may contain '/', ':' and '@' (`openai/gpt-4o`), but no spaces, no '*' (that is a
@@ -58,27 +54,26 @@ ModelName = Annotated[str, Field(pattern=MODEL_NAME_PATTERN, max_length=MAX_NAME
 ModelRef = Annotated[str, Field(pattern=MODEL_REF_PATTERN, max_length=MAX_NAME_LENGTH)]
 
 
-def _single_special_name_to_list(value: Any) -> Any:
-    """`models: all-proxy-models` is shorthand for `models: [all-proxy-models]`."""
+def _special_names(info: ValidationInfo) -> tuple[str, ...]:
+    """The special `models` entries of the gateway whose vocabulary the loader passed in."""
+    vocabulary = (info.context or {}).get(VOCABULARY_CONTEXT)
+    return tuple(vocabulary.names) if vocabulary is not None else ()
+
+
+def _single_special_name_to_list(value: Any, info: ValidationInfo) -> Any:
+    """`models: <special name>` is shorthand for `models: [<special name>]`."""
     if isinstance(value, str):
-        if value in SPECIAL_MODEL_NAMES:
+        names = _special_names(info)
+        if value in names:
             return [value]
-        raise ValueError(
-            f"expected a list of model names, e.g. [{value}]"
-            f" (a single name is only accepted for {', '.join(SPECIAL_MODEL_NAMES)})"
-        )
+        accepted = f" (a single name is only accepted for {', '.join(names)})" if names else ""
+        raise ValueError(f"expected a list of model names, e.g. [{value}]{accepted}")
     return value
 
 
-def _model_refs(*shorthands: str) -> Any:
-    """A `models` list type whose JSON Schema also offers the owner's special-name shorthand."""
-    return Annotated[
-        list[ModelRef],
-        BeforeValidator(
-            _single_special_name_to_list,
-            json_schema_input_type=list[ModelRef] | Literal[shorthands],  # type: ignore[valid-type]
-        ),
-    ]
+#: A `models` list of a team, user or key: model names, config access groups, wildcards and the
+#: gateway's special names. The JSON Schema offers each owner's shorthand (`harness.scenario.schema`).
+ModelRefs = Annotated[list[ModelRef], BeforeValidator(_single_special_name_to_list)]
 
 
 @dataclass(frozen=True)
@@ -99,7 +94,7 @@ class ModelDecl(_Strict):
     model_config = ConfigDict(title="model")
 
     name: ModelName = Field(
-        description="The model name clients call (LiteLLM `model_name`), e.g. `gpt-4o`."
+        description="The model name clients call, e.g. `gpt-4o`."
     )
     access_groups: list[Name] = Field(
         default_factory=list,
@@ -125,7 +120,7 @@ ModelEntry = Annotated[
 
 
 class AccessGroupDecl(_Strict):
-    """An access-group entity (LiteLLM `/v1/access_group`; "Access Groups" in the UI)."""
+    """An access-group entity: the gateway's named set of models, attached to teams and keys."""
 
     model_config = ConfigDict(title="access group")
 
@@ -141,12 +136,12 @@ class TeamDecl(_Strict):
     model_config = ConfigDict(title="team")
 
     name: Name = Field(description="The team's name; keys and users refer to it by name.")
-    models: _model_refs(*TEAM_SPECIAL_NAMES) = Field(  # type: ignore[valid-type]
+    models: ModelRefs = Field(
         default_factory=list,
         description=(
             "Models the team may use: model names, config access group names, wildcards "
-            "(`openai/*`), `all-proxy-models` or `no-default-models`. A single special name may "
-            "be written without brackets. Empty (the default) means no restriction in LiteLLM."
+            "(`openai/*`) or the gateway's special names. A single special name may be written "
+            "without brackets. Empty (the default) means no restriction."
         ),
     )
     access_groups: list[Name] = Field(
@@ -160,12 +155,12 @@ class UserDecl(_Strict):
 
     model_config = ConfigDict(title="user")
 
-    name: Name = Field(description="The user's name (becomes the LiteLLM user id, prefixed).")
-    models: _model_refs(*USER_SPECIAL_NAMES) | None = Field(  # type: ignore[valid-type]
+    name: Name = Field(description="The user's name (becomes the gateway's user id, prefixed).")
+    models: ModelRefs | None = Field(
         default=None,
         description=(
-            "Models the user may use, like a team's `models` (`no-default-models` means nothing "
-            "unless granted). Leave out to use the proxy's default for new users."
+            "Models the user may use, like a team's `models`. Leave out to use the proxy's "
+            "default for new users."
         ),
     )
     teams: list[Name] = Field(
@@ -181,12 +176,12 @@ class KeyDecl(_Strict):
     name: Name = Field(description="The key's name; `expect` refers to it by this name.")
     team: Name | None = Field(default=None, description="The team the key belongs to, by name.")
     user: Name | None = Field(default=None, description="The user who owns the key, by name.")
-    models: _model_refs(*KEY_SPECIAL_NAMES) = Field(  # type: ignore[valid-type]
+    models: ModelRefs = Field(
         default_factory=list,
         description=(
-            "Models the key may use: model names, config access group names, wildcards, "
-            "`all-proxy-models`, or `all-team-models` (needs `team`). Empty (the default) means "
-            "no restriction of its own: the team's models, or all models without a team."
+            "Models the key may use: model names, config access group names, wildcards or the "
+            "gateway's special names. Empty (the default) means no restriction of its own: the "
+            "team's models, or all models without a team."
         ),
     )
     access_groups: list[Name] = Field(
@@ -277,6 +272,7 @@ class Scenario(_Strict):
     )
 
     _path: Path | None = PrivateAttr(default=None)
+    _gateway: str | None = PrivateAttr(default=None)
     _source_text: str | None = PrivateAttr(default=None)
     _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
 
@@ -284,6 +280,11 @@ class Scenario(_Strict):
     def path(self) -> Path | None:
         """The file the scenario was loaded from (None when built in code)."""
         return self._path
+
+    @property
+    def gateway(self) -> str | None:
+        """The gateway the file names (`gateway:`), or None: the default gateway's scenario."""
+        return self._gateway
 
     @property
     def source_text(self) -> str | None:

@@ -1,6 +1,6 @@
 """pytest plugin: scenario YAML files collected as tests, one test per check.
 
-`pytest scenarios/ --target litellm==1.82.3` collects every scenario file below a
+`pytest scenarios/ --target <gateway>==1.82.3` collects every scenario file below a
 `scenarios` folder; each check becomes an item named like a sentence (`svc cannot call
 gpt-4o`). A scenario is provisioned and probed once, on its first item; its other items
 read the verdicts. One proxy per model list serves every scenario of the session.
@@ -34,21 +34,24 @@ _WORKER_RESULTS = "gateconform_results"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    from harness.gateways import registry  # the gateways' names and default target, for the help
+
     group = parser.getgroup("gateconform", "gateconform: LLM gateway conformance scenarios")
+    name = registry.spec_name()
     group.addoption(
         "--target",
         dest="gateconform_target",
         default=None,
-        help="proxy to test: litellm==VERSION or latest (local), docker:litellm==VERSION or docker:IMAGE "
-        "(default litellm==1.108.7)",
+        help=f"proxy to test: {name}==VERSION or latest (local), docker:{name}==VERSION or docker:IMAGE "
+        f"(default {registry.default_gateway().default_target})",
     )
     group.addoption(
         "--deps",
         dest="gateconform_deps",
         default=None,
-        choices=("today", "as-released"),
+        choices=tuple(dict.fromkeys(m for n in registry.names() for m in registry.gateway(n).deps_modes)),
         help="local target's dependencies: today (default: what pip installs today) or as-released "
-        "(as of the release's upload date; same as --target litellm==VERSION@as-released)",
+        f"(as of the release's upload date; same as --target {name}==VERSION@as-released)",
     )
     group.addoption(
         "--gateconform-results",
@@ -96,9 +99,8 @@ def pytest_configure(config: pytest.Config) -> None:
     target = config.getoption("gateconform_target")
     deps = config.getoption("gateconform_deps", None)
     if deps:  # folded into the spec, which every worker and the results document then carry
-        from harness.engine.runner import DEFAULT_TARGET
+        from harness.engine.runner import DEFAULT_TARGET, with_deps
         from harness.targets.errors import TargetError
-        from harness.gateways.litellm.releases import with_deps
 
         try:
             target = config.option.gateconform_target = with_deps(target or DEFAULT_TARGET, deps)
@@ -115,7 +117,7 @@ def pytest_configure(config: pytest.Config) -> None:
             checked = check_target_spec(target)
         except TargetError as exc:
             raise pytest.UsageError(f"--target {target}: {exc}") from None
-        config.option.gateconform_target = checked.spec  # written one way (`1.82.3` → `litellm==1.82.3`)
+        config.option.gateconform_target = checked.spec  # written one way (`1.82.3` → `<gateway>==1.82.3`)
         config.stash[_TARGET_NOTES_KEY] = checked.notes
     _check_outputs(config)
     config.stash[_RUNNER_KEY] = _SessionScenarios(config)

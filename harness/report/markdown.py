@@ -58,7 +58,7 @@ def render_markdown(result: RunResult) -> str:
 
 
 def _header(view: ReportView) -> list[str]:
-    proxy = f"LiteLLM {view.proxy_version}" if view.proxy_version else "proxy version unknown"
+    proxy = f"{view.proxy_name} {view.proxy_version}" if view.proxy_version else "proxy version unknown"
     counts = view.counts
     parts = [f"**{counts['fail']} failed**" if counts["fail"] else "0 failed",
              f"**{counts['error']} errors**" if counts["error"] else "0 errors",

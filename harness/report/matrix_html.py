@@ -17,6 +17,7 @@ import json
 import posixpath
 from dataclasses import dataclass, field
 
+from harness.gateways import registry
 from harness.model.matrix import NOT_RUN, MatrixDocument, ScenarioRow
 from harness.report.matrix_text import CHANGE_MARK, cell_text
 from harness.common.redact import Redactor, redact_strings
@@ -138,6 +139,7 @@ class MatrixRow:
 class MatrixPage:
     overall: str
     versions: list[str]
+    proxy_name: str  # the title of the gateway whose releases these are
     releases: list[ReleaseHead]
     rows: list[MatrixRow]  # worst first
     cell_counts: dict[str, int]
@@ -205,6 +207,7 @@ def build_matrix_page(document: MatrixDocument, base: str = "") -> MatrixPage:
     return MatrixPage(
         overall=document.overall,
         versions=versions,
+        proxy_name=registry.default_gateway().title,  # a matrix runs the default gateway's releases
         releases=releases,
         rows=rows,
         cell_counts=counts,

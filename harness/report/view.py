@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from harness.gateways import registry
 from harness.scenario import bounded_yaml
 from harness.model.check import Probe
 from harness.common.redact import Redactor, redact_strings
@@ -52,7 +53,7 @@ def anchor_for(check_id: str) -> str:
 
 
 def issue_label(url: str | None) -> str | None:
-    """`BerriAI/litellm#23850` for a GitHub issue or PR address, else the address itself."""
+    """`owner/repo#23850` for a GitHub issue or PR address, else the address itself."""
     if not url:
         return None
     match = _GITHUB_ISSUE.match(url.strip())
@@ -194,6 +195,7 @@ class ReportView:
     target: str
     target_kind: str | None
     proxy_version: str | None
+    proxy_name: str  # the title of the target's gateway, as in "<proxy_name> 1.82.3"
     image_digest: str | None
     harness_version: str
     schema_version: str
@@ -245,6 +247,7 @@ def build_view(result: RunResult) -> ReportView:
         target=result.target,
         target_kind=result.target_kind,
         proxy_version=result.proxy_version,
+        proxy_name=registry.title_of(result.target),
         image_digest=result.image_digest,
         harness_version=result.harness_version,
         schema_version=result.schema_version,

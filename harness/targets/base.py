@@ -29,7 +29,7 @@ class Endpoint:
     master_key: str
     upstream: UpstreamRecorder
     proxy_version: str  # e.g. "1.82.3"
-    target_label: str  # e.g. "litellm==1.82.3 (local)"
+    target_label: str  # e.g. "<gateway>==1.82.3 (local)"
     image_digest: str | None = None  # the exact image a docker target runs
 
 

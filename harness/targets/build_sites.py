@@ -1,6 +1,6 @@
 """The folder a build works in, and sweeping the ones a killed build left behind.
 
-Every build in the cache (a LiteLLM environment, the wasm engine's `npm ci`) works in a folder of
+Every build in the cache (a gateway's environment, the wasm engine's `npm ci`) works in a folder of
 its own next to what it builds, `.<name>.XXXXXXXX`, created under the build's lock:
 
 - `owner`: the building process as `pid:start-ticks`, so a later sweep can tell it is gone;
@@ -113,7 +113,7 @@ class SweptFolder:
 
 
 def build_lock_path(site_folder: Path) -> Path:
-    """The lock of the build a site belongs to: `.litellm-1.82.3-py311-r2.ab12cd` → `litellm-1.82.3-py311-r2.lock`."""
+    """The lock of the build a site belongs to: `.env-1.82.3-py311-r2.ab12cd` → `env-1.82.3-py311-r2.lock`."""
     built_name = site_folder.name[1:].rsplit(".", 1)[0]
     return site_folder.parent / f"{built_name}.lock"
 

@@ -20,7 +20,7 @@ class IndexUnreachableError(ReleaseError):
 
 
 class EnvironmentBuildError(TargetError):
-    """Building the isolated environment for a LiteLLM version failed."""
+    """Building the isolated environment for a gateway release failed."""
 
 
 class PostgresError(TargetError):

@@ -1,5 +1,6 @@
-"""What every target shares about living and dying: who owns a run, the safety net that stops
-live targets at exit or on SIGTERM/SIGHUP, and the readiness probe of a LiteLLM proxy.
+"""What every target shares about living and dying: who owns a run, and the safety net that stops
+live targets at exit or on SIGTERM/SIGHUP. When a proxy is ready is its gateway's to say
+(`harness.gateways.base.Gateway.readiness`).
 
 A run's owner is recorded as `pid:start-ticks` (a pid alone may be reused by an unrelated process
 later), so a later run can tell that an owner killed with SIGKILL is gone and sweep what it left.
@@ -16,8 +17,6 @@ from pathlib import Path
 from types import FrameType
 from types import TracebackType
 from typing import Callable, Protocol, Self, TypeVar
-
-import httpx
 
 
 T = TypeVar("T")
@@ -180,28 +179,3 @@ def _install_safety_net() -> None:
         if signal.getsignal(signum) is signal.SIG_DFL:
             signal.signal(signum, _exit_on_signal)
 
-
-def probe_readiness(client: httpx.Client, base_url: str) -> tuple[bool, str]:
-    """(ready, what was seen): ready = `/health/readiness` answers 200 with the database connected.
-
-    What was seen reads as the state of a boot in progress ("port not open yet"), since it is
-    printed while the proxy starts; only a timeout turns it into an error.
-    """
-    try:
-        response = client.get(f"{base_url}/health/readiness")
-    except httpx.ConnectError:
-        return False, "port not open yet"  # the proxy binds its port only after its imports
-    except httpx.TimeoutException:
-        return False, "port open, no answer yet"
-    except httpx.HTTPError as error:
-        return False, f"no answer yet ({type(error).__name__})"
-    if response.status_code != 200:
-        return False, f"readiness answers HTTP {response.status_code}"
-    try:
-        document = response.json()
-    except ValueError:
-        return False, "readiness answer is not JSON"
-    db = document.get("db") if isinstance(document, dict) else None
-    if db == "connected":
-        return True, "database connected"
-    return False, f"database not connected yet (db={db})"

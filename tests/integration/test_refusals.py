@@ -3,7 +3,7 @@
 Two ways to get such a key, both through the admin API: the team is deleted with /team/delete
 after the key was made (1.108.7 deletes the team's keys with it: 401 token_not_found_in_db),
 and a key generated for a team id that does not exist (404 auth_error "Team doesn't exist in
-db", the answer `harness.gateways.litellm.admin.REFUSALS` documents).
+db", the answer `harness.gateways.litellm.refusals.REFUSALS` documents).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from harness.common.redact import Redactor
 from harness.targets.base import ModelSpec
 from harness.gateways.litellm.local import LocalTarget, running_children
 from harness.model.verdict import Outcome
+from harness.gateways.litellm.refusals import REFUSALS
 from harness.judge import judge
 
 pytestmark = pytest.mark.integration
@@ -51,7 +52,7 @@ def test_key_whose_team_is_gone_is_denied() -> None:
         for check in checks:
             observation = observations[check.id]
             print(check.principal, observation.status, observation.body_excerpt)
-            verdict = judge(check, observation)
+            verdict = judge(check, observation, refusals=REFUSALS)
             assert verdict.outcome is Outcome.PASS, verdict.message
             assert observation.upstream_hits == []
 
@@ -60,5 +61,5 @@ def test_key_whose_team_is_gone_is_denied() -> None:
         missing_team = observations[checks[1].id]
         assert (missing_team.status, missing_team.error_type) == (404, "auth_error")
         assert "Team doesn't exist in db" in (missing_team.error_message or "")
-        assert judge(checks[1], missing_team).observed == "denied (404)"
+        assert judge(checks[1], missing_team, refusals=REFUSALS).observed == "denied (404)"
     assert running_children(target.run_id) == []

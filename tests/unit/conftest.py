@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.engine import runner
-from harness.gateways.litellm import releases
+from harness.gateways.litellm import package_index
 from tests.fixtures import fake_releases
 
 
@@ -23,7 +23,7 @@ def offline_index(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
     def no_index(*_args: object, **_kwargs: object) -> dict:
         raise AssertionError("a unit test asked the package index")
 
-    monkeypatch.setattr(releases, "_simple_index_document", no_index)
+    monkeypatch.setattr(package_index, "_simple_index_document", no_index)
 
 
 @pytest.fixture

@@ -22,14 +22,13 @@ from harness.gateways.litellm.environments import (
     uv_pip_install_command,
 )
 from harness.targets.errors import ReleaseError, TargetError
-from harness.gateways.litellm.releases import (
+from harness.gateways.litellm.package_index import (
     exclude_newer_for,
     release_upload_time,
-    split_deps,
     upload_time_from_json_api,
     upload_time_from_simple,
-    with_deps,
 )
+from harness.gateways.litellm.releases import split_deps, with_deps
 
 SIMPLE_PAGE = {
     "meta": {"api-version": "1.1"},

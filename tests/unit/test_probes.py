@@ -21,6 +21,7 @@ from harness.common.redact import Redactor
 from harness.targets.base import Endpoint
 from harness.targets.upstream import Upstream
 from harness.model.verdict import Outcome
+from harness.gateways.litellm.refusals import REFUSALS
 from harness.judge import judge
 
 MASTER = "sk-master-key-0000aaaa"
@@ -141,7 +142,7 @@ def test_allowed_call_reaches_upstream_with_its_marker(endpoint):
     assert obs.status == 200 and obs.shape == "completion" and obs.transport_error is None
     assert [(h.model, h.marker) for h in obs.upstream_hits] == [("gpt-4o-mini", obs.marker)]
     assert obs.elapsed_ms > 0
-    assert judge(check, obs).outcome is Outcome.PASS
+    assert judge(check, obs, refusals=REFUSALS).outcome is Outcome.PASS
 
 
 def test_denied_call_has_error_fields_and_no_hits(endpoint):
@@ -151,7 +152,7 @@ def test_denied_call_has_error_fields_and_no_hits(endpoint):
     assert obs.status == 401
     assert obs.error_type == "key_model_access_denied"
     assert obs.upstream_hits == []
-    assert judge(check, obs).outcome is Outcome.PASS
+    assert judge(check, obs, refusals=REFUSALS).outcome is Outcome.PASS
 
 
 def test_keys_are_redacted_in_excerpts_and_messages(endpoint):
@@ -183,7 +184,7 @@ def test_odd_listing_body_gives_no_listed_models(endpoint):
     check = listing(principal="odd")
     obs = probe(endpoint, [check], keys={"odd": ODD_KEY})[check.id]
     assert obs.status == 200 and obs.listed_models is None
-    assert judge(check, obs).outcome is Outcome.ERROR
+    assert judge(check, obs, refusals=REFUSALS).outcome is Outcome.ERROR
 
 
 def test_missing_principal_is_not_provisioned_not_a_crash(endpoint):
@@ -193,7 +194,7 @@ def test_missing_principal_is_not_provisioned_not_a_crash(endpoint):
     for check in (call, lister):
         assert observations[check.id].transport_error == NOT_PROVISIONED
         assert observations[check.id].status is None
-        assert judge(check, observations[check.id]).outcome is Outcome.ERROR
+        assert judge(check, observations[check.id], refusals=REFUSALS).outcome is Outcome.ERROR
 
 
 def test_skipped_checks_are_not_probed(endpoint):
@@ -210,7 +211,7 @@ def test_server_error_and_huge_body(endpoint):
     assert observations[boom.id].error_message == "upstream exploded"
     assert len(observations[huge.id].body_excerpt) <= EXCERPT_LIMIT
     assert observations[huge.id].body_excerpt.endswith("more chars]")
-    assert judge(huge, observations[huge.id]).outcome is Outcome.ERROR
+    assert judge(huge, observations[huge.id], refusals=REFUSALS).outcome is Outcome.ERROR
 
 
 def test_timeout_is_a_transport_error(endpoint):
@@ -234,7 +235,7 @@ def test_hit_after_a_denial_is_still_attributed(endpoint):
     for check in (leaky, late):
         obs = observations[check.id]
         assert obs.status == 401 and len(obs.upstream_hits) == 1, check.model
-        assert judge(check, obs).outcome is Outcome.ERROR
+        assert judge(check, obs, refusals=REFUSALS).outcome is Outcome.ERROR
 
 
 def test_concurrent_probes_each_get_exactly_their_own_hit(endpoint):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from harness.targets.lifecycle import probe_readiness
+from harness.gateways.litellm.readiness import probe_readiness
 
 
 def seen(handler) -> tuple[bool, str]:  # type: ignore[no-untyped-def]

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from harness.gateways.litellm import releases
+import httpx
+
+from harness.gateways.litellm import latest, package_index, releases
 from harness.targets.errors import CompromisedReleaseError, ReleaseError
+from harness.gateways.litellm.latest import ResolveResult, resolve_latest, resolve_version
 from harness.gateways.litellm.releases import (
     LATEST,
-    ResolveResult,
     installable_candidates,
     is_compromised,
     parse_version_spec,
-    resolve_latest,
-    resolve_version,
 )
 
 
@@ -67,11 +67,11 @@ def test_compromised_spec_is_refused_before_any_download(monkeypatch: pytest.Mon
         raise AssertionError("nothing may be fetched or run for a compromised release")
 
     monkeypatch.setattr(subprocess, "run", no_network)
-    monkeypatch.setattr(releases.httpx, "get", no_network)
+    monkeypatch.setattr(httpx, "get", no_network)
     with pytest.raises(CompromisedReleaseError):
         resolve_version("litellm==1.82.7", tmp_path)
     with pytest.raises(CompromisedReleaseError):
-        releases.dry_run_resolve("1.107.1")
+        latest.dry_run_resolve("1.107.1")
 
 
 def test_latest_candidates_skip_prereleases_yanked_and_compromised() -> None:
@@ -87,7 +87,7 @@ def test_a_version_is_yanked_only_when_all_its_files_are() -> None:
         {"filename": "litellm-1.51.0-py3-none-any.whl", "yanked": True},
         {"filename": "litellm-1.51.0.tar.gz", "yanked": False},
     ]
-    assert releases._yanked_versions(files) == {"1.50.0"}
+    assert package_index._yanked_versions(files) == {"1.50.0"}
 
 
 class FakeIndex:

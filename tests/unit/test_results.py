@@ -13,6 +13,7 @@ from harness.common.redact import Redactor
 from harness.model.results import SCHEMA_VERSION, RunResult, ScenarioResult, assert_no_secrets
 from harness.model.observation import UpstreamHit
 from harness.model.verdict import Outcome
+from harness.gateways.litellm.refusals import REFUSALS
 from harness.judge import judge
 from harness.store.documents import write_results, read_results
 
@@ -41,7 +42,7 @@ def scenario() -> ScenarioResult:
     )
     listing = Observation(probe=Probe.LIST_MODELS, principal="svc", model=None, status=200,
                           listed_models=["gpt-4o-mini", "a-model", "b-model"], shape="model_list")
-    verdicts = [judge(DENIED, over_broad), judge(ALLOWED, refused), judge(LISTS, listing), judge(SKIPPED, None)]
+    verdicts = [judge(DENIED, over_broad, refusals=REFUSALS), judge(ALLOWED, refused, refusals=REFUSALS), judge(LISTS, listing, refusals=REFUSALS), judge(SKIPPED, None, refusals=REFUSALS)]
     return ScenarioResult(id="seed", title="Seed", issue="https://github.com/BerriAI/litellm/issues/23850",
                           path="scenarios/litellm/seed.yaml", source="id: seed\n", verdicts=verdicts)
 
@@ -88,7 +89,7 @@ def test_counts_and_overall():
     assert result.scenarios[0].counts == {"pass": 1, "fail": 2, "error": 0, "skip": 1}
     assert result.overall == "fail" and result.counts["fail"] == 2
 
-    passing = ScenarioResult(id="ok", title="ok", verdicts=[judge(SKIPPED, None)])
+    passing = ScenarioResult(id="ok", title="ok", verdicts=[judge(SKIPPED, None, refusals=REFUSALS)])
     assert passing.overall == "pass"
     assert ScenarioResult(id="empty", title="empty").overall == "error"  # nothing was checked
     assert run().overall == "error"

@@ -23,8 +23,8 @@ from harness.gateways.litellm.release_list import (
     ReleaseList,
     write_cached_release_list,
 )
-from harness.gateways.litellm.target_check import check_target
-from harness.gateways.litellm import releases
+from harness.engine.runner import check_target_spec as check_target
+from harness.gateways.litellm import latest
 from harness.gateways.litellm.environments import STAMP_NAME, environment_name
 from harness.targets.errors import ReleaseError
 from harness.store.documents import write_results
@@ -217,7 +217,7 @@ def test_the_pytest_plugin_says_what_latest_passed_over_in_its_header(tmp_path: 
 
 
 def test_latest_with_the_index_unreachable_and_no_earlier_answer_leaves_nothing(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(releases, "list_published_versions", fake_releases.unreachable_index)
+    monkeypatch.setattr(latest, "list_published_versions", fake_releases.unreachable_index)
     result = run("latest", tmp_path)
     assert result.exit_code == 2
     assert "could not list litellm releases" in result.output

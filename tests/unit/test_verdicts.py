@@ -17,6 +17,7 @@ from harness.model.observation import (
 from harness.model.refusal import Refusal
 from harness.model.observation import UpstreamHit
 from harness.model.verdict import Outcome, error_verdict
+from harness.gateways.litellm.refusals import REFUSALS
 from harness.judge import judge
 
 ALLOWED = Check("s", "svc", Probe.CHAT, model="gpt-4o", expect=Expect.ALLOWED)
@@ -90,7 +91,7 @@ CALL_CASES = [
     "check,observation,outcome,observed", [c[1:] for c in CALL_CASES], ids=[c[0] for c in CALL_CASES]
 )
 def test_call_rules(check, observation, outcome, observed):
-    verdict = judge(check, observation)
+    verdict = judge(check, observation, refusals=REFUSALS)
     assert verdict.outcome is outcome, verdict.message
     assert verdict.observed == observed
     assert verdict.expected == check.expect.value
@@ -103,23 +104,23 @@ def test_call_rules(check, observation, outcome, observed):
     ids=[c[0] for c in CALL_CASES if c[3] is Outcome.ERROR],
 )
 def test_errors_never_claim_allowed_or_denied(check, observation):
-    verdict = judge(check, observation)
+    verdict = judge(check, observation, refusals=REFUSALS)
     assert not verdict.observed.startswith(("allowed", "denied"))
     assert "observed allowed" not in verdict.message and "observed denied" not in verdict.message
 
 
 def test_messages_read_like_sentences():
-    assert judge(DENIED, COMPLETED).message == (
+    assert judge(DENIED, COMPLETED, refusals=REFUSALS).message == (
         "svc cannot call gpt-4o: expected denied, observed allowed (HTTP 200, upstream received 1 request)"
     )
-    assert judge(ALLOWED, REFUSED).message == (
+    assert judge(ALLOWED, REFUSED, refusals=REFUSALS).message == (
         "svc can call gpt-4o: expected allowed, observed denied "
         "(HTTP 401, upstream received nothing; key_model_access_denied: key not allowed to access model)"
     )
-    assert judge(DENIED, replace(REFUSED, upstream_hits=[hit(), hit()])).message.startswith(
+    assert judge(DENIED, replace(REFUSED, upstream_hits=[hit(), hit()]), refusals=REFUSALS).message.startswith(
         "svc cannot call gpt-4o: expected denied, but HTTP 401 came after the upstream was called"
     )
-    timeout = judge(ALLOWED, chat(None, transport_error="timeout after 30s (ReadTimeout)"))
+    timeout = judge(ALLOWED, chat(None, transport_error="timeout after 30s (ReadTimeout)"), refusals=REFUSALS)
     assert timeout.message == (
         "svc can call gpt-4o: expected allowed, but timeout after 30s (ReadTimeout), "
         "so access is unknown (upstream received nothing)"
@@ -127,7 +128,7 @@ def test_messages_read_like_sentences():
 
 
 def test_a_non_refusal_says_what_would_have_counted():
-    verdict = judge(DENIED, chat(404, SHAPE_ERROR, error_type="not_found_error"))
+    verdict = judge(DENIED, chat(404, SHAPE_ERROR, error_type="not_found_error"), refusals=REFUSALS)
     assert verdict.message.startswith(
         "svc cannot call gpt-4o: expected denied, but HTTP 404 is neither allowed (2xx) "
         "nor a refusal (401/403, or 404 auth_error)"
@@ -163,31 +164,31 @@ LIST_CASES = [
     "check,observation,outcome,observed", [c[1:] for c in LIST_CASES], ids=[c[0] for c in LIST_CASES]
 )
 def test_listing_rules(check, observation, outcome, observed):
-    verdict = judge(check, observation)
+    verdict = judge(check, observation, refusals=REFUSALS)
     assert verdict.outcome is outcome, verdict.message
     assert verdict.observed == observed
 
 
 def test_listing_failure_names_missing_and_extra_models():
-    verdict = judge(LIST, listing(["gpt-4o", "claude-sonnet"]))
+    verdict = judge(LIST, listing(["gpt-4o", "claude-sonnet"]), refusals=REFUSALS)
     assert verdict.outcome is Outcome.FAIL
     assert "missing: gpt-4o-mini; extra: gpt-4o, claude-sonnet" in verdict.message
     assert verdict.expected == "[gpt-4o-mini]"
-    assert "extra" not in judge(LIST, listing([])).message
+    assert "extra" not in judge(LIST, listing([]), refusals=REFUSALS).message
 
 
 def test_skip_reason_skips_whatever_was_observed():
     check = replace(DENIED, skip_reason="access-group entities need LiteLLM >= 1.80")
     for observation in (None, COMPLETED, chat(500)):
-        verdict = judge(check, observation)
+        verdict = judge(check, observation, refusals=REFUSALS)
         assert verdict.outcome is Outcome.SKIP
         assert "access-group entities" in verdict.message
 
 
 def test_missing_or_mismatched_observation_is_error():
-    assert judge(ALLOWED, None).outcome is Outcome.ERROR
-    assert judge(ALLOWED, listing(["gpt-4o"])).outcome is Outcome.ERROR
-    assert judge(ALLOWED, replace(COMPLETED, principal="other")).outcome is Outcome.ERROR
+    assert judge(ALLOWED, None, refusals=REFUSALS).outcome is Outcome.ERROR
+    assert judge(ALLOWED, listing(["gpt-4o"]), refusals=REFUSALS).outcome is Outcome.ERROR
+    assert judge(ALLOWED, replace(COMPLETED, principal="other"), refusals=REFUSALS).outcome is Outcome.ERROR
 
 
 def test_error_verdict_for_failed_provisioning():

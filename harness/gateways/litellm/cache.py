@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 from filelock import FileLock, Timeout
 
 from harness.common.files import folder_size
+from harness.common.units import format_age, format_size, parse_age  # noqa: F401 - `gateconform cache` formats with them
 from harness.targets.processes import processes_using
 from harness.gateways.litellm.environments import (
     DEPS_MODES,
@@ -177,38 +178,3 @@ def _remove_tree(root: Path) -> None:
     if stamp.exists():
         stamp.unlink()
     shutil.rmtree(root)
-
-
-# --------------------------------------------------------------------------- formatting
-
-
-def parse_age(text: str) -> float:
-    """`30d`, `12h`, `90m`, `2w` → seconds. Raises ValueError with the accepted forms."""
-    units = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-    text = text.strip().lower()
-    if len(text) >= 2 and text[-1] in units:
-        try:
-            value = float(text[:-1])
-        except ValueError:
-            value = -1
-        if value >= 0:
-            return value * units[text[-1]]
-    raise ValueError(f"age {text!r}: use a number and a unit, e.g. 30d, 12h, 90m, 2w")
-
-
-def format_age(seconds: float) -> str:
-    """A short age: `45 s`, `12 min`, `5 h`, `3 d`."""
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 2 * 86400:
-        return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 86400:.0f} d"
-
-
-def format_size(size: int) -> str:
-    """`206 MB`, `1.4 GB`."""
-    if size >= 10**9:
-        return f"{size / 10**9:.1f} GB"
-    return f"{size / 10**6:.0f} MB"

@@ -35,7 +35,7 @@ import httpx
 
 from harness.common.redact import Redactor
 from harness.gateways.litellm import local as local_target
-from harness.targets.lifecycle import StopsOnExit, probe_readiness, start_or_clean_up, timed, unregister_live_target
+from harness.targets.lifecycle import StopsOnExit, start_or_clean_up, timed, unregister_live_target
 from harness.targets.base import Endpoint, ModelSpec
 from harness.targets.docker_engine import (
     LABEL_RUN,
@@ -54,6 +54,7 @@ from harness.gateways.litellm.images import (
     refuse_image_version,
 )
 from harness.gateways.litellm.proxy_config import render_proxy_config
+from harness.gateways.litellm.readiness import probe_readiness
 from harness.targets import upstream_server
 from harness.targets.upstream import RemoteUpstream
 

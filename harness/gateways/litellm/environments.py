@@ -38,11 +38,11 @@ from packaging.requirements import InvalidRequirement, Requirement
 from harness.targets.build_sites import BuildSite, SweptFolder, build_site, remove_folder, sweep_build_sites
 from harness.common.cache_root import default_cache_root
 from harness.targets.errors import EnvironmentBuildError
+from harness.gateways.litellm.package_index import as_released_exclude_newer
 from harness.gateways.litellm.releases import (
     DEPS_AS_RELEASED,
     DEPS_MODES,
     DEPS_TODAY,
-    as_released_exclude_newer,
     refuse_compromised,
     short_reason,
 )

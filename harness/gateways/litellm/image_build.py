@@ -43,7 +43,8 @@ from harness.gateways.litellm.images import (
     local_image,
     pull_image,
 )
-from harness.gateways.litellm.releases import PYPI_SIMPLE, index_url, parse_version_spec
+from harness.gateways.litellm.package_index import PYPI_SIMPLE, index_url
+from harness.gateways.litellm.releases import parse_version_spec
 from harness.gateways.litellm.wasm_engine import engine_source_files
 from harness.common.sources import HARNESS_ROOT, module_closure
 
@@ -318,7 +319,7 @@ def build_litellm_image(
     version = parse_version_spec(version_spec)  # raises for compromised releases and ranges
     if version == "latest":
         from harness.common.cache_root import default_cache_root
-        from harness.gateways.litellm.releases import resolve_version
+        from harness.gateways.litellm.latest import resolve_version
 
         version = resolve_version(version, default_cache_root(), log)
     base_ref, base_image = resolve_base(client, base, log)

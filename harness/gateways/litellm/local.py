@@ -48,7 +48,6 @@ from harness.targets.lifecycle import (
     RUN_ID_ENV,
     timed,
     identity_alive,
-    probe_readiness,
     read_owner_file,
     StopsOnExit,
     start_or_clean_up,
@@ -56,13 +55,14 @@ from harness.targets.lifecycle import (
 )
 from harness.targets.postgres import PostgresServer, free_port
 from harness.gateways.litellm.proxy_config import write_proxy_config
+from harness.gateways.litellm.readiness import probe_readiness
+from harness.gateways.litellm.latest import resolve_version
 from harness.gateways.litellm.releases import (
     DEPS_TODAY,
     LATEST,
     LOCAL_TARGET_MINIMUM,
     parse_version_spec,
     refuse_too_old_for_local,
-    resolve_version,
     split_deps,
     with_deps,
 )

@@ -2,7 +2,7 @@
 
 A selection is what a user types after `--versions`: comma-separated items, each an exact
 release (`1.82.3`, `litellm==1.82.3`), `latest` (the newest release that installs, see
-`harness.targets.releases.resolve_latest`) or an inclusive range `A..B` whose ends may be
+`harness.gateways.litellm.latest.resolve_latest`) or an inclusive range `A..B` whose ends may be
 unpublished numbers (`1.80..1.90`) or `latest`.
 
 Rules that keep a selection safe and honest:
@@ -21,26 +21,26 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from packaging.version import InvalidVersion, Version
 
-from harness.targets.errors import ReleaseError
+from harness.gateways.base import ReleaseSelection
+from harness.gateways.litellm.latest import LatestAnswer
+from harness.gateways.litellm.package_index import index_url, list_published_versions
 from harness.gateways.litellm.releases import (
     COMPROMISED_RELEASES,
     COMPROMISED_SERIES,
     LATEST,
     LOCAL_TARGET_MINIMUM,
-    LatestAnswer,
-    index_url,
     is_compromised,
-    list_published_versions,
     parse_version_spec,
     refuse_compromised,
     refuse_too_old_for_local,
 )
+from harness.targets.errors import ReleaseError
 
 RANGE_SEPARATOR = ".."
 
@@ -280,14 +280,6 @@ def _range_end(text: str, part: str) -> str:
         raise ReleaseError(f"range {part!r}: {text!r} is not a version (e.g. 1.80.0..1.90.0)") from None
 
 
-@dataclass
-class ReleaseSelection:
-    """The releases chosen, oldest first, and notes the user should see (what was left out)."""
-
-    versions: list[str]
-    notes: list[str] = field(default_factory=list)
-
-
 def select_releases(
     text: str,
     releases: ReleaseList | None = None,
@@ -361,7 +353,7 @@ class _LatestOnce:
 
 def _default_latest() -> LatestAnswer:
     from harness.common.cache_root import default_cache_root
-    from harness.gateways.litellm.releases import resolve_latest_answer
+    from harness.gateways.litellm.latest import resolve_latest_answer
 
     return resolve_latest_answer(default_cache_root())
 
@@ -385,16 +377,3 @@ def _compromised_note(low: str, high: str) -> list[str]:
     if not spanned:
         return []
     return [f"left out as compromised (never installed): {', '.join(spanned)}"]
-
-
-def release_list_lines(versions: Sequence[str], cache_root: Path | None = None) -> list[str]:
-    """One line per release for `gateconform releases`: version, and `cached` when an env exists."""
-    from harness.common.cache_root import default_cache_root
-    from harness.gateways.litellm.environments import find_complete_environment
-
-    root = cache_root or default_cache_root()
-    lines = []
-    for version in versions:
-        cached = find_complete_environment(root, version) is not None
-        lines.append(f"{version}{'  (environment cached)' if cached else ''}")
-    return lines

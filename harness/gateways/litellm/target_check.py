@@ -1,11 +1,12 @@
-"""A `--target` value judged before anything installs or starts.
+"""A LiteLLM target spec judged before anything installs or starts.
 
-`gateconform run` and the pytest plugin's `--target` call `check_target` first (a matrix's
-`--versions` and a bisect's ends get the same judgement through `harness.gateways.litellm.release_list`). A spec
-that could only fail later is refused here, in one line, and nothing is written:
+`harness.targets.spec` parses a `--target` value (malformed, compromised and too-old specs are
+refused there, from the text: `LOCAL_TARGET_MINIMUM`); the LiteLLM gateway's `check_release`
+(this module) then says whether the release exists, before anything installs. A matrix's
+`--versions` and a bisect's ends get the same judgement through
+`harness.gateways.litellm.release_list`. A spec that could only fail later is refused here, in
+one line, and nothing is written:
 
-- malformed, compromised, or of an unknown kind (no network needed);
-- a release older than the local target can run (`LOCAL_TARGET_MINIMUM`; no network needed);
 - not exactly a published release: `litellm==1.82` (pip would quietly install 1.82.0) names the
   releases of the 1.82 series; `litellm==9.9.9` names the nearest published ones. An exact
   release written differently (`1.82.3.0`, `v1.82.3`) is normalised to `litellm==1.82.3`.
@@ -28,94 +29,31 @@ over and why.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
-from harness.targets.errors import IndexUnreachableError, ReleaseError, TargetError
-from harness.gateways.litellm.releases import (
-    DEPS_MODES,
-    DEPS_TODAY,
-    LATEST,
-    parse_version_spec,
-    refuse_too_old_for_local,
-    split_deps,
-)
-
-LOCAL, DOCKER = "local", "docker"
-_URL_PREFIXES = ("url:", "http://", "https://")
+from harness.gateways.litellm.releases import DEPS_MODES, LATEST
+from harness.model.target import LOCAL, TargetSpec
+from harness.targets.errors import IndexUnreachableError, ReleaseError
+from harness.targets.spec import CheckedTarget
 
 
-@dataclass(frozen=True)
-class TargetSpec:
-    """A parsed `--target` value (nothing looked up yet)."""
+def check_release(parsed: TargetSpec, cache_root: Path) -> CheckedTarget:
+    """Judge a parsed LiteLLM spec: `CheckedTarget`, or `TargetError` saying why not and what instead.
 
-    kind: str  # LOCAL or DOCKER
-    #: local: the exact version or `latest`; docker: the version the short form names, else None
-    version: str | None
-    deps: str = DEPS_TODAY
-    #: docker: what follows `docker:`
-    image: str | None = None
-
-    @property
-    def normalised(self) -> str:
-        """The spec written one way: `litellm==1.82.3`, `latest`, `litellm==1.95.0@as-released`, `docker:…`."""
-        if self.kind == DOCKER:
-            return f"docker:{self.image}"
-        base = LATEST if self.version == LATEST else f"litellm=={self.version}"
-        return base if self.deps == DEPS_TODAY else f"{base}@{self.deps}"
-
-
-@dataclass(frozen=True)
-class CheckedTarget:
-    """A spec that may be run: written one way, plus what the user should read once before it runs."""
-
-    spec: str
-    notes: tuple[str, ...] = ()
-
-
-def parse_target_spec(spec: str) -> TargetSpec:
-    """Parse a `--target` value without any network; `TargetError` for one that can never start.
-
-    Refuses malformed specs, compromised releases (also in image references), dependency modes
-    on anything but the local target, the url target (not available yet) and local releases
-    older than `LOCAL_TARGET_MINIMUM`.
+    Writes nothing but the cached release list (and `latest`'s cached answer) in `cache_root`,
+    so a refused spec leaves no lock file and no folder behind.
     """
-    text, deps = split_deps(spec)
-    if text.startswith(("docker:", *_URL_PREFIXES)) and deps != DEPS_TODAY:
-        raise TargetError(f"dependencies {deps} are for the local target only (an image or a URL brings its own)")
-    if text.startswith(_URL_PREFIXES):
-        raise TargetError("the url target is not available yet")
-    if text.startswith("docker:"):
-        from harness.gateways.litellm.images import parse_image_ref  # no docker SDK: it parses text only
-
-        ref = parse_image_ref(text.removeprefix("docker:"))
-        return TargetSpec(DOCKER, ref.version if ref.short_form else None, image=ref.text)
-    version = parse_version_spec(text.removeprefix("local:"))
-    if version != LATEST:
-        refuse_too_old_for_local(version)
-    return TargetSpec(LOCAL, version, deps)
-
-
-def check_target(spec: str, cache_root: Path | None = None) -> CheckedTarget:
-    """Judge `spec` before anything installs: `CheckedTarget`, or `TargetError` saying why not and what instead.
-
-    Writes nothing but the cached release list (and `latest`'s cached answer) in `cache_root`
-    (default: the user cache), so a refused spec leaves no lock file and no folder behind.
-    """
-    from harness.common.cache_root import default_cache_root
-
-    parsed = parse_target_spec(spec)
-    root = cache_root or default_cache_root()
     if parsed.kind == LOCAL and parsed.version == LATEST:
-        from harness.gateways.litellm import releases
+        from harness.gateways.litellm import latest
 
-        return CheckedTarget(parsed.normalised, tuple(releases.resolve_latest_answer(root).lines()))
+        return CheckedTarget(parsed.normalised, tuple(latest.resolve_latest_answer(cache_root).lines()))
     if parsed.kind == LOCAL:
         assert parsed.version is not None
-        published = _local_release(parsed.version, root)
-        return CheckedTarget(TargetSpec(LOCAL, published, parsed.deps).normalised)
+        published = _local_release(parsed.version, cache_root)
+        return CheckedTarget(replace(parsed, version=published).normalised)
     if parsed.version is not None:  # docker:litellm==X, a build of a PyPI release
-        return CheckedTarget(parsed.normalised, _docker_release_notes(parsed.version, root))
+        return CheckedTarget(parsed.normalised, _docker_release_notes(parsed.version, cache_root))
     return CheckedTarget(parsed.normalised)
 
 

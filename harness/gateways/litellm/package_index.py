@@ -1,0 +1,171 @@
+"""What the package index serves of LiteLLM: its releases, yanked files and upload times.
+
+Read through the JSON form of the simple repository API (PEP 691/700), which any PyPI mirror
+serves, on the index uv installs from (`index_url`). Upload times pin dependencies as they
+were when a release was published (`as_released_exclude_newer`, for `@as-released`).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterable
+
+import httpx
+from packaging.version import Version
+
+from harness.gateways.litellm.releases import (
+    AS_RELEASED_MARGIN,
+    PACKAGE,
+    installable_candidates,
+    refuse_compromised,
+)
+from harness.targets.errors import IndexUnreachableError, ReleaseError
+
+PYPI_SIMPLE = "https://pypi.org/simple"
+
+
+def index_url() -> str:
+    """The package index uv will use: the user's configured one, else PyPI."""
+    for variable in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"):
+        if os.environ.get(variable):
+            return os.environ[variable].rstrip("/")
+    return PYPI_SIMPLE
+
+
+def _simple_index_document(index: str | None = None, timeout_s: float = 30.0) -> dict:
+    """litellm's page of the JSON simple repository API (PEP 691/700) on the configured index."""
+    url = f"{index or index_url()}/{PACKAGE}/"
+    try:
+        response = httpx.get(
+            url,
+            headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+            timeout=timeout_s,
+            follow_redirects=True,
+        )
+        response.raise_for_status()
+        payload = response.json()
+    except (httpx.HTTPError, ValueError) as error:
+        raise IndexUnreachableError(f"could not list {PACKAGE} releases from {url}: {error}") from error
+    return payload if isinstance(payload, dict) else {}
+
+
+def list_published_versions(
+    index: str | None = None, timeout_s: float = 30.0, include_prereleases: bool = False
+) -> list[Version]:
+    """Final releases of litellm the index serves (not yanked, not compromised), newest first.
+
+    Uses the JSON form of the simple repository API (PEP 691/700), which any PyPI mirror serves.
+    `include_prereleases` also keeps rc/beta/dev builds (the release list offers them on request).
+    """
+    payload = _simple_index_document(index, timeout_s)
+    return installable_candidates(
+        payload.get("versions", []), _yanked_versions(payload.get("files", [])), include_prereleases
+    )
+
+
+# --------------------------------------------------------------------------- dependencies as released
+
+
+def upload_time_from_simple(payload: dict, version: str) -> datetime | None:
+    """When `version` was published, from a simple-API JSON page: its newest file's `upload-time`.
+
+    The newest file, not the first: wheels of one release are uploaded over a few minutes, and
+    the resolve must see the release itself. None when the index gives no upload times (PEP 700
+    makes them optional for mirrors) or has no file of `version`.
+    """
+    times = [
+        _parse_time(file.get("upload-time"))
+        for file in payload.get("files", [])
+        if isinstance(file, dict) and _version_of_filename(file.get("filename", "")) == version
+    ]
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
+
+
+def upload_time_from_json_api(payload: dict) -> datetime | None:
+    """When a release was published, from PyPI's JSON API (`/pypi/litellm/<v>/json`): `urls[]`."""
+    times = [
+        _parse_time(file.get("upload_time_iso_8601") or file.get("upload_time"))
+        for file in payload.get("urls", [])
+        if isinstance(file, dict)
+    ]
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
+
+
+def _parse_time(text: object) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def exclude_newer_for(upload_time: datetime, margin: timedelta = AS_RELEASED_MARGIN) -> str:
+    """The `uv --exclude-newer` value for a release uploaded at `upload_time` (RFC 3339, UTC)."""
+    return (upload_time + margin).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def release_upload_time(
+    version: str,
+    index: str | None = None,
+    timeout_s: float = 30.0,
+    fetch_simple: Callable[[str, float], dict] | None = None,
+    fetch_json: Callable[[str, float], dict] | None = None,
+) -> datetime:
+    """When litellm `version` was uploaded to the configured index (the same index uv installs from).
+
+    The simple API's `upload-time` (PyPI and most mirrors serve it); else the Warehouse JSON API
+    next to the index (`<host>/pypi/litellm/<v>/json`). Raises `ReleaseError` when neither says.
+    """
+    refuse_compromised(version)
+    base = (index or index_url()).rstrip("/")
+    simple = (fetch_simple or (lambda b, t: _simple_index_document(b, t)))(base, timeout_s)
+    found = upload_time_from_simple(simple, version)
+    if found is not None:
+        return found
+    json_url = f"{base.removesuffix('/simple')}/pypi/{PACKAGE}/{version}/json"
+    try:
+        payload = (fetch_json or _fetch_json)(json_url, timeout_s)
+    except (httpx.HTTPError, ValueError) as error:
+        raise ReleaseError(
+            f"when was {PACKAGE} {version} released? {base} gives no upload time and {json_url} failed: {error}"
+        ) from error
+    found = upload_time_from_json_api(payload)
+    if found is None:
+        raise ReleaseError(f"when was {PACKAGE} {version} released? neither {base} nor {json_url} says")
+    return found
+
+
+def _fetch_json(url: str, timeout_s: float) -> dict:
+    response = httpx.get(url, timeout=timeout_s, follow_redirects=True)
+    response.raise_for_status()
+    payload = response.json()
+    return payload if isinstance(payload, dict) else {}
+
+
+def as_released_exclude_newer(version: str, index: str | None = None) -> str:
+    """The `--exclude-newer` timestamp that resolves `version`'s dependencies as of its release."""
+    return exclude_newer_for(release_upload_time(version, index))
+
+
+def _yanked_versions(files: Iterable[dict]) -> set[str]:
+    """Versions whose every file is yanked (a version with one live file is still served)."""
+    live: set[str] = set()
+    yanked: set[str] = set()
+    for file in files:
+        version = _version_of_filename(file.get("filename", ""))
+        if version is None:
+            continue
+        (yanked if file.get("yanked") else live).add(version)
+    return yanked - live
+
+
+def _version_of_filename(filename: str) -> str | None:
+    """`litellm-1.82.3-py3-none-any.whl` / `litellm-1.82.3.tar.gz` → `1.82.3`."""
+    stem = filename.removesuffix(".tar.gz").removesuffix(".zip").removesuffix(".whl")
+    parts = stem.split("-")
+    return parts[1] if len(parts) >= 2 else None
