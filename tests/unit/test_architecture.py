@@ -9,6 +9,11 @@ it still ties the modules together). Layers, top to bottom:
     scenario/ oracle/ probes/ judge targets/ gateways/ store/
     model/, common/                            pure data; helpers every layer may use
 
+Within the middle layer, targets never import gateways (a gateway builds on targets, and the
+target spec reaches a gateway only through the catalogue its caller hands in), and a gateway's
+package (`gateways/<name>/`) is imported by nobody outside it: the rest of the harness finds it
+through `harness.gateways.registry` (an entry point).
+
 The picture with reasons is in README.md ("Layout").
 """
 
@@ -30,6 +35,14 @@ LAYERS: list[set[str]] = [
 ]
 #: Pairs in one layer that must not import each other (either way).
 APART = [{"compare", "report"}]
+#: (importer area, imported area) pairs that are forbidden although the layers would allow them.
+FORBIDDEN = [("targets", "gateways")]
+#: Modules outside a gateway's package that still import it, and why (remove with the reason).
+GATEWAY_PACKAGE_IMPORTERS = {
+    # Process reaping moves out of gateways/litellm/local.py into harness/targets/processes.py on
+    # branch i9-sizes; `clean` then imports it from there.
+    "harness.cli.clean",
+}
 #: What the pure-data layer may not touch.
 IMPURE = ("httpx", "httpcore", "docker", "subprocess", "harness.common.files")
 
@@ -104,6 +117,33 @@ def test_imports_go_only_downward(name: str) -> None:
         elif any({area, other} == pair for pair in APART):
             upward.append(f"{target} ({area} and {other} stay apart)")
     assert upward == [], f"{name} imports upward: {upward}"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if _area(n) in {a for a, _ in FORBIDDEN}))
+def test_forbidden_pairs_in_a_layer(name: str) -> None:
+    area = _area(name)
+    banned = {b for a, b in FORBIDDEN if a == area}
+    found = sorted(target for target in EDGES[name] if _area(target) in banned)
+    assert found == [], f"{name} imports {found} ({area} never imports {', '.join(sorted(banned))})"
+
+
+def _gateway_package(module: str) -> str | None:
+    """`harness.gateways.litellm.admin` → `harness.gateways.litellm`; None outside a gateway's package."""
+    parts = module.split(".")
+    if len(parts) >= 3 and parts[1] == "gateways" and f"harness.gateways.{parts[2]}" in MODULES:
+        package = f"harness.gateways.{parts[2]}"
+        return package if MODULES[package].name == "__init__.py" else None
+    return None
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_a_gateway_package_is_reached_only_through_the_registry(name: str) -> None:
+    own = _gateway_package(name)
+    reached = sorted(t for t in EDGES[name] if _gateway_package(t) not in (None, own))
+    if name in GATEWAY_PACKAGE_IMPORTERS:
+        assert reached, f"{name} no longer imports a gateway's package: drop it from GATEWAY_PACKAGE_IMPORTERS"
+        return
+    assert reached == [], f"{name} imports {reached}: ask harness.gateways.registry for the gateway instead"
 
 
 def test_no_circles() -> None:
