@@ -2,7 +2,7 @@
 
 `pytest scenarios/ --target litellm==1.82.3` collects every scenario file below a
 `scenarios` folder; each check becomes an item named like a sentence (`svc cannot call
-gpt-4o`). A scenario is provisioned and probed once, on its first item; its
+gpt-4o`) and located at the YAML line of its expectation. A scenario is provisioned and probed once, on its first item; its
 other items read the verdicts. One proxy per model list serves every scenario of the session.
 
 This module only wires pytest's hooks to the parts (the entry point `harness.pytest.plugin`):
