@@ -10,12 +10,16 @@ from pathlib import Path
 
 import pytest
 
+#: ini option: glob patterns of the files collected as scenarios.
+SCENARIO_GLOBS = "gateconform_scenario_globs"
+#: Any YAML file below a folder named `scenarios` (what the plugin has always collected).
+DEFAULT_SCENARIO_GLOBS = ("scenarios/*.yaml", "scenarios/*.yml")
 #: Lines the target check asks to show once (in the session header).
 _TARGET_NOTES_KEY = pytest.StashKey[tuple]()
 
 
 def add_options(parser: pytest.Parser) -> None:
-    """Declare the plugin's command-line options."""
+    """Declare the command-line options and the ini option of the plugin."""
     group = parser.getgroup("gateconform", "gateconform: LLM gateway conformance scenarios")
     group.addoption(
         "--target",
@@ -45,6 +49,15 @@ def add_options(parser: pytest.Parser) -> None:
         default=None,
         metavar="DIR",
         help="write results.json and every report (report.html, summary.md, junit.xml, allure-results/) into DIR",
+    )
+    parser.addini(
+        SCENARIO_GLOBS,
+        type="args",
+        default=list(DEFAULT_SCENARIO_GLOBS),
+        help="glob patterns of the files collected as gateconform scenarios (default: "
+        f"{' '.join(DEFAULT_SCENARIO_GLOBS)}, i.e. any YAML file below a folder named 'scenarios'); "
+        "a pattern with '/' matches the end of the file's path ('*' also matches '/'), "
+        "one without matches the file name, as python_files does",
     )
 
 

@@ -1,8 +1,9 @@
 """pytest plugin: scenario YAML files collected as tests, one test per check.
 
-`pytest scenarios/ --target litellm==1.82.3` collects every scenario file below a
-`scenarios` folder; each check becomes an item named like a sentence (`svc cannot call
-gpt-4o`) and located at the YAML line of its expectation. A scenario is provisioned and probed once, on its first item; its
+`pytest scenarios/ --target litellm==1.82.3` collects every scenario file (by default any
+YAML file below a `scenarios` folder; ini option `gateconform_scenario_globs`); each check
+becomes an item named like a sentence (`svc cannot call gpt-4o`) and located at the YAML
+line of its expectation. A scenario is provisioned and probed once, on its first item; its
 other items read the verdicts. One proxy per model list serves every scenario of the session.
 
 This module only wires pytest's hooks to the parts (the entry point `harness.pytest.plugin`):
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from harness.pytest.collect import ScenarioFile, is_scenario_file
+from harness.pytest.collect import ScenarioFile, is_scenario_file, scenario_globs
 from harness.pytest.items import as_verdict_report
 from harness.pytest.options import add_options, check_options, target_notes
 from harness.pytest.session import RUNNER_KEY, SessionScenarios, finish_session
@@ -44,7 +45,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if is_scenario_file(file_path):
+    if is_scenario_file(file_path, scenario_globs(parent.config)):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 

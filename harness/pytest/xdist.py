@@ -20,7 +20,7 @@ import pytest
 from xdist.scheduler import LoadScopeScheduling
 
 from harness.engine.grouping import proxy_group
-from harness.pytest.collect import is_scenario_file
+from harness.pytest.collect import is_scenario_file, scenario_globs
 from harness.pytest.session import keep_worker_results, progress
 from harness.scenario.loader import ScenarioError, load_scenario
 
@@ -69,6 +69,7 @@ class ProxyGroupScheduling(LoadScopeScheduling):
     def __init__(self, config: pytest.Config, log: Any = None) -> None:
         super().__init__(config, log)
         self._root = config.rootpath
+        self._globs = scenario_globs(config)  # the files the workers collect as scenarios
         self._group_by_file: dict[str, str | None] = {}
 
     def _split_scope(self, nodeid: str) -> str:
@@ -85,5 +86,5 @@ class ProxyGroupScheduling(LoadScopeScheduling):
     def _group_of(self, path: str) -> str | None:
         if path not in self._group_by_file:
             file = self._root / path
-            self._group_by_file[path] = proxy_group_of(file) if is_scenario_file(file) else None
+            self._group_by_file[path] = proxy_group_of(file) if is_scenario_file(file, self._globs) else None
         return self._group_by_file[path]

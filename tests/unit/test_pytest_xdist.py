@@ -110,10 +110,12 @@ def test_an_explicit_dist_is_left_alone(args: list[str], given: bool) -> None:
 def test_loadgroup_marks_of_other_tests_still_group_them(tmp_path: Path) -> None:
     """Under `--dist loadgroup` the plugin's scheduler replaces xdist's; `xdist_group` ids still group."""
     pytest.importorskip("xdist", reason="pytest-xdist is not installed (pip install -e '.[dev]')")
+    from harness.pytest.options import DEFAULT_SCENARIO_GLOBS
     from harness.pytest.xdist import ProxyGroupScheduling
 
     scheduler = ProxyGroupScheduling.__new__(ProxyGroupScheduling)  # only the scope rule is exercised
     scheduler._root = tmp_path
+    scheduler._globs = list(DEFAULT_SCENARIO_GLOBS)
     scheduler._group_by_file = {}
     assert scheduler._split_scope("tests/test_db.py::test_a@database") == "database"
     assert scheduler._split_scope("tests/test_db.py::test_b@database") == "database"
