@@ -160,9 +160,24 @@ def _marked_processes() -> list[tuple[int, dict[str, str]]]:
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         marker = _read_marker(entry)
-        if marker and not _is_zombie(entry):
+        if marker and not _is_zombie(entry) and _in_our_pid_namespace(entry):
             found.append((int(entry.name), marker))
     return found
+
+
+_OUR_PID_NAMESPACE = os.readlink("/proc/self/ns/pid") if Path("/proc/self/ns/pid").exists() else None
+
+
+def _in_our_pid_namespace(proc_dir: Path) -> bool:
+    """Whether the process lives in our PID namespace. A marker's owner `pid:ticks` only means
+    something there: a build inside a container (an image build runs our own recipe, markers
+    and all) names owners by the container's pids, which look dead from here."""
+    if _OUR_PID_NAMESPACE is None:
+        return True
+    try:
+        return os.readlink(proc_dir / "ns" / "pid") == _OUR_PID_NAMESPACE
+    except OSError:
+        return False  # not ours to inspect
 
 
 def _read_marker(proc_dir: Path) -> dict[str, str]:
