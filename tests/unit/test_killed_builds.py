@@ -32,7 +32,8 @@ from harness.targets.lifecycle import (
     process_identity,
     write_owner_file,
 )
-from harness.gateways.litellm.local import processes_owned_by, reap_orphans
+from harness.gateways.litellm.local import reap_orphans
+from harness.targets.processes import processes_owned_by
 
 REPO = Path(__file__).resolve().parents[2]
 
