@@ -155,7 +155,7 @@ def test_the_recipe_hash_follows_the_context_and_the_base() -> None:
 def test_the_build_context_carries_the_local_targets_recipe_modules() -> None:
     files = image_build.litellm_context_files("1.82.3", "debian:bookworm-slim")
     for module in ("gateways/litellm/wasm_engine.py", "gateways/litellm/environments.py",
-                   "targets/postgres.py", "gateways/litellm/image_setup.py"):
+                   "targets/postgres_migrations.py", "gateways/litellm/image_setup.py"):
         assert any(name.endswith(f"harness/{module}") for name in files), module
     assert any(name.endswith("wasm_engine_js/package-lock.json") for name in files)
     dockerfile = files["Dockerfile"].decode()
