@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.common.cache_root import default_cache_root
-from harness.gateways.litellm.environments import ensure_environment
+from harness.gateways.litellm.environment_build import ensure_environment
 from harness.targets.errors import PostgresError
 from harness.targets.postgres import PostgresServer
 from harness.targets.postgres_binaries import find_postgres_binaries

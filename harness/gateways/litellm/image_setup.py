@@ -4,7 +4,7 @@
     python -m harness.gateways.litellm.image_setup --root /opt/gateconform --version 1.82.3
 
 The first installs the wasm query engine (`wasm_engine.ensure_wasm_engine`); this module builds
-the release's environment with the same recipe as the local target (`environments.
+the release's environment with the same recipe as the local target (`environment_build.
 ensure_environment`: uv, the prisma requirement litellm declares, offline `prisma generate`),
 then writes what the container's entrypoint needs at start:
 
@@ -24,7 +24,8 @@ import sys
 import time
 from pathlib import Path
 
-from harness.gateways.litellm.environments import ensure_environment, prisma_env
+from harness.gateways.litellm.environment_build import ensure_environment
+from harness.gateways.litellm.environments import prisma_env
 from harness.targets.postgres_migrations import load_migrations, migration_script
 from harness.gateways.litellm.wasm_engine import ensure_wasm_engine
 

@@ -31,12 +31,8 @@ import httpx
 from harness.common.redact import Redactor
 from harness.targets.base import Endpoint, ModelSpec
 from harness.common.cache_root import default_cache_root
-from harness.gateways.litellm.environments import (
-    LiteLLMEnvironment,
-    ensure_environment,
-    prisma_env,
-    remove_interrupted_builds,
-)
+from harness.gateways.litellm.environment_build import ensure_environment
+from harness.gateways.litellm.environments import LiteLLMEnvironment, prisma_env, remove_interrupted_builds
 from harness.targets.errors import ReleaseError, TargetError
 from harness.targets import reaping
 from harness.targets.lifecycle import (
