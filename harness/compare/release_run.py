@@ -231,7 +231,8 @@ class EnvironmentPrefetcher:
 
     def _build(self, version: str) -> None:
         from harness.common.cache_root import default_cache_root
-        from harness.gateways.litellm.environments import ensure_environment, find_complete_environment
+        from harness.gateways.litellm.environment_build import ensure_environment
+        from harness.gateways.litellm.environments import find_complete_environment
         from harness.gateways.litellm.wasm_engine import ensure_wasm_engine
 
         root = default_cache_root()

@@ -32,7 +32,8 @@ from harness.targets.lifecycle import (
     process_identity,
     write_owner_file,
 )
-from harness.gateways.litellm.local import processes_owned_by, reap_orphans
+from harness.gateways.litellm.local import reap_orphans
+from harness.targets.processes import processes_owned_by
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -203,9 +204,9 @@ exec sleep 120
 _BUILD_ENVIRONMENT = """
 import sys
 from pathlib import Path
-from harness.gateways.litellm import environments
-environments._uv = lambda: sys.argv[2]
-environments.ensure_environment("1.82.3", Path(sys.argv[1]), engine_env={})
+from harness.gateways.litellm import environment_build
+environment_build._uv = lambda: sys.argv[2]
+environment_build.ensure_environment("1.82.3", Path(sys.argv[1]), engine_env={})
 """
 
 _INSTALL_ENGINE = """
