@@ -22,7 +22,7 @@ from pathlib import Path
 def prepare_environments(versions: list[str]) -> float:
     """Build (or find) each release's environment; returns the seconds it took."""
     from harness.common.cache_root import default_cache_root
-    from harness.gateways.litellm.environments import ensure_environment
+    from harness.gateways.litellm.environment_build import ensure_environment
     from harness.gateways.litellm.wasm_engine import ensure_wasm_engine
 
     started = time.monotonic()

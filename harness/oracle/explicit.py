@@ -49,3 +49,22 @@ def checks_for(scenario: Scenario) -> list[Check]:
                 )
             )
     return checks
+
+
+def expectation_path(scenario: Scenario, check: Check) -> tuple[str | int, ...]:
+    """Where `check`'s expectation is written in the scenario, for `Scenario.line_of`.
+
+    The inverse of `checks_for`: `('expect', 'svc', 'lists')` for a listing check,
+    `('expect', 'svc', 'cannot_call', 0)` for the `cannot_call` entry a chat check comes from
+    (the enclosing list, or the key's expectations, when the entry is not there).
+    """
+    if check.probe is Probe.LIST_MODELS:
+        return ("expect", check.principal, "lists")
+    field = "can_call" if check.expect is Expect.ALLOWED else "cannot_call"
+    expectation = scenario.expect.get(check.principal)
+    if expectation is None:
+        return ("expect", check.principal)
+    written = getattr(expectation, field)
+    if check.model in written:
+        return ("expect", check.principal, field, written.index(check.model))
+    return ("expect", check.principal, field)

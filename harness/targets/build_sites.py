@@ -23,7 +23,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
 from filelock import FileLock, Timeout
 
@@ -125,12 +125,17 @@ def sweep_build_sites(parent: Path, pattern: str) -> list[SweptFolder]:
     wrote none, or created a moment ago) is removed only while nobody holds its build lock: the
     lock is taken without waiting, never broken, so a live builder is never disturbed.
     """
+    return sweep_each(sorted(parent.glob(pattern)), _sweep_site)
+
+
+def sweep_each(folders: Iterable[Path], sweep: Callable[[Path], SweptFolder]) -> list[SweptFolder]:
+    """`sweep` each real folder of `folders` (links and files aside); one it cannot check is kept, saying why."""
     swept = []
-    for folder in sorted(parent.glob(pattern)):
+    for folder in folders:
         if not folder.is_dir() or folder.is_symlink():
             continue
         try:
-            swept.append(_sweep_site(folder))
+            swept.append(sweep(folder))
         except OSError as error:  # a read-only cache, a lock we may not create: never fail a run
             swept.append(SweptFolder(folder, False, f"could not check: {error}"))
     return swept
@@ -143,14 +148,25 @@ def _sweep_site(folder: Path) -> SweptFolder:
         if identity_alive(owner):
             return SweptFolder(folder, False, f"its builder (pid {pid}) is still running")
         return remove_folder(folder, f"its builder (pid {pid}) is gone")
+    # e.g. the uv of a killed build, started by a gateconform without run markers, still runs from it
+    return remove_unless_building(folder, build_lock_path(folder), "no owner recorded, in use",
+                                  "no owner recorded and nobody holds its build lock")
+
+
+def remove_unless_building(folder: Path, lock: Path, in_use: str, reason: str) -> SweptFolder:
+    """Remove `folder` (for `reason`) unless its build `lock` is held or a process runs from it.
+
+    The lock is taken without waiting, never broken, so a live builder is never disturbed; a
+    folder in use is kept as `<in_use> by pid …`.
+    """
     from harness.targets.processes import processes_using
 
     try:
-        with FileLock(str(build_lock_path(folder)), timeout=0):
+        with FileLock(str(lock), timeout=0):
             users = processes_using(folder)
-            if users:  # e.g. the uv of a killed build, started by a gateconform without run markers
-                return SweptFolder(folder, False, f"no owner recorded, in use by pid {', '.join(map(str, users[:5]))}")
-            return remove_folder(folder, "no owner recorded and nobody holds its build lock")
+            if users:
+                return SweptFolder(folder, False, f"{in_use} by pid {', '.join(map(str, users[:5]))}")
+            return remove_folder(folder, reason)
     except Timeout:
         return SweptFolder(folder, False, "being built (its build lock is held)")
 

@@ -30,7 +30,6 @@ import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Iterable
 from urllib.parse import parse_qs, urlsplit
 
@@ -112,23 +111,31 @@ class _Handler(BaseHTTPRequestHandler):
     # -- routing -------------------------------------------------------------------------
 
     def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+    def _serve(self, method: str) -> None:
         path = self._path()
+        raw = b"" if method == "GET" else self._read_body()  # read even when unused: keep-alive
         if path.startswith(CONTROL_PREFIX):
-            self._control("GET", path)
-            return
-        self._record(path, body={}, raw=b"")
-        if _route(path) == "models":
-            self._send_json(200, self.server.upstream._models_document())
+            self._control(method, path)
+        elif method == "GET":
+            self._record(path, body={}, raw=b"")
+            if _route(path) == "models":
+                self._send_json(200, self.server.upstream._models_document())
+            else:
+                self._send_error(404, f"unknown path {path}", "not_found_error")
+        elif method == "POST":
+            self._provider_call(path, raw)
         else:
             self._send_error(404, f"unknown path {path}", "not_found_error")
 
-    def do_POST(self) -> None:
-        path = self._path()
-        if path.startswith(CONTROL_PREFIX):
-            self._read_body()
-            self._control("POST", path)
-            return
-        raw = self._read_body()
+    def _provider_call(self, path: str, raw: bytes) -> None:
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
@@ -145,14 +152,6 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(200, _chat_completion(body, self.server.upstream._next_id()))
         elif route == "embeddings":
             self._send_json(200, _embeddings(body))
-        else:
-            self._send_error(404, f"unknown path {path}", "not_found_error")
-
-    def do_DELETE(self) -> None:
-        path = self._path()
-        if path.startswith(CONTROL_PREFIX):
-            self._read_body()
-            self._control("DELETE", path)
         else:
             self._send_error(404, f"unknown path {path}", "not_found_error")
 
@@ -239,16 +238,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
+_ROUTES = {"/chat/completions": "chat", "/embeddings": "embeddings", "/models": "models"}
+
+
 def _route(path: str) -> str | None:
     # LiteLLM appends the route to api_base (`<url>/v1`); accept a bare base as well.
     normalized = path.rstrip("/")
     if normalized.startswith("/v1/"):
         normalized = normalized[3:]
-    return {
-        "/chat/completions": "chat",
-        "/embeddings": "embeddings",
-        "/models": "models",
-    }.get(normalized)
+    return _ROUTES.get(normalized)
 
 
 def _prompt_tokens(body: dict[str, Any]) -> int:
@@ -263,13 +261,15 @@ def _usage(body: dict[str, Any]) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
+def _chat_head(body: dict[str, Any], response_id: str, kind: str) -> dict[str, Any]:
+    """What a chat completion and each of its stream chunks start with; `kind` is their `object`."""
+    return {"id": response_id, "object": kind, "created": int(time.time()), "model": str(body.get("model", "")),
+            "system_fingerprint": "gateconform"}
+
+
 def _chat_completion(body: dict[str, Any], response_id: str) -> dict[str, Any]:
     return {
-        "id": response_id,
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": str(body.get("model", "")),
-        "system_fingerprint": "gateconform",
+        **_chat_head(body, response_id, "chat.completion"),
         "choices": [
             {
                 "index": 0,
@@ -283,13 +283,7 @@ def _chat_completion(body: dict[str, Any], response_id: str) -> dict[str, Any]:
 
 
 def _chat_chunks(body: dict[str, Any], response_id: str) -> list[dict[str, Any]]:
-    base = {
-        "id": response_id,
-        "object": "chat.completion.chunk",
-        "created": int(time.time()),
-        "model": str(body.get("model", "")),
-        "system_fingerprint": "gateconform",
-    }
+    base = _chat_head(body, response_id, "chat.completion.chunk")
 
     def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
@@ -379,12 +373,7 @@ class UpstreamServer:
     def __enter__(self) -> UpstreamServer:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     @property

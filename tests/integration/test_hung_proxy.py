@@ -14,7 +14,8 @@ import pytest
 from harness.engine import runner as runner_module
 from harness.engine.runner import ScenarioRunner
 from harness.scenario.loader import parse_scenario
-from harness.gateways.litellm.local import LocalTarget, running_children
+from harness.gateways.litellm.local import LocalTarget
+from harness.targets.processes import running_children
 from harness.model.verdict import Outcome
 
 pytestmark = pytest.mark.integration

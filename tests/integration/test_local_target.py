@@ -18,7 +18,8 @@ import pytest
 
 from harness.targets.base import ModelSpec
 from harness.targets.errors import TargetError
-from harness.gateways.litellm.local import LocalTarget, reap_orphans, running_children
+from harness.gateways.litellm.local import LocalTarget, reap_orphans
+from harness.targets.processes import running_children
 
 pytestmark = pytest.mark.integration
 

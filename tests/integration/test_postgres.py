@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from harness.common.cache_root import default_cache_root
-from harness.gateways.litellm.environments import ensure_environment
+from harness.gateways.litellm.environment_build import ensure_environment
 from harness.targets.errors import PostgresError
-from harness.targets.postgres import PostgresServer, find_postgres_binaries, load_migrations
+from harness.targets.postgres import PostgresServer
+from harness.targets.postgres_binaries import find_postgres_binaries
+from harness.targets.postgres_migrations import load_migrations
 from harness.gateways.litellm.wasm_engine import ensure_wasm_engine
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,8 @@ from harness.model.check import Check, Expect, Probe
 from harness.probes.run import run_probes
 from harness.common.redact import Redactor
 from harness.targets.base import ModelSpec
-from harness.gateways.litellm.local import LocalTarget, running_children
+from harness.gateways.litellm.local import LocalTarget
+from harness.targets.processes import running_children
 from harness.model.verdict import Outcome
 from harness.gateways.litellm.refusals import REFUSALS
 from harness.judge import judge

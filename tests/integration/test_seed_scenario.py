@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.gateways.litellm import local
+from harness.targets.lifecycle import OWNER_ENV, OWNER_FILE
+from harness.targets.processes import marked_processes
+from harness.targets.reaping import leftover_run_dirs
 from tests.integration.interrupts import sigint_as_in_a_terminal
 
 pytestmark = pytest.mark.integration
@@ -46,8 +48,8 @@ def gateconform(*args: str) -> list[str]:
 def processes_owned_by(pid: int) -> list[int]:
     """Live processes a gateconform run in process `pid` started (other runs on the machine aside)."""
     return sorted(
-        found for found, marker in local._marked_processes()
-        if marker.get(local.OWNER_ENV, "").startswith(f"{pid}:")
+        found for found, marker in marked_processes()
+        if marker.get(OWNER_ENV, "").startswith(f"{pid}:")
     )
 
 
@@ -57,9 +59,9 @@ def run_dirs_owned_by(pid: int) -> list[Path]:
     Only this run's: another run on the machine (a parallel CI job, a user's run) is never counted.
     """
     owned = []
-    for folder in local.leftover_run_dirs():
+    for folder in leftover_run_dirs():
         try:
-            owner = (folder / local.OWNER_FILE).read_text().strip()
+            owner = (folder / OWNER_FILE).read_text().strip()
         except OSError:
             continue  # being created or removed right now by some run, or not a run folder
         if owner.startswith(f"{pid}:"):

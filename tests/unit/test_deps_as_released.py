@@ -14,13 +14,9 @@ from harness.gateways.litellm.cache import list_environments
 from harness.compare.release_run import ReleaseRun, did_not_start, run_with_deps
 from harness.model.results import RunResult, ScenarioResult
 from harness.engine.runner import make_target
-from harness.gateways.litellm import environments
-from harness.gateways.litellm.environments import (
-    STAMP_NAME,
-    environment_name,
-    find_complete_environment,
-    uv_pip_install_command,
-)
+from harness.gateways.litellm import environment_build, environments
+from harness.gateways.litellm.environment_build import uv_pip_install_command
+from harness.gateways.litellm.environments import STAMP_NAME, environment_name, find_complete_environment
 from harness.targets.errors import ReleaseError, TargetError
 from harness.gateways.litellm.package_index import (
     exclude_newer_for,
@@ -130,14 +126,14 @@ def test_the_uv_command_line_in_each_mode() -> None:
 
 def test_an_as_released_build_passes_the_cut_off_to_every_install(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     commands: list[list[str]] = []
-    monkeypatch.setattr(environments, "as_released_exclude_newer", lambda version: "2026-08-03T02:52:49Z")
-    monkeypatch.setattr(environments, "_uv", lambda: "uv")
-    monkeypatch.setattr(environments, "_create_venv", lambda staging, log, site: (staging / "bin").mkdir(parents=True))
-    monkeypatch.setattr(environments, "run_with_progress", lambda command, **kw: commands.append(list(command)) or "")
-    monkeypatch.setattr(environments, "_declared_requirements", lambda staging, site: ["prisma (>=0.11.0,<1.0)"])
-    monkeypatch.setattr(environments, "_installed_versions", lambda staging, site: {"litellm": "1.95.0", "prisma": "0.15.0"})
-    monkeypatch.setattr(environments, "_prisma_generate", lambda *a, **k: None)
-    built = environments.ensure_environment("1.95.0", tmp_path, engine_env={}, deps="as-released")
+    monkeypatch.setattr(environment_build, "as_released_exclude_newer", lambda version: "2026-08-03T02:52:49Z")
+    monkeypatch.setattr(environment_build, "_uv", lambda: "uv")
+    monkeypatch.setattr(environment_build, "_create_venv", lambda staging, log, site: (staging / "bin").mkdir(parents=True))
+    monkeypatch.setattr(environment_build, "run_with_progress", lambda command, **kw: commands.append(list(command)) or "")
+    monkeypatch.setattr(environment_build, "_declared_requirements", lambda staging, site: ["prisma (>=0.11.0,<1.0)"])
+    monkeypatch.setattr(environment_build, "_installed_versions", lambda staging, site: {"litellm": "1.95.0", "prisma": "0.15.0"})
+    monkeypatch.setattr(environment_build, "_prisma_generate", lambda *a, **k: None)
+    built = environment_build.ensure_environment("1.95.0", tmp_path, engine_env={}, deps="as-released")
     installs = [c for c in commands if c[:3] == ["uv", "pip", "install"]]
     assert len(installs) == 2 and all("--exclude-newer" in c and "2026-08-03T02:52:49Z" in c for c in installs)
     assert built.root.name == environment_name("1.95.0", "as-released")

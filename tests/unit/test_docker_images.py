@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.engine.runner import make_target
-from harness.gateways.litellm import image_build
+from harness.gateways.litellm import image_build, image_recipes
 from harness.targets.errors import CompromisedReleaseError
 from harness.gateways.litellm.images import (
     ImageError,
@@ -142,20 +142,20 @@ def test_image_build_refuses_a_compromised_version_before_building() -> None:
 
 
 def test_the_recipe_hash_follows_the_context_and_the_base() -> None:
-    files = image_build.litellm_context_files("1.82.3", "local/debian:bookworm")
-    same = image_build.recipe_hash(files, "sha256:base")
-    assert same == image_build.recipe_hash(dict(files), "sha256:base")
-    assert same != image_build.recipe_hash(files, "sha256:other-base")
+    files = image_recipes.litellm_context_files("1.82.3", "local/debian:bookworm")
+    same = image_recipes.recipe_hash(files, "sha256:base")
+    assert same == image_recipes.recipe_hash(dict(files), "sha256:base")
+    assert same != image_recipes.recipe_hash(files, "sha256:other-base")
     changed = {**files, "entrypoint.sh": files["entrypoint.sh"] + b"\n# changed\n"}
-    assert same != image_build.recipe_hash(changed, "sha256:base")
-    other_version = image_build.litellm_context_files("1.108.7", "local/debian:bookworm")
-    assert same != image_build.recipe_hash(other_version, "sha256:base")
+    assert same != image_recipes.recipe_hash(changed, "sha256:base")
+    other_version = image_recipes.litellm_context_files("1.108.7", "local/debian:bookworm")
+    assert same != image_recipes.recipe_hash(other_version, "sha256:base")
 
 
 def test_the_build_context_carries_the_local_targets_recipe_modules() -> None:
-    files = image_build.litellm_context_files("1.82.3", "debian:bookworm-slim")
+    files = image_recipes.litellm_context_files("1.82.3", "debian:bookworm-slim")
     for module in ("gateways/litellm/wasm_engine.py", "gateways/litellm/environments.py",
-                   "targets/postgres.py", "gateways/litellm/image_setup.py"):
+                   "targets/postgres_migrations.py", "gateways/litellm/image_setup.py"):
         assert any(name.endswith(f"harness/{module}") for name in files), module
     assert any(name.endswith("wasm_engine_js/package-lock.json") for name in files)
     dockerfile = files["Dockerfile"].decode()
@@ -179,7 +179,7 @@ def test_the_modules_run_inside_the_image_import_only_what_the_image_has() -> No
     import ast
     import sys
 
-    files = image_build.litellm_context_files("1.82.3", "debian:bookworm-slim")
+    files = image_recipes.litellm_context_files("1.82.3", "debian:bookworm-slim")
     copied = {
         name.split("/", 1)[1].removesuffix(".py").removesuffix("/__init__").replace("/", ".")
         for name in files if name.endswith(".py")

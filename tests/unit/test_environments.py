@@ -8,14 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.gateways.litellm.environments import (
-    STAMP_NAME,
-    default_cache_root,
-    ensure_environment,
-    environment_name,
-    find_complete_environment,
-    prisma_requirement_of,
-)
+from harness.common.cache_root import default_cache_root
+from harness.gateways.litellm.environment_build import ensure_environment, prisma_requirement_of
+from harness.gateways.litellm.environments import STAMP_NAME, environment_name, find_complete_environment
 from harness.targets.errors import CompromisedReleaseError
 
 

@@ -32,7 +32,8 @@ from harness.targets.lifecycle import (
     process_identity,
     write_owner_file,
 )
-from harness.gateways.litellm.local import processes_owned_by, reap_orphans
+from harness.gateways.litellm.local import reap_orphans
+from harness.targets.processes import processes_owned_by
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -203,9 +204,9 @@ exec sleep 120
 _BUILD_ENVIRONMENT = """
 import sys
 from pathlib import Path
-from harness.gateways.litellm import environments
-environments._uv = lambda: sys.argv[2]
-environments.ensure_environment("1.82.3", Path(sys.argv[1]), engine_env={})
+from harness.gateways.litellm import environment_build
+environment_build._uv = lambda: sys.argv[2]
+environment_build.ensure_environment("1.82.3", Path(sys.argv[1]), engine_env={})
 """
 
 _INSTALL_ENGINE = """
@@ -296,3 +297,45 @@ def test_a_wasm_engine_install_killed_during_npm_is_reaped(
     assert processes_owned_by(owner) == []
     assert list(cache_root.glob(".wasm-engine-*")) == []
     assert list((tmp_path / "user-tmp").iterdir()) == []
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() != 0,
+                    reason="needs unshare as root to start a process in another PID namespace")
+def test_a_marked_process_in_another_pid_namespace_is_never_reaped(cache_root: Path) -> None:
+    """An image build runs our recipe inside a container: its processes carry run markers whose
+    owners are the container's pids, dead-looking from here. A run on the host must not kill them."""
+    (owner, dead) = _owner()
+    marker = [f"{key}={value}" for key, value in marker_env(f"{BUILD_RUN_PREFIX}{secrets.token_hex(6)}", dead).items()]
+    # only the process inside the new namespace carries the marker (unshare itself stays outside)
+    inside = subprocess.Popen(["unshare", "--pid", "--fork", "env", *marker, "sleep", "120"], start_new_session=True)
+    try:
+        _kill_owner(owner)
+        deadline = time.monotonic() + 5
+        while not _marked_sleep(inside.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)  # unshare forks, then env execs sleep with the marker
+        (namespaced,) = _marked_sleep(inside.pid)
+
+        reap_orphans(cache_root=cache_root)
+
+        time.sleep(0.2)
+        assert _alive(namespaced), "a process of another PID namespace was killed"
+    finally:
+        os.killpg(inside.pid, signal.SIGKILL)
+        inside.wait()
+
+
+def _marked_sleep(pid: int) -> list[int]:
+    """The child of `unshare` once it runs `sleep` with the marker in its environment."""
+    try:
+        children = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        return [c for c in children if Path(f"/proc/{c}/comm").read_text().strip() == "sleep"
+                and b"GATECONFORM_RUN_OWNER" in Path(f"/proc/{c}/environ").read_bytes()]
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from harness.model.check import Expect, Probe
-from harness.oracle.explicit import checks_for
-from harness.scenario.loader import load_scenario, parse_scenario
+from harness.oracle.explicit import checks_for, expectation_path
+from harness.scenario.loader import load_scenario, load_scenarios, parse_scenario
 
 SEED = (
     Path(__file__).resolve().parents[2]
@@ -78,3 +79,26 @@ def test_empty_listing_is_an_exact_empty_set_and_ids_are_unique():
 
     assert checks[0].listed == frozenset()
     assert len({c.id for c in checks}) == len(checks)
+
+
+def test_every_check_of_the_library_points_at_the_line_that_writes_its_expectation():
+    """`expectation_path` inverts `checks_for`: the line names the model under its list, or `lists`."""
+    for scenario in load_scenarios(SEED.parents[1]):
+        lines = (scenario.source_text or "").splitlines()
+        for check in checks_for(scenario):
+            line = lines[scenario.line_of(*expectation_path(scenario, check)) - 1]
+            if check.probe is Probe.LIST_MODELS:
+                assert line.strip().startswith("lists:"), (scenario.id, check.title, line)
+            else:
+                field = "can_call" if check.expect is Expect.ALLOWED else "cannot_call"
+                named = re.search(rf"(?<![\w.-]){re.escape(check.model or '')}(?![\w.-])", line)
+                assert named and (field in line or line.strip().startswith("-")), (check.id, line)
+
+
+def test_a_block_list_entry_is_its_own_line():
+    scenario = parse_scenario(
+        "id: block\ntitle: t\nmodels: [m1, m2]\nkeys:\n  - name: k\nexpect:\n  k:\n"
+        "    cannot_call:\n      - m1\n      - m2\n"
+    )
+    lines = {check.model: scenario.line_of(*expectation_path(scenario, check)) for check in checks_for(scenario)}
+    assert lines == {"m1": 9, "m2": 10}

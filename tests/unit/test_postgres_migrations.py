@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.targets.errors import PostgresError
-from harness.targets.postgres import (
+from harness.targets.postgres_migrations import (
     load_migrations,
     migration_script,
     migrations_fingerprint,

@@ -101,18 +101,21 @@ def test_two_workers_split_by_proxy_and_merge_one_results_document(tmp_path: Pat
     [(["-n", "2"], False), (["-n", "2", "--dist", "load"], True), (["--dist=each"], True), (["--distload"], True)],
 )
 def test_an_explicit_dist_is_left_alone(args: list[str], given: bool) -> None:
-    from harness.pytest.plugin import _dist_given
+    pytest.importorskip("xdist", reason="pytest-xdist is not installed (pip install -e '.[dev]')")
+    from harness.pytest.xdist import dist_given
 
-    assert _dist_given(args) is given
+    assert dist_given(args) is given
 
 
 def test_loadgroup_marks_of_other_tests_still_group_them(tmp_path: Path) -> None:
     """Under `--dist loadgroup` the plugin's scheduler replaces xdist's; `xdist_group` ids still group."""
     pytest.importorskip("xdist", reason="pytest-xdist is not installed (pip install -e '.[dev]')")
+    from harness.pytest.options import DEFAULT_SCENARIO_GLOBS
     from harness.pytest.xdist import ProxyGroupScheduling
 
     scheduler = ProxyGroupScheduling.__new__(ProxyGroupScheduling)  # only the scope rule is exercised
     scheduler._root = tmp_path
+    scheduler._globs = list(DEFAULT_SCENARIO_GLOBS)
     scheduler._group_by_file = {}
     assert scheduler._split_scope("tests/test_db.py::test_a@database") == "database"
     assert scheduler._split_scope("tests/test_db.py::test_b@database") == "database"

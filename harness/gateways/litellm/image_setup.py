@@ -4,14 +4,14 @@
     python -m harness.gateways.litellm.image_setup --root /opt/gateconform --version 1.82.3
 
 The first installs the wasm query engine (`wasm_engine.ensure_wasm_engine`); this module builds
-the release's environment with the same recipe as the local target (`environments.
+the release's environment with the same recipe as the local target (`environment_build.
 ensure_environment`: uv, the prisma requirement litellm declares, offline `prisma generate`),
 then writes what the container's entrypoint needs at start:
 
 - `<root>/runtime.env`: shell `export` lines (engine paths, Prisma home, PATH with the
   environment's `bin` first);
 - `<root>/migrate.sql`: one psql script applying LiteLLM's migrations and recording them in
-  `_prisma_migrations` (`postgres.migration_script`), since Prisma's schema engine cannot be had.
+  `_prisma_migrations` (`postgres_migrations.migration_script`), since Prisma's schema engine cannot be had.
 
 Only light modules are imported here: the image carries a few harness files, not the harness.
 """
@@ -24,8 +24,9 @@ import sys
 import time
 from pathlib import Path
 
-from harness.gateways.litellm.environments import ensure_environment, prisma_env
-from harness.targets.postgres import load_migrations, migration_script
+from harness.gateways.litellm.environment_build import ensure_environment
+from harness.gateways.litellm.environments import prisma_env
+from harness.targets.postgres_migrations import load_migrations, migration_script
 from harness.gateways.litellm.wasm_engine import ensure_wasm_engine
 
 RUNTIME_ENV = "runtime.env"

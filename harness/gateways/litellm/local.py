@@ -8,9 +8,9 @@ folder. It also runs on Ctrl-C (use the target as a context manager), at interpr
 SIGTERM/SIGHUP; a later run (and `gateconform clean`) also reaps what a killed run or
 environment build (SIGKILL) left: `reap_orphans`.
 
-Every process started for a run or a build carries `GATECONFORM_RUN_ID` in its environment, and
-inherits it to its children; `running_children()` finds them by it, which is how tests check
-that nothing of ours survived.
+Every process started for a run or a build carries the run marker (`GATECONFORM_RUN_ID` and its
+owner) in its environment, and inherits it to its children; `processes.running_children()` finds
+them by it, which is how tests check that nothing of ours survived.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence, TypeVar
 
@@ -31,28 +30,22 @@ import httpx
 
 from harness.common.redact import Redactor
 from harness.targets.base import Endpoint, ModelSpec
-from harness.targets.build_sites import SweptFolder, remove_folder, tool_temp_folders
 from harness.common.cache_root import default_cache_root
-from harness.gateways.litellm.environments import (
-    LiteLLMEnvironment,
-    ensure_environment,
-    prisma_env,
-    remove_interrupted_builds,
-)
+from harness.gateways.litellm.environment_build import ensure_environment
+from harness.gateways.litellm.environments import LiteLLMEnvironment, prisma_env, remove_interrupted_builds
 from harness.targets.errors import ReleaseError, TargetError
+from harness.targets import reaping
 from harness.targets.lifecycle import (
-    BUILD_RUN_PREFIX,
-    OWNER_ENV,
     OWNER_FILE,
     OWNER_IDENTITY,
-    RUN_ID_ENV,
     timed,
-    identity_alive,
-    read_owner_file,
+    marker_env,
     StopsOnExit,
     start_or_clean_up,
     unregister_live_target,
 )
+from harness.targets.processes import running_children, send_signal, signal_group
+from harness.targets.reaping import RUN_DIR_PREFIX, Reaped
 from harness.targets.postgres import PostgresServer, free_port
 from harness.gateways.litellm.proxy_config import write_proxy_config
 from harness.gateways.litellm.readiness import probe_readiness
@@ -71,8 +64,6 @@ from harness.gateways.litellm.wasm_engine import ensure_wasm_engine, remove_inte
 
 Log = Callable[[str], None]
 T = TypeVar("T")
-
-RUN_DIR_PREFIX = "gateconform-run-"
 
 READY_TIMEOUT_S = 180.0
 PORT_ATTEMPTS = 3
@@ -95,234 +86,23 @@ PROXY_FIXED_ENV = {
 }
 
 
+#: What killed builds of a LiteLLM environment leave in the cache, and how each is swept.
+LITELLM_BUILD_SWEEPERS = (remove_interrupted_builds, remove_interrupted_installs)
+
+
 def _no_log(_message: str) -> None:
     pass
-
-
-
-
-# --------------------------------------------------------------------------- processes of ours
-
-
-def running_children(run_id: str | None = None) -> list[int]:
-    """Pids of live processes started by gateconform runs (one run if `run_id` is given).
-
-    Found by the run marker in their environment, which children inherit (the proxy, the Prisma
-    engine it spawns, the PostgreSQL postmaster), plus every descendant of those: PostgreSQL's
-    own children overwrite their environment with their process title. Zombies do not count
-    (they hold nothing and only their parent can reap them).
-    """
-    roots = {pid for pid, marker in _marked_processes() if run_id is None or marker.get(RUN_ID_ENV) == run_id}
-    return sorted(roots | _descendants(roots))
-
-
-def processes_owned_by(owner: str) -> list[int]:
-    """Pids of live processes whose run marker names `owner` (`pid:start-ticks`), and their descendants.
-
-    What a run or build of that owner process started; how tests check a killed build was reaped.
-    """
-    roots = {pid for pid, marker in _marked_processes() if marker.get(OWNER_ENV) == owner}
-    return sorted(roots | _descendants(roots))
-
-
-def _parent_pids() -> dict[int, int]:
-    """pid → parent pid of every live, non-zombie process."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
-        except OSError:
-            continue
-        if fields and fields[0] not in ("Z", "X"):
-            parents[int(entry.name)] = int(fields[1])
-    return parents
-
-
-def _descendants(roots: set[int]) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for pid, parent in _parent_pids().items():
-        children.setdefault(parent, []).append(pid)
-    found: set[int] = set()
-    pending = list(roots)
-    while pending:
-        for child in children.get(pending.pop(), []):
-            if child not in found and child not in roots:
-                found.add(child)
-                pending.append(child)
-    return found
-
-
-def _marked_processes() -> list[tuple[int, dict[str, str]]]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        marker = _read_marker(entry)
-        if marker and not _is_zombie(entry):
-            found.append((int(entry.name), marker))
-    return found
-
-
-def _read_marker(proc_dir: Path) -> dict[str, str]:
-    try:
-        raw = (proc_dir / "environ").read_bytes()
-    except OSError:  # gone, or not ours to read
-        return {}
-    if RUN_ID_ENV.encode() not in raw:
-        return {}
-    marker = {}
-    for item in raw.split(b"\0"):
-        key, _, value = item.partition(b"=")
-        if key in (RUN_ID_ENV.encode(), OWNER_ENV.encode()):
-            marker[key.decode()] = value.decode(errors="replace")
-    return marker
-
-
-def _is_zombie(proc_dir: Path) -> bool:
-    try:
-        return (proc_dir / "stat").read_text().rsplit(")", 1)[-1].split()[0] in ("Z", "X")
-    except (OSError, IndexError):
-        return True
-
-
-def leftover_run_dirs() -> list[Path]:
-    """Temp folders of gateconform runs (proxy runs and PostgreSQL servers) that still exist."""
-    temp = Path(tempfile.gettempdir())
-    return sorted(p for pattern in (f"{RUN_DIR_PREFIX}*", "gateconform-pg-*") for p in temp.glob(pattern))
-
-
-@dataclass
-class Reaped:
-    """What `reap_orphans` found left by killed runs and builds, and what it did with it."""
-
-    #: each process killed, as `pid name` (e.g. `4242 uv`)
-    processes: list[str] = field(default_factory=list)
-    #: run folders (proxy runs, PostgreSQL servers) removed from the temp folder
-    run_dirs: list[Path] = field(default_factory=list)
-    #: build sites and never-completed environments in the cache: removed, or kept and why
-    build_folders: list[SweptFolder] = field(default_factory=list)
-
-    @property
-    def removed_build_folders(self) -> list[SweptFolder]:
-        return [folder for folder in self.build_folders if folder.removed]
-
-    @property
-    def kept_build_folders(self) -> list[SweptFolder]:
-        return [folder for folder in self.build_folders if not folder.removed]
-
-    @property
-    def anything_removed(self) -> bool:
-        return bool(self.processes or self.run_dirs or self.removed_build_folders)
 
 
 def reap_orphans(log: Log | None = None, cache_root: Path | None = None) -> Reaped:
     """Kill processes and remove folders left by runs and builds whose owner process is gone.
 
-    A run or build owner killed with SIGKILL cannot clean up; the next run (and `gateconform
-    clean`) does it here: processes carrying the run marker of a dead owner (the proxy, its
-    engine, PostgreSQL, a build's uv, prisma, npm or node) and their children, the run folders in
-    the temp folder, and in `cache_root` (default: the user cache) the build sites and
-    never-completed environments of killed builds. Runs and builds of live owners (parallel
-    workers, a build in progress under its lock) are never touched.
+    `reaping.reap_orphans` with what killed LiteLLM builds leave in `cache_root` (default: the
+    user cache): the build sites and never-completed environments of `environments`, and the
+    wasm engine's interrupted installs.
     """
-    log = log or _no_log
-    cache_root = (cache_root or default_cache_root()).resolve()
-    reaped = Reaped()
-    tool_temps: set[Path] = set()
-    seen: set[int] = set()
-    # Two rounds: a dying proxy may have spawned a new engine after the first look (LiteLLM
-    # respawns its Prisma engine), and that child carries the run marker too.
-    for _round in range(2):
-        roots = _orphaned_roots()
-        if not roots:
-            break
-        orphans = set(roots) | _descendants(set(roots))
-        reaped.processes += [_describe_process(pid) for pid in sorted(orphans - seen)]
-        seen |= orphans
-        tool_temps.update(folder for pid in orphans for folder in tool_temp_folders(_command_line(pid)))
-        # SIGQUIT first: for a PostgreSQL postmaster it is an immediate shutdown that still
-        # removes its shared memory (SIGKILL would leave segments behind); fatal for the others.
-        # A build's processes (uv, prisma, npm) have nothing to save: SIGKILL at once.
-        for pid, run_id in roots.items():
-            _signal(pid, signal.SIGKILL if run_id.startswith(BUILD_RUN_PREFIX) else signal.SIGQUIT)
-        _wait_until_gone(orphans, timeout_s=5)
-        for pid in orphans:
-            _signal(pid, signal.SIGKILL)
-        _wait_until_gone(orphans, timeout_s=5)  # a killed process lingers until the kernel reaps it
-    for run_dir in leftover_run_dirs():
-        owner = read_owner_file(run_dir)
-        if owner is None:
-            continue  # not written yet by a starting run, or not one of ours
-        if not identity_alive(owner):
-            shutil.rmtree(run_dir, ignore_errors=True)
-            if not run_dir.exists():
-                reaped.run_dirs.append(run_dir)
-    # After the processes: an orphaned uv would otherwise keep writing into what is removed.
-    reaped.build_folders = remove_interrupted_builds(cache_root) + remove_interrupted_installs(cache_root)
-    reaped.build_folders += [remove_folder(folder, "a temp folder of a killed build's tool")
-                             for folder in sorted(tool_temps)]
-    if reaped.anything_removed:
-        log(f"removed what killed runs and builds left: {describe_reaped(reaped)}")
-    return reaped
+    return reaping.reap_orphans(log, cache_root, LITELLM_BUILD_SWEEPERS)
 
-
-def describe_reaped(reaped: Reaped) -> str:
-    """`3 process(es), 1 run folder(s), 1 build folder(s) (534 MB)` (`nothing` when empty)."""
-    parts = []
-    if reaped.processes:
-        parts.append(f"{len(reaped.processes)} process(es)")
-    if reaped.run_dirs:
-        parts.append(f"{len(reaped.run_dirs)} run folder(s)")
-    removed = reaped.removed_build_folders
-    if removed:
-        size = sum(folder.size_bytes for folder in removed)
-        parts.append(f"{len(removed)} build folder(s) ({size / 10**6:.0f} MB)")
-    return ", ".join(parts) or "nothing"
-
-
-def _orphaned_roots() -> dict[int, str]:
-    """Marked processes whose owning run (or build) process is gone: pid → their run id."""
-    return {
-        pid: marker.get(RUN_ID_ENV, "") for pid, marker in _marked_processes()
-        if marker.get(OWNER_ENV) and not identity_alive(marker[OWNER_ENV])
-    }
-
-
-def _command_line(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return [arg.decode(errors="replace") for arg in raw.split(b"\0") if arg]
-
-
-def _describe_process(pid: int) -> str:
-    """`pid name` (the kernel's short command name), for telling the user what was killed."""
-    try:
-        return f"{pid} {Path(f'/proc/{pid}/comm').read_text().strip()}"
-    except OSError:
-        return str(pid)
-
-
-def _wait_until_gone(pids: set[int], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        alive = set(_parent_pids())
-        if not pids & alive:
-            return
-        time.sleep(0.05)
-
-
-def _signal(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-# --------------------------------------------------------------------------- safety net
 
 # --------------------------------------------------------------------------- the target
 
@@ -427,7 +207,7 @@ class LocalTarget(StopsOnExit):
         return timed(self.timings, name, step)
 
     def _run_marker_env(self) -> dict[str, str]:
-        return {RUN_ID_ENV: self.run_id, OWNER_ENV: OWNER_IDENTITY}
+        return marker_env(self.run_id, OWNER_IDENTITY)
 
     def _database_for(self, environment: LiteLLMEnvironment) -> str:
         server = self._shared_postgres
@@ -566,16 +346,16 @@ class LocalTarget(StopsOnExit):
         if proxy is None:
             return
         pgid = proxy.pid  # start_new_session: the proxy leads its own group
-        _signal_group(pgid, signal.SIGTERM)
+        signal_group(pgid, signal.SIGTERM)
         # A stopped (SIGSTOP) proxy only acts on SIGTERM once continued; without this, stopping
         # a hung proxy would always sit out the whole grace period.
-        _signal_group(pgid, signal.SIGCONT)
+        signal_group(pgid, signal.SIGCONT)
         try:
             proxy.wait(timeout=STOP_GRACE_S)
         except subprocess.TimeoutExpired:
             pass
         # Children (the engine) may outlive the leader: finish the whole group.
-        _signal_group(pgid, signal.SIGKILL)
+        signal_group(pgid, signal.SIGKILL)
         try:
             proxy.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -606,14 +386,13 @@ class LocalTarget(StopsOnExit):
             if not pids:
                 return
             for pid in pids:
-                _signal(pid, signal.SIGKILL)
+                send_signal(pid, signal.SIGKILL)
             time.sleep(0.05)
 
     def _remove_run_dir(self) -> None:
         run_dir, self.run_dir = self.run_dir, None
         if run_dir is not None:
             shutil.rmtree(run_dir, ignore_errors=True)
-
 
 
 def _require_sql_migrations(environment: LiteLLMEnvironment) -> None:
@@ -624,10 +403,3 @@ def _require_sql_migrations(environment: LiteLLMEnvironment) -> None:
             "was installed with it): its schema can only be created by Prisma's schema engine, which "
             f"cannot be downloaded here. Use a newer release ({LOCAL_TARGET_MINIMUM} and later have the migrations)."
         )
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
