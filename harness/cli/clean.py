@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:  # the targets are imported inside the command, so the CLI starts fast
-    from harness.gateways.litellm.local import Reaped
+    from harness.targets.reaping import Reaped
 
 EXIT_OK, EXIT_ERROR = 0, 2
 
@@ -32,10 +32,13 @@ def clean(
     """Remove what killed runs and builds left: processes, run and build folders; Docker containers, networks, volumes."""
     from harness.cli.docker import clean_docker_leftovers
     from harness.common.cache_root import default_cache_root
-    from harness.gateways.litellm.local import reap_orphans
+    from harness.gateways import registry
+    from harness.targets.reaping import reap_orphans
 
     cache_root = default_cache_root()
-    reaped = reap_orphans(cache_root=cache_root)
+    # what killed builds of every installed gateway's launcher leave in the cache, too
+    sweepers = [sweeper for name in registry.names() for sweeper in registry.gateway(name).build_sweepers()]
+    reaped = reap_orphans(cache_root=cache_root, build_sweepers=sweepers)
     for line in local_report_lines(reaped):
         out.print(line, highlight=False, markup=False)
     docker_ok = clean_docker_leftovers(all_runs, images)

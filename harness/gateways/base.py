@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from harness.model.scenario import ModelSpec, Scenario
     from harness.model.target import TargetSpec
     from harness.targets.base import Endpoint, Target
+    from harness.targets.reaping import BuildSweeper
     from harness.targets.spec import CheckedTarget, ParsedImage
 
 Log = Callable[[str], None]
@@ -341,6 +342,10 @@ class Gateway(ABC):
     def prepare_local(self, version: str, deps: str, cache_root: Path) -> bool:
         """Prepare ahead what the local launcher needs for `version` (True: something was built)."""
         return False
+
+    def build_sweepers(self) -> Sequence[BuildSweeper]:
+        """What finds the leftovers of the launcher's killed builds in the cache (`gateconform clean`)."""
+        return ()
 
     #: the local launcher's environments in the cache, if it keeps any
     environments: EnvironmentCache | None = None

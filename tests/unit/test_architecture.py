@@ -38,11 +38,7 @@ APART = [{"compare", "report"}]
 #: (importer area, imported area) pairs that are forbidden although the layers would allow them.
 FORBIDDEN = [("targets", "gateways")]
 #: Modules outside a gateway's package that still import it, and why (remove with the reason).
-GATEWAY_PACKAGE_IMPORTERS = {
-    # Process reaping moves out of gateways/litellm/local.py into harness/targets/processes.py on
-    # branch i9-sizes; `clean` then imports it from there.
-    "harness.cli.clean",
-}
+GATEWAY_PACKAGE_IMPORTERS: set[str] = set()
 #: What the pure-data layer may not touch.
 IMPURE = ("httpx", "httpcore", "docker", "subprocess", "harness.common.files")
 

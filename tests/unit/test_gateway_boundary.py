@@ -35,9 +35,6 @@ LITELLM_FOLDER = HARNESS / "gateways" / "litellm"
 ALLOWED = {
     # The one config place: the gateway a spec or scenario means when it names none.
     ("gateways/registry.py", '"litellm"'),
-    # Process reaping moves out of gateways/litellm/local.py into harness/targets/processes.py on
-    # branch i9-sizes; `clean` then imports it from there. Remove these two with that merge.
-    ("cli/clean.py", "litellm"),
 }
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from harness.gateways.litellm.admin import LiteLLMAdapter
     from harness.model.scenario import ModelSpec
     from harness.targets.base import Endpoint, Target
+    from harness.targets.reaping import BuildSweeper
 
 #: The release run when no target is named: a current one that installs as published, run
 #: locally (embedded PostgreSQL, no Docker).
@@ -121,6 +122,11 @@ class LiteLLMGateway(Gateway):
         engine = ensure_wasm_engine(cache_root)
         ensure_environment(version, cache_root, engine.env(), deps=deps)
         return True
+
+    def build_sweepers(self) -> Sequence[BuildSweeper]:
+        from harness.gateways.litellm.local import LITELLM_BUILD_SWEEPERS
+
+        return LITELLM_BUILD_SWEEPERS
 
 
 class LiteLLMEnvironments:
