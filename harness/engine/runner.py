@@ -68,8 +68,7 @@ def check_target_spec(spec: str) -> "CheckedTarget":
 
 def with_deps(spec: str, deps: str) -> str:
     """`spec` asking for dependency mode `deps` (`--deps`); `TargetError` for an unknown mode."""
-    modes = tuple(dict.fromkeys(mode for name in registry.names() for mode in registry.gateway(name).deps_modes))
-    return target_spec.with_deps(spec, deps, modes)
+    return target_spec.with_deps(spec, deps, target_spec.all_deps_modes(registry))
 
 
 @dataclass

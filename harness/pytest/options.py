@@ -21,6 +21,7 @@ _TARGET_NOTES_KEY = pytest.StashKey[tuple]()
 def add_options(parser: pytest.Parser) -> None:
     """Declare the command-line options and the ini option of the plugin."""
     from harness.gateways import registry  # the gateways' names and default target, for the help
+    from harness.targets.spec import all_deps_modes
 
     group = parser.getgroup("gateconform", "gateconform: LLM gateway conformance scenarios")
     name = registry.spec_name()
@@ -35,7 +36,7 @@ def add_options(parser: pytest.Parser) -> None:
         "--deps",
         dest="gateconform_deps",
         default=None,
-        choices=tuple(dict.fromkeys(m for n in registry.names() for m in registry.gateway(n).deps_modes)),
+        choices=all_deps_modes(registry),
         help="local target's dependencies: today (default: what pip installs today) or as-released "
         f"(as of the release's upload date; same as --target {name}==VERSION@as-released)",
     )

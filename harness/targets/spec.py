@@ -169,18 +169,22 @@ def parse_target_spec(spec: str, gateways: Gateways) -> TargetSpec:
     """Parse a `--target` value without any network; `TargetError` for one that can never start.
 
     Refuses malformed specs, releases the gateway refuses (compromised ones, also in image
-    references), dependency modes on anything but the local target, the url target (not
-    available yet) and releases the local launcher cannot run.
+    references), dependency modes the gateway does not have or that are not for its local
+    target, the url target (not available yet) and releases the local launcher cannot run.
+    Only the gateway the spec names is loaded (every gateway, for an `@` after an image).
     """
-    names = gateways.names()
-    modes = tuple(dict.fromkeys(mode for name in names for mode in gateways.gateway(name).deps_modes))
-    text, deps = split_deps(spec, modes)
+    names, default = gateways.names(), gateways.default_name()
+    text, mode = split_deps_suffix(spec)
     kind = target_kind_of(text)
-    if kind != LOCAL and deps != DEPS_TODAY:
-        raise TargetError(f"dependencies {deps} are for the local target only (an image or a URL brings its own)")
+    if kind != LOCAL:
+        if mode is not None and mode in all_deps_modes(gateways):
+            if mode != DEPS_TODAY:
+                raise TargetError(f"dependencies {mode} are for the local target only "
+                                  "(an image or a URL brings its own)")
+        else:
+            text = spec.strip()  # an `@` of an image reference or a URL, not a dependency mode
     if kind == URL:
         raise TargetError("the url target is not available yet")
-    default = gateways.default_name()
     if kind == DOCKER:
         reference = text[len(DOCKER_PREFIX):]
         name = _named_gateway(reference, names) or default
@@ -190,13 +194,19 @@ def parse_target_spec(spec: str, gateways: Gateways) -> TargetSpec:
     example = f"{default}=={gateways.gateway(default).example_version}"
     name, version_text = split_release(body, names, default, example)
     gateway = gateways.gateway(name)
+    deps = mode or DEPS_TODAY
     if deps not in gateway.deps_modes:
-        raise ReleaseError(f"target spec {spec!r}: {name} has no dependency mode {deps!r} "
+        raise ReleaseError(f"target spec {spec!r}: unknown dependency mode {deps!r} after '@' "
                            f"(use {' or '.join(gateway.deps_modes)})")
     version = LATEST if version_text == LATEST else gateway.parse_version(version_text, body)
     if version != LATEST:
         gateway.refuse_for_local(version)
     return TargetSpec(LOCAL, name, version, deps, default_gateway=name == default)
+
+
+def all_deps_modes(gateways: Gateways) -> tuple[str, ...]:
+    """Every dependency mode an installed gateway has (what an `@` after an image may wrongly ask for)."""
+    return tuple(dict.fromkeys(mode for name in gateways.names() for mode in gateways.gateway(name).deps_modes))
 
 
 def check_target(spec: str, gateways: Gateways, cache_root: Path | None = None) -> CheckedTarget:
