@@ -73,14 +73,14 @@ class GatewayRegistry:
     @classmethod
     def discover(cls) -> "GatewayRegistry":
         """The gateways bundled here and those declared under `gateconform.gateways`."""
-        loaders: dict[str, Callable[[], Gateway]] = dict(_bundled())
+        loaders: dict[str, Callable[[], Gateway]] = dict(bundled_loaders())
         for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
             loaders[entry_point.name] = entry_point.load
         return cls(loaders)
 
 
-def _bundled() -> dict[str, Callable[[], Gateway]]:
-    """`harness/gateways/<name>/` packages, each loaded from its `gateway` module."""
+def bundled_loaders() -> dict[str, Callable[[], Gateway]]:
+    """The gateways shipped in `harness/gateways/<name>/`, each loaded from its `gateway` module."""
     import harness.gateways
 
     found: dict[str, Callable[[], Gateway]] = {}

@@ -69,6 +69,12 @@ def test_litellm_is_registered_through_the_entry_point_group() -> None:
     assert registry.gateway("litellm") is gateway
 
 
+def test_a_bundled_gateway_is_found_even_where_the_installed_metadata_predates_its_entry_point() -> None:
+    bundled = GatewayRegistry(registry.bundled_loaders())
+    assert bundled.names() == ("litellm",)
+    assert bundled.gateway("litellm") is registry.gateway("litellm")
+
+
 @pytest.mark.slow  # a Python subprocess
 def test_finding_a_gateway_loads_no_http_client_and_no_docker_sdk() -> None:
     """`gateconform validate` reads the gateway's vocabulary: that must stay cheap."""
