@@ -10,28 +10,18 @@ import time
 from typing import Optional
 
 import typer
-from rich.console import Console
+
+from harness.cli import console
+from harness.cli.console import err, out
+from harness.model.exit_codes import ExitCode
 from rich.markup import escape
 
-EXIT_OK, EXIT_ERROR = 0, 2
 
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
 
 image_app = typer.Typer(
     no_args_is_help=True,
     help="Docker images of LiteLLM releases built from PyPI (for --target docker:litellm==VERSION).",
 )
-
-
-class _Progress:
-    """Progress lines on stderr, each with the time since the command started."""
-
-    def __init__(self) -> None:
-        self._start = time.monotonic()
-
-    def __call__(self, message: str) -> None:
-        err.print(f"[dim]{time.monotonic() - self._start:7.1f}s[/dim] {escape(message)}", highlight=False)
 
 
 def _client():  # type: ignore[no-untyped-def]
@@ -41,7 +31,7 @@ def _client():  # type: ignore[no-untyped-def]
         return connect()
     except DockerUnavailableError as error:
         err.print(f"gateconform: {error}", highlight=False, markup=False)
-        raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(ExitCode.UNDECIDED)
 
 
 @image_app.command("build")
@@ -69,9 +59,9 @@ def build(
                 parse_version_spec(item)
     except TargetError as error:
         err.print(f"gateconform: {error}", highlight=False, markup=False)
-        raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(ExitCode.UNDECIDED)
     client = _client()
-    progress = _Progress()
+    progress = console.progress()
     try:
         for item in what:
             if item.strip().lower() in ("postgres", "postgresql"):
@@ -82,10 +72,10 @@ def build(
             out.print(f"{result.tag}  {state}  (FROM {result.base})", highlight=False, markup=False)
     except TargetError as error:
         err.print(f"gateconform: {error}", highlight=False, markup=False)
-        raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(ExitCode.UNDECIDED)
     except KeyboardInterrupt:
         err.print("interrupted: the engine cancels the build and removes its intermediate containers")
-        raise typer.Exit(130)
+        raise typer.Exit(ExitCode.INTERRUPTED)
     finally:
         client.close()
 
@@ -111,7 +101,7 @@ def clean_docker_leftovers(all_runs: bool, images: bool) -> bool:
     """
     from harness.targets.docker_engine import DockerUnavailableError, connect, sweep
 
-    progress = _Progress()
+    progress = console.progress()
     try:
         client = connect(timeout_s=30)
     except DockerUnavailableError as error:

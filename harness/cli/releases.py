@@ -17,7 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
 import typer
-from rich.console import Console
+
+from harness.cli import console
+from harness.cli.console import err, out
+from harness.model.exit_codes import ExitCode
 from rich.markup import escape
 from rich.table import Table
 
@@ -25,10 +28,7 @@ if TYPE_CHECKING:
     from harness.compare.bisect import BisectResult, ReleaseVerdict
     from harness.model.scenario import Scenario
 
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
 
-EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 #: A matrix over more releases than this needs --max-releases: each release costs minutes.
 DEFAULT_MAX_RELEASES = 25
 _STATE_STYLE = {"good": "green", "bad": "bold red", "not applicable": "yellow", "untestable": "magenta"}
@@ -50,21 +50,7 @@ def _deps_or_exit(deps: str) -> str:
     return deps
 
 
-class _Progress:
-    """Progress lines on stderr, each with the time since the command started."""
-
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-
-    def __call__(self, message: str) -> None:
-        err.print(f"[dim]{time.monotonic() - self.started:7.1f}s[/dim] {escape(message)}", highlight=False)
-
-    @property
-    def elapsed_s(self) -> float:
-        return time.monotonic() - self.started
-
-
-def _fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
+def _fail(message: str, code: int = ExitCode.UNDECIDED) -> typer.Exit:
     err.print(message, highlight=False, markup=False)
     return typer.Exit(code)
 
@@ -144,14 +130,14 @@ def matrix(
     _writable_or_exit(report_dir)
     jobs = jobs or default_jobs()
     folder = report_dir or Path("reports") / f"matrix-{time.strftime('%Y%m%d-%H%M%S')}"
-    progress = _Progress()
+    progress = console.progress()
     progress(f"{len(scenarios)} scenario(s) × {len(selected)} release(s) ({', '.join(selected)}), "
              f"{min(jobs, len(selected))} at a time → {folder}")
     try:
         finished = run_matrix(selected, scenarios, folder, jobs, progress, deps, draw_reports=write_reports)
     except KeyboardInterrupt:
         err.print("interrupted: every proxy started by the matrix was stopped")
-        raise typer.Exit(130)
+        raise typer.Exit(ExitCode.INTERRUPTED)
     document = finished.document
     out.print(terminal_table(document))  # first: the verdicts are in memory, whatever happens to the files
     for line in change_lines(document):
@@ -178,7 +164,7 @@ def matrix(
             err.print(f"gateconform: {message}", highlight=False, markup=False)
         raise _fail("gateconform: the matrix above is complete; the files named were not written "
                     "(no partial file was left)")
-    raise typer.Exit({"pass": EXIT_OK, "fail": EXIT_FAIL}.get(document.overall, EXIT_ERROR))
+    raise typer.Exit({"pass": ExitCode.OK, "fail": ExitCode.FOUND}.get(document.overall, ExitCode.UNDECIDED))
 
 
 def _writable_or_exit(report_dir: Path | None) -> None:
@@ -265,7 +251,7 @@ def bisect(
 
     _writable_or_exit(report_dir)
     folder = report_dir or Path("reports") / f"bisect-{time.strftime('%Y%m%d-%H%M%S')}"
-    progress = _Progress()
+    progress = console.progress()
     what = f"check {check}" if check else f"scenario {scenario.id}"
     ends = (f"{candidates[0]} (bad) .. {candidates[-1]} (good), looking for the fix" if fixed
             else f"{candidates[0]} (good) .. {candidates[-1]} (bad)")
@@ -283,7 +269,7 @@ def bisect(
             result = search(candidates, verdict_for, announce, prefetcher.prefetch)
     except KeyboardInterrupt:
         err.print("interrupted: the proxy was stopped")
-        raise typer.Exit(130)
+        raise typer.Exit(ExitCode.INTERRUPTED)
     _print_bisect(result, check, timings)  # first: the answer is in memory, whatever happens to the files
     try:
         written = _write_bisect_documents(folder, scenario, check, candidates, result, timings,
@@ -297,7 +283,7 @@ def bisect(
             err.print(f"gateconform: {message}", highlight=False, markup=False)
         raise _fail("gateconform: the answer above is complete; the files named were not written "
                     "(no partial file was left)")
-    code = {BisectOutcome.NOT_REPRODUCED: EXIT_FAIL, BisectOutcome.UNDECIDED: EXIT_ERROR}.get(result.outcome, EXIT_OK)
+    code = {BisectOutcome.NOT_REPRODUCED: ExitCode.FOUND, BisectOutcome.UNDECIDED: ExitCode.UNDECIDED}.get(result.outcome, ExitCode.OK)
     raise typer.Exit(code)
 
 
