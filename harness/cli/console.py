@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import typer
 from rich.console import Console
+
+from harness.model.exit_codes import ExitCode
 
 from harness.report.progress import ProgressPrinter
 
@@ -13,3 +16,9 @@ err = Console(stderr=True, soft_wrap=True)
 def progress() -> ProgressPrinter:
     """A progress printer for one command, timing from now."""
     return ProgressPrinter(err)
+
+
+def fail(message: str, code: int = ExitCode.UNDECIDED) -> typer.Exit:
+    """Print `message` on stderr as written; the `typer.Exit` to raise with `code`."""
+    err.print(message, highlight=False, markup=False)
+    return typer.Exit(code)

@@ -6,7 +6,6 @@ starts as fast without Docker as with it.
 
 from __future__ import annotations
 
-import time
 from typing import Optional
 
 import typer
@@ -14,7 +13,6 @@ import typer
 from harness.cli import console
 from harness.cli.console import err, out
 from harness.model.exit_codes import ExitCode
-from rich.markup import escape
 
 
 

@@ -52,7 +52,6 @@ def _report_run(  # type: ignore[no-untyped-def]
 ) -> None:
     """Re-render the reports of a results.json (every report next to it, or the ones asked for)."""
     from harness.report import outputs
-    from harness.model.results import RunResult
 
     try:
         document = read_results(results)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -63,3 +65,21 @@ def _proxy_description(result: RunResult) -> str:
     if any(s.error and s.error.startswith("target did not start") for s in result.scenarios):
         return "no proxy started (the target did not install or start; see below)"
     return "proxy version not reported"
+
+
+def one_line(text: str, limit: int = 160) -> str:
+    """`text` on one line (white space folded), cut to `limit` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def deps_lines(releases: Iterable[object]) -> list[str]:
+    """One line per release tested with dependencies as released (and why), for the terminal."""
+    lines = []
+    for release in releases:
+        if getattr(release, "deps", None) != "as-released":
+            continue
+        fallback = getattr(release, "deps_fallback", None)
+        why = f" (retried: today's did not start: {one_line(fallback, 120)})" if fallback else ""
+        lines.append(f"dependencies as released: {getattr(release, 'version', '?')}{why}")
+    return lines

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from harness.cli import app as cli
 from harness.report.terminal import print_verdicts
 from harness.engine import runner
 from harness.model.results import RunResult, ScenarioResult
