@@ -11,14 +11,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
+
+from harness.cli.console import out
+from harness.model.exit_codes import ExitCode
 
 if TYPE_CHECKING:  # the targets are imported inside the command, so the CLI starts fast
     from harness.targets.reaping import Reaped
 
-EXIT_OK, EXIT_ERROR = 0, 2
 
-out = Console(soft_wrap=True)
 
 
 def clean(
@@ -40,11 +40,11 @@ def clean(
     sweepers = [sweeper for name in registry.names() for sweeper in registry.gateway(name).build_sweepers()]
     reaped = reap_orphans(cache_root=cache_root, build_sweepers=sweepers)
     for line in local_report_lines(reaped):
-        out.print(line, highlight=False, markup=False)
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
     docker_ok = clean_docker_leftovers(all_runs, images)
     local_ok = not any(folder.reason.startswith("could not") for folder in reaped.kept_build_folders)
     if not (docker_ok and local_ok):
-        raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(ExitCode.UNDECIDED)
 
 
 def local_report_lines(reaped: Reaped) -> list[str]:

@@ -7,33 +7,18 @@ so `gateconform run` starts as fast without Docker as with it.
 
 from __future__ import annotations
 
-import time
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
+from harness.cli import console
+from harness.cli.console import err, out
 from harness.gateways import registry
-
-EXIT_OK, EXIT_ERROR = 0, 2
-
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
+from harness.model.exit_codes import ExitCode
 
 #: The images `gateconform image` builds and lists: the default gateway's, if it builds any.
 IMAGES = registry.default_gateway().images
 image_app = typer.Typer(no_args_is_help=True, help=IMAGES.summary if IMAGES else None)
-
-
-class _Progress:
-    """Progress lines on stderr, each with the time since the command started."""
-
-    def __init__(self) -> None:
-        self._start = time.monotonic()
-
-    def __call__(self, message: str) -> None:
-        err.print(f"[dim]{time.monotonic() - self._start:7.1f}s[/dim] {escape(message)}", highlight=False)
 
 
 def _client():  # type: ignore[no-untyped-def]
@@ -43,7 +28,7 @@ def _client():  # type: ignore[no-untyped-def]
         return connect()
     except DockerUnavailableError as error:
         err.print(f"gateconform: {error}", highlight=False, markup=False)
-        raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(ExitCode.UNDECIDED)
 
 
 @image_app.command("build", help=IMAGES.build_help if IMAGES else None)
@@ -69,9 +54,9 @@ def build(
             IMAGES.check_build_item(item)
     except TargetError as error:
         err.print(f"gateconform: {error}", highlight=False, markup=False)
-        raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(ExitCode.UNDECIDED)
     client = _client()
-    progress = _Progress()
+    progress = console.progress()
     try:
         for item in what:
             result = IMAGES.build(client, item, base=base, force=force, log=progress)
@@ -79,10 +64,10 @@ def build(
             out.print(f"{result.tag}  {state}  (FROM {result.base})", highlight=False, markup=False)
     except TargetError as error:
         err.print(f"gateconform: {error}", highlight=False, markup=False)
-        raise typer.Exit(EXIT_ERROR)
+        raise typer.Exit(ExitCode.UNDECIDED)
     except KeyboardInterrupt:
         err.print("interrupted: the engine cancels the build and removes its intermediate containers")
-        raise typer.Exit(130)
+        raise typer.Exit(ExitCode.INTERRUPTED)
     finally:
         client.close()
 
@@ -107,7 +92,7 @@ def clean_docker_leftovers(all_runs: bool, images: bool) -> bool:
     """
     from harness.targets.docker_engine import DockerUnavailableError, connect, sweep
 
-    progress = _Progress()
+    progress = console.progress()
     try:
         client = connect(timeout_s=30)
     except DockerUnavailableError as error:

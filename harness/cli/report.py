@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+
+from harness.model.exit_codes import ExitCode
 from harness.store.documents import read_results
 
-EXIT_ERROR = 2
 
 
 def report(
@@ -32,20 +33,17 @@ def report(
     next to RESULTS (or into --out-dir). A matrix.json of `gateconform matrix` gives the
     matrix page and Markdown instead (matrix.html, matrix.md; --html, --markdown).
     """
-    from rich.console import Console
-
+    from harness.cli.console import err, out
     from harness.common.files import OutputError
 
-    out = Console(highlight=False)
-    err = Console(stderr=True, highlight=False)
     try:
         if _is_matrix(results):
             _report_matrix(results, html, markdown, junit, allure, screenshot, out_dir, out, err)
         else:
             _report_run(results, html, markdown, junit, allure, screenshot, out_dir, out, err)
     except OutputError as exc:  # a read-only or full folder: said in words, not a traceback
-        err.print(f"gateconform report: {exc} (no partial file was left)", markup=False)
-        raise typer.Exit(EXIT_ERROR)
+        err.print(f"gateconform report: {exc} (no partial file was left)", markup=False, highlight=False)
+        raise typer.Exit(ExitCode.UNDECIDED)
 
 
 def _report_run(  # type: ignore[no-untyped-def]
@@ -54,17 +52,16 @@ def _report_run(  # type: ignore[no-untyped-def]
 ) -> None:
     """Re-render the reports of a results.json (every report next to it, or the ones asked for)."""
     from harness.report import outputs
-    from harness.model.results import RunResult
 
     try:
         document = read_results(results)
     except FileNotFoundError:
-        err.print(f"gateconform report: {results}: no such file", markup=False)
-        raise typer.Exit(EXIT_ERROR)
+        err.print(f"gateconform report: {results}: no such file", markup=False, highlight=False)
+        raise typer.Exit(ExitCode.UNDECIDED)
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        err.print(f"gateconform report: {results}: not a gateconform results document ({first})", markup=False)
-        raise typer.Exit(EXIT_ERROR)
+        err.print(f"gateconform report: {results}: not a gateconform results document ({first})", markup=False, highlight=False)
+        raise typer.Exit(ExitCode.UNDECIDED)
 
     written: list[Path] = []
     if not any((html, markdown, junit, allure)):
@@ -83,7 +80,7 @@ def _report_run(  # type: ignore[no-untyped-def]
     if screenshot:
         written.append(_screenshot(document, html, screenshot, err))
     for path in written:
-        out.print(f"report: {path}", markup=False)
+        out.print(f"report: {path}", markup=False, highlight=False)
 
 
 def _screenshot(document, html: Optional[Path], png: Path, err) -> Path:  # type: ignore[no-untyped-def]
@@ -99,8 +96,8 @@ def _screenshot(document, html: Optional[Path], png: Path, err) -> Path:  # type
             page = outputs.write_html(document, Path(tmp) / outputs.HTML_NAME)
             return screenshot(page, png)
     except BrowserError as exc:
-        err.print(f"gateconform report: no screenshot: {exc}", markup=False)
-        raise typer.Exit(EXIT_ERROR)
+        err.print(f"gateconform report: no screenshot: {exc}", markup=False, highlight=False)
+        raise typer.Exit(ExitCode.UNDECIDED)
 
 
 def _is_matrix(path: Path) -> bool:
@@ -124,14 +121,14 @@ def _report_matrix(  # type: ignore[no-untyped-def]
 
     if junit or allure:
         err.print(f"gateconform report: {path} is a matrix: JUnit and Allure come per release "
-                  "(re-render each <version>/results.json)", markup=False)
-        raise typer.Exit(EXIT_ERROR)
+                  "(re-render each <version>/results.json)", markup=False, highlight=False)
+        raise typer.Exit(ExitCode.UNDECIDED)
     try:
         document = MatrixDocument.model_validate_json(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        err.print(f"gateconform report: {path}: not a gateconform matrix document ({first})", markup=False)
-        raise typer.Exit(EXIT_ERROR)
+        err.print(f"gateconform report: {path}: not a gateconform matrix document ({first})", markup=False, highlight=False)
+        raise typer.Exit(ExitCode.UNDECIDED)
     folder = path.parent
     written: list[Path] = []
     if not (html or markdown):
@@ -156,10 +153,10 @@ def _report_matrix(  # type: ignore[no-untyped-def]
             else:
                 written.append(take_screenshot(html, screenshot))
         except BrowserError as exc:
-            err.print(f"gateconform report: no screenshot: {exc}", markup=False)
-            raise typer.Exit(EXIT_ERROR)
+            err.print(f"gateconform report: no screenshot: {exc}", markup=False, highlight=False)
+            raise typer.Exit(ExitCode.UNDECIDED)
     for written_path in written:
-        out.print(f"report: {written_path}", markup=False)
+        out.print(f"report: {written_path}", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

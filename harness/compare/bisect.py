@@ -33,98 +33,15 @@ fails), NOT_REPRODUCED (the older, "bad" release does not fail) or UNDECIDED.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
-from enum import Enum
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from harness.model.bisect import (  # noqa: F401 - the search's vocabulary, named here for its callers
+    BisectOutcome, BisectResult, Direction, ReleaseState, ReleaseVerdict,
+)
 
 if TYPE_CHECKING:
     from harness.model.results import ScenarioResult
-
-
-class ReleaseState(str, Enum):
-    """What one release showed for the scenario or check under test."""
-
-    GOOD = "good"
-    BAD = "bad"
-    NOT_APPLICABLE = "not applicable"
-    UNTESTABLE = "untestable"
-
-    @property
-    def before_change(self) -> bool:
-        """On the good side of the change (a release that cannot express the scenario counts)."""
-        return self in (ReleaseState.GOOD, ReleaseState.NOT_APPLICABLE)
-
-
-@dataclass(frozen=True)
-class ReleaseVerdict:
-    """One release's answer: its state, why, and what each check saw (check id → short text)."""
-
-    version: str
-    state: ReleaseState
-    reason: str = ""
-    observations: Mapping[str, str] = field(default_factory=dict)
-    #: check id → the check as a sentence (`svc cannot call gpt-4o`), for people
-    titles: Mapping[str, str] = field(default_factory=dict)
-    #: the dependencies the release was tested with: `today` or `as-released` (after today's did
-    #: not start, `deps_fallback` says why)
-    deps: str = "today"
-    deps_fallback: str | None = None
-
-
-class Direction(str, Enum):
-    """What a bisect looks for."""
-
-    BROKE = "broke"  # --good is older than --bad: the first bad release
-    FIXED = "fixed"  # --good is newer than --bad: the first good release after the last bad one
-
-
-class BisectOutcome(str, Enum):
-    """How a bisect ended."""
-
-    FOUND = "found"  # last good and first bad are known
-    BAD_SINCE_APPLICABLE = "bad since applicable"  # bad from the first release the scenario applies to
-    ALWAYS_BAD = "always bad"  # the first testable release is already bad
-    FIXED = "fixed"  # last bad and first good (fixed in) are known
-    BAD_UNTIL_NOT_APPLICABLE = "bad until not applicable"  # bad up to the last release the scenario applies to
-    STILL_BAD = "still bad"  # the newest testable release still fails: not fixed in the range
-    NOT_REPRODUCED = "not reproduced"  # the "bad" end does not show the failure
-    UNDECIDED = "undecided"  # untestable releases hide the answer
-
-
-@dataclass
-class BisectResult:
-    """The answer plus every release tried, in the order tried.
-
-    Looking for where it broke (`Direction.BROKE`), the answer is `last_good` and `first_bad`;
-    looking for the fix (`Direction.FIXED`), it is `last_bad` and `first_good` (fixed in).
-    `older` and `newer` name the pair in release order, whichever the direction.
-    """
-
-    outcome: BisectOutcome
-    tested: list[ReleaseVerdict]
-    last_good: ReleaseVerdict | None = None
-    first_bad: ReleaseVerdict | None = None
-    #: untestable releases between the two answers (oldest first): the change may be in any of them
-    untestable_between: list[str] = field(default_factory=list)
-    message: str = ""
-    direction: Direction = Direction.BROKE
-    last_bad: ReleaseVerdict | None = None
-    first_good: ReleaseVerdict | None = None
-
-    @property
-    def skipped(self) -> list[ReleaseVerdict]:
-        """Releases that were marked untestable and skipped."""
-        return [v for v in self.tested if v.state is ReleaseState.UNTESTABLE]
-
-    @property
-    def older(self) -> ReleaseVerdict | None:
-        """The older release of the answer: last good (where it broke) or last bad (the fix)."""
-        return self.last_good if self.direction is Direction.BROKE else self.last_bad
-
-    @property
-    def newer(self) -> ReleaseVerdict | None:
-        """The newer release of the answer: first bad (where it broke) or first good (the fix)."""
-        return self.first_bad if self.direction is Direction.BROKE else self.first_good
 
 
 #: `progress(version, step, estimated_total)` before each release is tested.
@@ -429,32 +346,3 @@ def _observation_text(outcome: str, observed: str) -> str:
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else text
-
-
-@dataclass(frozen=True)
-class ObservationRow:
-    """One check, observed on the older and on the newer release of the answer."""
-
-    check_id: str
-    title: str
-    before: str
-    after: str
-
-    @property
-    def differs(self) -> bool:
-        return self.before != self.after
-
-
-def side_by_side(before: ReleaseVerdict, after: ReleaseVerdict) -> list[ObservationRow]:
-    """Every check either release saw, with what each observed (`–` where one did not run it).
-
-    `before` and `after` are the older and newer release of the answer: last good and first
-    bad, or last bad and first good.
-    """
-    ids = list(dict.fromkeys([*before.observations, *after.observations]))
-    titles = {**before.titles, **after.titles}
-    return [
-        ObservationRow(check_id, titles.get(check_id, check_id), before.observations.get(check_id, "–"),
-                       after.observations.get(check_id, "–"))
-        for check_id in ids
-    ]

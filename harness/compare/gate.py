@@ -29,13 +29,13 @@ import yaml
 from harness.gateways import registry
 from harness.scenario import bounded_yaml
 from harness.model.check import Probe
+from harness.model.exit_codes import ExitCode
 from harness.model.problems import FileProblem
 from harness.model.results import RunResult
 from harness.common.spelling import closest_spelling
 from harness.model.verdict import Outcome, Verdict
 from harness.store.documents import read_results
 
-EXIT_CONFORM, EXIT_REGRESSION, EXIT_ERROR = 0, 1, 2
 #: `report(line, field, message)`: how the file parser records one problem
 Report = Callable[[int | None, str | None, str], None]
 ENTRY_FIELDS = ("check", "why", "issue")
@@ -258,15 +258,15 @@ class GateReport:
     def exit_code(self) -> int:
         """0 conform (or only known failures), 1 regressions, 2 the harness could not decide."""
         if self.new_failures:
-            return EXIT_REGRESSION
+            return ExitCode.FOUND
         if self.errors or self.scenario_errors or self.judged == 0:
-            return EXIT_ERROR
-        return EXIT_CONFORM
+            return ExitCode.UNDECIDED
+        return ExitCode.OK
 
     @property
     def verdict(self) -> str:
         """The headline word for the exit code."""
-        return {EXIT_CONFORM: "PASS", EXIT_REGRESSION: "REGRESSION", EXIT_ERROR: "ERROR"}[self.exit_code]
+        return {ExitCode.OK: "PASS", ExitCode.FOUND: "REGRESSION", ExitCode.UNDECIDED: "ERROR"}[self.exit_code]
 
     def lines(self) -> list[str]:
         """Human sentences, most important first, ending with a one-line summary."""

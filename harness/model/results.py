@@ -13,7 +13,6 @@ import platform
 import socket
 import uuid
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from pydantic import BaseModel, Field, computed_field, field_serializer

@@ -14,8 +14,8 @@ from harness.compare.bisect import (
     bisect_fix,
     bisect_releases,
     classify,
-    side_by_side,
 )
+from harness.model.bisect import side_by_side
 from harness.model.check import Check, Expect, Probe
 from harness.model.results import ScenarioResult
 from harness.model.verdict import Outcome, Verdict

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app as cli
+from harness.report.terminal import shorten
 
 SEED = Path(__file__).parents[2] / "scenarios/litellm/issue-23850-access-group-limits-service-key.yaml"
 
@@ -68,9 +69,9 @@ def test_validate_accepts_the_scenario_library() -> None:
 
 def test_a_very_long_listing_is_shortened_in_the_terminal_only() -> None:
     names = ", ".join(f"gpt-model-{n}" for n in range(200))
-    shown = cli._shorten(f"[{names}]")
+    shown = shorten(f"[{names}]")
     assert len(shown) < 400 and shown.endswith("in full in the reports)")
-    assert cli._shorten("[gpt-4o]") == "[gpt-4o]"
+    assert shorten("[gpt-4o]") == "[gpt-4o]"
 
 
 @pytest.mark.parametrize("target", ["litellm==1.82.7", "docker:litellm==1.107.0", "litellm>=1.80"])

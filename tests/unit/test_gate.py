@@ -10,10 +10,8 @@ from typer.testing import CliRunner
 from harness.cli import app as cli
 from harness.engine import runner
 from harness.model.check import Check, Expect, Probe
+from harness.model.exit_codes import ExitCode
 from harness.compare.gate import (
-    EXIT_CONFORM,
-    EXIT_ERROR,
-    EXIT_REGRESSION,
     ExpectedFailure,
     ExpectedFailures,
     ExpectedFailuresError,
@@ -53,19 +51,19 @@ def expected(*check_ids: str) -> ExpectedFailures:
 
 def test_all_pass_is_exit_0() -> None:
     report = evaluate_gate(run_with({"gpt-4o": Outcome.PASS, "claude-sonnet": Outcome.SKIP}))
-    assert report.exit_code == EXIT_CONFORM
+    assert report.exit_code == ExitCode.OK
 
 
 def test_a_failure_nobody_expected_is_a_regression() -> None:
     report = evaluate_gate(run_with({"gpt-4o": Outcome.FAIL, "claude-sonnet": Outcome.PASS}))
-    assert report.exit_code == EXIT_REGRESSION
+    assert report.exit_code == ExitCode.FOUND
     assert [item.check_id for item in report.new_failures] == [SVC_GPT4O]
     assert any(line.startswith(f"REGRESSION {SVC_GPT4O}") for line in report.lines())
 
 
 def test_only_expected_failures_pass_the_gate() -> None:
     report = evaluate_gate(run_with({"gpt-4o": Outcome.FAIL, "claude-sonnet": Outcome.PASS}), expected(SVC_GPT4O))
-    assert report.exit_code == EXIT_CONFORM
+    assert report.exit_code == ExitCode.OK
     assert [item.check_id for item in report.expected_failures] == [SVC_GPT4O]
     assert "expected failure" in "\n".join(report.lines())
 
@@ -73,23 +71,23 @@ def test_only_expected_failures_pass_the_gate() -> None:
 def test_errors_are_never_absorbed_by_the_list_or_the_baseline() -> None:
     result = run_with({"gpt-4o": Outcome.ERROR})
     report = evaluate_gate(result, expected(SVC_GPT4O), baseline=run_with({"gpt-4o": Outcome.ERROR}))
-    assert report.exit_code == EXIT_ERROR
+    assert report.exit_code == ExitCode.UNDECIDED
 
 
 def test_target_that_did_not_boot_is_exit_2_never_a_pass() -> None:
     result = run_with({"gpt-4o": Outcome.ERROR}, error="target did not start: proxy exited")
     report = evaluate_gate(result)
-    assert report.exit_code == EXIT_ERROR
+    assert report.exit_code == ExitCode.UNDECIDED
     assert any("target did not start" in line for line in report.lines())
 
 
 def test_an_empty_run_cannot_pass() -> None:
-    assert evaluate_gate(RunResult.new(target="litellm==1.82.3")).exit_code == EXIT_ERROR
+    assert evaluate_gate(RunResult.new(target="litellm==1.82.3")).exit_code == ExitCode.UNDECIDED
 
 
 def test_a_regression_wins_over_an_error() -> None:
     report = evaluate_gate(run_with({"gpt-4o": Outcome.FAIL, "claude-sonnet": Outcome.ERROR}))
-    assert report.exit_code == EXIT_REGRESSION
+    assert report.exit_code == ExitCode.FOUND
 
 
 @pytest.mark.parametrize(
@@ -108,7 +106,7 @@ def test_without_list_or_baseline_the_gate_matches_the_run_verdict(outcomes: dic
 
 def test_expected_failure_that_passes_now_is_reported_fixed_and_does_not_fail() -> None:
     report = evaluate_gate(run_with({"gpt-4o": Outcome.PASS}), expected(SVC_GPT4O))
-    assert report.exit_code == EXIT_CONFORM
+    assert report.exit_code == ExitCode.OK
     assert [entry.check for entry in report.fixed_expected] == [SVC_GPT4O]
     assert f"fixed — remove it from the list: {SVC_GPT4O} (known.yaml:1) passes now" in report.lines()
 
@@ -116,14 +114,14 @@ def test_expected_failure_that_passes_now_is_reported_fixed_and_does_not_fail() 
 def test_expected_failure_not_in_the_run_is_a_note() -> None:
     report = evaluate_gate(run_with({"gpt-4o": Outcome.PASS}), expected("other::k::chat::m"))
     assert [e.check for e in report.unmatched_expected] == ["other::k::chat::m"]
-    assert report.exit_code == EXIT_CONFORM
+    assert report.exit_code == ExitCode.OK
 
 
 def test_pattern_entry_covers_several_checks_and_is_fixed_only_when_none_fails() -> None:
     entry = ExpectedFailures([ExpectedFailure("seed::svc::*", "23850")], "known.yaml")
     failing = evaluate_gate(run_with({"gpt-4o": Outcome.FAIL, "claude-sonnet": Outcome.FAIL,
                                       "gpt-4o-mini": Outcome.PASS}), entry)
-    assert failing.exit_code == EXIT_CONFORM and len(failing.expected_failures) == 2
+    assert failing.exit_code == ExitCode.OK and len(failing.expected_failures) == 2
     assert failing.fixed_expected == []
     fixed = evaluate_gate(run_with({"gpt-4o": Outcome.PASS, "claude-sonnet": Outcome.PASS}), entry)
     assert [e.check for e in fixed.fixed_expected] == ["seed::svc::*"]
@@ -136,7 +134,7 @@ def test_baseline_separates_new_still_failing_and_fixed() -> None:
     assert [i.check_id for i in report.still_failing] == [SVC_GPT4O]
     assert [i.check_id for i in report.fixed_since_baseline] == [SVC_CLAUDE]
     assert [i.check_id for i in report.new_failures] == [SVC_MINI]
-    assert report.exit_code == EXIT_REGRESSION
+    assert report.exit_code == ExitCode.FOUND
     summary = report.lines()[-1]
     assert "1 new failure(s)" in summary and "1 still failing" in summary and "1 fixed" in summary
 
@@ -144,7 +142,7 @@ def test_baseline_separates_new_still_failing_and_fixed() -> None:
 def test_baseline_failures_only_pass_the_gate() -> None:
     baseline = run_with({"gpt-4o": Outcome.FAIL})
     report = evaluate_gate(run_with({"gpt-4o": Outcome.FAIL}), baseline=baseline)
-    assert report.exit_code == EXIT_CONFORM
+    assert report.exit_code == ExitCode.OK
     assert "still failing (as in the baseline)" in "\n".join(report.lines())
 
 

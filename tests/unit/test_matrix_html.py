@@ -16,7 +16,6 @@ from harness.model.matrix import NOT_RUN, MatrixDocument, build_matrix
 from harness.report import outputs
 from harness.report.matrix_html import build_matrix_page, render_matrix_html
 from harness.report.view import anchor_for
-from harness.model.results import RunResult
 from harness.store.documents import write_results, read_results
 from tests.fixtures import matrix_docs, report_docs
 

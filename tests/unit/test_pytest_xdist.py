@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from harness.engine.grouping import proxy_group as _proxy_group
-from harness.model.results import RunResult
 from harness.scenario.loader import load_scenarios
 from harness.store.documents import write_results, read_results
 from tests.fixtures import report_docs

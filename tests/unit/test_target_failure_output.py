@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from harness.cli import app as cli
+from harness.report.terminal import print_verdicts
 from harness.engine import runner
 from harness.model.results import RunResult, ScenarioResult
 from harness.engine.grouping import group_by_models
@@ -28,8 +28,7 @@ INSTALL_FAILURE = (
 
 def printed(result: RunResult, monkeypatch: pytest.MonkeyPatch) -> str:
     buffer = io.StringIO()
-    monkeypatch.setattr(cli, "out", Console(file=buffer, width=160, color_system=None))
-    cli._print_verdicts(result)
+    print_verdicts(result, Console(file=buffer, width=160, color_system=None))
     return buffer.getvalue()
 
 

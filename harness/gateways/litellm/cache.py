@@ -8,7 +8,6 @@ it is being built (its build lock is held) or used (a live process runs from it)
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from dataclasses import dataclass

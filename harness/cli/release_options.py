@@ -1,0 +1,50 @@
+"""What the commands across releases share: the --deps option, the report folder check, loading scenarios."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.cli.console import fail
+
+if TYPE_CHECKING:
+    from harness.model.scenario import Scenario
+
+DEPS_HELP = (
+    "dependencies: 'auto' (default: today's, and a release that does not install or start with them is "
+    "retried once with dependencies as released), 'today' (what pip installs today) or 'as-released' "
+    "(as of each release's upload date: uv --exclude-newer)"
+)
+
+
+def deps_or_exit(deps: str) -> str:
+    """`deps` if it names a dependency mode, else exit 2 saying which ones there are."""
+    from harness.compare.release_run import RELEASE_DEPS_MODES
+
+    if deps not in RELEASE_DEPS_MODES:
+        raise fail(f"gateconform: --deps {deps!r}: use {', '.join(RELEASE_DEPS_MODES)}")
+    return deps
+
+
+def writable_or_exit(report_dir: Path | None) -> None:
+    """Exit 2 now if reports cannot be written into `--report-dir` (default: under reports/):
+    a matrix or a bisect costs minutes to hours."""
+    from harness.common.files import OutputError, check_folder
+
+    try:
+        check_folder(report_dir or Path("reports"))
+    except OutputError as exc:
+        hint = "" if report_dir else "choose another folder with --report-dir; "
+        raise fail(f"gateconform: {exc} ({hint}nothing was started)")
+
+
+def load_scenarios_or_exit(paths: list[Path]) -> list["Scenario"]:
+    from harness.scenario.loader import ScenarioError, load_scenarios
+
+    try:
+        scenarios = load_scenarios(paths)
+    except ScenarioError as exc:
+        raise fail(str(exc))
+    if not scenarios:
+        raise fail("gateconform: no scenario files found in " + ", ".join(map(str, paths)))
+    return scenarios

@@ -1,0 +1,86 @@
+"""The run's verdicts in the terminal: one compact table per scenario, failures first, then counts."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from harness.gateways import registry
+from harness.model.results import RunResult
+
+_OUTCOME_STYLE = {"fail": "bold red", "error": "bold magenta", "skip": "yellow", "pass": "green"}
+_OUTCOME_ORDER = {"fail": 0, "error": 1, "skip": 2, "pass": 3}
+
+
+def shorten(text: str, limit: int = 300) -> str:
+    """Keep the terminal readable (a wildcard key can list 200 models); reports keep it all."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… (+{len(text) - limit} characters, in full in the reports)"
+
+
+def print_verdicts(result: RunResult, out: Console) -> None:
+    """One compact table per scenario, scenarios and checks with failures first, then counts.
+
+    A scenario that could not run (the target did not install or start) prints its error once,
+    and once only across scenarios sharing it; its checks' rows say ERROR and repeat nothing.
+    """
+    out.print(escape(f"target {result.target} — {_proxy_description(result)}"), style="bold")
+    scenarios = sorted(result.scenarios, key=lambda s: _OUTCOME_ORDER.get(s.overall, 9))
+    first_with_error: dict[str, str] = {}  # error text → the scenario it was printed under
+    for scenario in scenarios:
+        table = Table(title=escape(f"{scenario.id} — {scenario.overall.upper()}"), title_justify="left")
+        for column in ("verdict", "check", "expected", "observed"):
+            table.add_column(column, overflow="fold")
+        verdicts = sorted(scenario.verdicts, key=lambda v: _OUTCOME_ORDER.get(v.outcome.value, 9))
+        for verdict in verdicts:
+            outcome = verdict.outcome.value
+            table.add_row(
+                f"[{_OUTCOME_STYLE[outcome]}]{outcome.upper()}[/]",
+                escape(verdict.title), escape(shorten(verdict.expected)), escape(shorten(verdict.observed)),
+            )
+        out.print(table)
+        if scenario.error:
+            first = first_with_error.setdefault(scenario.error, scenario.id)
+            said = scenario.error if first == scenario.id else f"the same error as {first} (above)"
+            out.print(f"[bold magenta]{escape(scenario.id)}[/]: {escape(said)}", highlight=False)
+        for verdict in verdicts:
+            if verdict.outcome.value not in ("fail", "error"):
+                continue
+            if scenario.error and verdict.message.endswith(scenario.error):
+                continue  # the scenario's error, said once just above
+            style = _OUTCOME_STYLE[verdict.outcome.value]
+            out.print(f"[{style}]✗[/] {escape(shorten(verdict.message))}", highlight=False)
+    counts = result.counts
+    summary = ", ".join(f"{counts.get(name, 0)} {name}" for name in ("pass", "fail", "error", "skip"))
+    out.print(f"[bold]{result.overall.upper()}[/]: {summary}")
+
+
+def _proxy_description(result: RunResult) -> str:
+    """`<gateway title> 1.82.3`, or what happened when no proxy reported a version."""
+    if result.proxy_version:
+        return f"{registry.title_of(result.target)} {result.proxy_version}"
+    if any(s.error and s.error.startswith("target did not start") for s in result.scenarios):
+        return "no proxy started (the target did not install or start; see below)"
+    return "proxy version not reported"
+
+
+def one_line(text: str, limit: int = 160) -> str:
+    """`text` on one line (white space folded), cut to `limit` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def deps_lines(releases: Iterable[object]) -> list[str]:
+    """One line per release tested with dependencies as released (and why), for the terminal."""
+    lines = []
+    for release in releases:
+        if getattr(release, "deps", None) != "as-released":
+            continue
+        fallback = getattr(release, "deps_fallback", None)
+        why = f" (retried: today's did not start: {one_line(fallback, 120)})" if fallback else ""
+        lines.append(f"dependencies as released: {getattr(release, 'version', '?')}{why}")
+    return lines
