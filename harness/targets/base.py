@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence, TypeVar
 
 from harness.model.observation import UpstreamHit
 from harness.model.scenario import ModelSpec
+from harness.targets.lifecycle import StopsOnExit, timed
+
+T = TypeVar("T")
 
 
 class UpstreamRecorder(Protocol):
@@ -41,3 +44,33 @@ class Target(Protocol):
     def start(self, models: Sequence[ModelSpec]) -> Endpoint: ...
 
     def stop(self) -> None: ...
+
+
+class ProxyTarget(StopsOnExit):
+    """What every launcher of a proxy shares: its timings, and the endpoint it hands out once up.
+
+    A launcher sets `base_url`, `master_key`, `upstream`, `version` and (for an image)
+    `image_digest` while it starts, then returns `self.endpoint()`.
+    """
+
+    label: str
+    base_url: str
+    master_key: str
+    upstream: Any
+    version: str | None
+    image_digest: str | None = None
+    timings: dict[str, float]
+
+    def _timed(self, name: str, step: Callable[[], T]) -> T:
+        return timed(self.timings, name, step)
+
+    def endpoint(self) -> Endpoint:
+        """The running proxy as the rest of the harness sees it."""
+        return Endpoint(
+            base_url=self.base_url,
+            master_key=self.master_key,
+            upstream=self.upstream,
+            proxy_version=self.version or "",
+            target_label=self.label,
+            image_digest=self.image_digest,
+        )

@@ -29,14 +29,14 @@ import tarfile
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import httpx
 
 from harness.common.redact import Redactor
 from harness.gateways.litellm import local as local_target
-from harness.targets.lifecycle import StopsOnExit, start_or_clean_up, timed, unregister_live_target
-from harness.targets.base import Endpoint, ModelSpec
+from harness.targets.lifecycle import start_or_clean_up, unregister_live_target
+from harness.targets.base import Endpoint, ModelSpec, ProxyTarget
 from harness.targets.docker_engine import (
     LABEL_RUN,
     connect,
@@ -63,7 +63,6 @@ if TYPE_CHECKING:
     from docker.models.containers import Container
 
 Log = Callable[[str], None]
-T = TypeVar("T")
 
 PROXY_PORT = 4000
 UPSTREAM_PORT = 8080
@@ -104,7 +103,7 @@ def _tar_of(files: dict[str, tuple[bytes, int]]) -> bytes:
     return buffer.getvalue()
 
 
-class DockerTarget(StopsOnExit):
+class DockerTarget(ProxyTarget):
     """A LiteLLM Docker image run with PostgreSQL and the fake upstream in containers."""
 
     def __init__(
@@ -188,17 +187,7 @@ class DockerTarget(StopsOnExit):
         self._start_proxy(client, f"{prefix}-proxy", config, database_url)
         self._timed("proxy_boot_s", self._wait_until_ready)
         self.timings["boot_s"] = time.monotonic() - boot_started
-        return Endpoint(
-            base_url=self.base_url,
-            master_key=self.master_key,
-            upstream=self.upstream,
-            proxy_version=self.version or "",
-            target_label=self.label,
-            image_digest=self.image_digest,
-        )
-
-    def _timed(self, name: str, step: Callable[[], T]) -> T:
-        return timed(self.timings, name, step)
+        return self.endpoint()
 
     def _run_container(self, client: "docker.DockerClient", role: str, name: str, image: str, *,
                        files: dict[str, tuple[bytes, int]] | None = None, **options: object) -> "Container":

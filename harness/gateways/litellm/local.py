@@ -24,12 +24,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Mapping, Sequence, TypeVar
+from typing import Callable, Mapping, Sequence
 
 import httpx
 
 from harness.common.redact import Redactor
-from harness.targets.base import Endpoint, ModelSpec
+from harness.targets.base import Endpoint, ModelSpec, ProxyTarget
 from harness.common.cache_root import default_cache_root
 from harness.gateways.litellm.environment_build import ensure_environment
 from harness.gateways.litellm.environments import LiteLLMEnvironment, prisma_env, remove_interrupted_builds
@@ -38,9 +38,7 @@ from harness.targets import reaping
 from harness.targets.lifecycle import (
     OWNER_FILE,
     OWNER_IDENTITY,
-    timed,
     marker_env,
-    StopsOnExit,
     start_or_clean_up,
     unregister_live_target,
 )
@@ -63,7 +61,6 @@ from harness.targets.upstream import Upstream
 from harness.gateways.litellm.wasm_engine import ensure_wasm_engine, remove_interrupted_installs
 
 Log = Callable[[str], None]
-T = TypeVar("T")
 
 READY_TIMEOUT_S = 180.0
 PORT_ATTEMPTS = 3
@@ -107,7 +104,7 @@ def reap_orphans(log: Log | None = None, cache_root: Path | None = None) -> Reap
 # --------------------------------------------------------------------------- the target
 
 
-class LocalTarget(StopsOnExit):
+class LocalTarget(ProxyTarget):
     """A LiteLLM release from PyPI run locally against a throwaway PostgreSQL.
 
     `postgres`: a started `PostgresServer` to share between targets (each start gets a fresh
@@ -195,16 +192,7 @@ class LocalTarget(StopsOnExit):
         config = write_proxy_config(self.run_dir / "config.yaml", models, self.upstream.url)
         env = self._proxy_env(engine.env(), environment, database_url)
         self._timed("proxy_boot_s", lambda: self._boot_proxy_on_free_port(environment, config, env))
-        return Endpoint(
-            base_url=self.base_url,
-            master_key=self.master_key,
-            upstream=self.upstream,
-            proxy_version=self.version or "",
-            target_label=self.label,
-        )
-
-    def _timed(self, name: str, step: Callable[[], T]) -> T:
-        return timed(self.timings, name, step)
+        return self.endpoint()
 
     def _run_marker_env(self) -> dict[str, str]:
         return marker_env(self.run_id, OWNER_IDENTITY)
