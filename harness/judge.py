@@ -6,16 +6,22 @@
   or 404 auth_error) with the gateway's error shape AND the upstream received nothing.
 Everything else (5xx, timeouts, other 4xx, odd bodies, a denial after the upstream was
 called) is an ERROR: the harness cannot tell, so it never reports a pass or a "denied".
+
+There is one rule per judgement (`Judgement.LISTING`, `Judgement.CALL`); the check's probe
+kind (`harness.probes.registry`) says which, and what its 2xx must look like ("a chat
+completion", "a model list"). A check of a kind nobody registered is an ERROR too.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
-from harness.model.check import Check, Expect, Probe
-from harness.model.observation import DEADLINE_PASSED, SHAPE_COMPLETION, SHAPE_ERROR, STOPPED_ANSWERING, Observation
+from harness.model.check import Check, Expect, Judgement
+from harness.model.observation import DEADLINE_PASSED, SHAPE_ERROR, STOPPED_ANSWERING, Observation
 from harness.model.refusal import Refusal, describe
 from harness.model.verdict import Outcome, Verdict, error_verdict, expected_text, list_text, skipped_verdict
+from harness.probes.kind import ProbeKind
+from harness.probes.registry import find, reaches_upstream
 
 _MAX_ERROR_TEXT = 200  # characters of the gateway's error message quoted in a verdict message
 
@@ -28,29 +34,32 @@ def judge(check: Check, observation: Observation | None, refusals: Sequence[Refu
     expected = expected_text(check)
     if check.skip_reason is not None:
         return skipped_verdict(check, observation)
+    kind = find(check.probe)
+    if kind is None:
+        return error_verdict(check, f"no probe kind named '{check.probe}' is registered", observation)
     if observation is None:
         return error_verdict(check, "no observation was recorded (the probe did not run)")
-    if observation.probe is not check.probe or observation.principal != check.principal:
+    if (observation.probe != check.probe or observation.principal != check.principal
+            or observation.variant != check.variant or kind.judgement is not check.judgement):
         return error_verdict(check, "observation belongs to another probe (harness bug)", observation)
     if observation.transport_error is not None or observation.status is None:
         reason = observation.transport_error or "no HTTP response"
         return _error(check, observation, expected, _short_transport(reason),
                       f"{reason}, so access is unknown")
-    if check.probe is Probe.LIST_MODELS:
-        return _judge_listing(check, observation, expected)
-    return _judge_call(check, observation, expected, refusals)
+    return _RULES[kind.judgement](kind, check, observation, expected, refusals)
 
 
-def _judge_call(check: Check, obs: Observation, expected: str, refusals: Sequence[Refusal]) -> Verdict:
+def _judge_call(kind: ProbeKind, check: Check, obs: Observation, expected: str,
+                refusals: Sequence[Refusal]) -> Verdict:
     status = obs.status
     assert status is not None
     hits = obs.upstream_hits
     model_hits = [hit for hit in hits if hit.model == check.model]
 
     if 200 <= status < 300:
-        if obs.shape != SHAPE_COMPLETION:
+        if obs.shape != kind.answer.name:
             return _error(check, obs, expected, f"malformed {status}",
-                          f"HTTP {status} came with a body that is not a chat completion")
+                          f"HTTP {status} came with a body that is not {kind.answer.described}")
         if model_hits:
             outcome = Outcome.PASS if check.expect is Expect.ALLOWED else Outcome.FAIL
             return _judged(check, obs, outcome, expected, "allowed")
@@ -76,18 +85,20 @@ def _judge_call(check: Check, obs: Observation, expected: str, refusals: Sequenc
             outcome = Outcome.PASS if check.expect is Expect.DENIED else Outcome.FAIL
             return _judged(check, obs, outcome, expected, "denied")
 
-    kind = ("a server error" if status >= 500
+    what = ("a server error" if status >= 500
             else f"neither allowed (2xx) nor a refusal ({describe(refusals)})")
-    return _error(check, obs, expected, f"HTTP {status}", f"HTTP {status} is {kind}")
+    return _error(check, obs, expected, f"HTTP {status}", f"HTTP {status} is {what}")
 
 
-def _judge_listing(check: Check, obs: Observation, expected: str) -> Verdict:
+def _judge_listing(kind: ProbeKind, check: Check, obs: Observation, expected: str,
+                   refusals: Sequence[Refusal]) -> Verdict:
+    # A listing is not a call: any answer but a 200 with a list is an ERROR, a refusal too.
     if obs.status != 200 or obs.listed_models is None:
         if obs.status == 200:
             return _error(check, obs, expected, "odd 200",
-                          'HTTP 200 came with a body that is not a model list ({"data": [{"id"}]})')
+                          f"HTTP 200 came with a body that is not {kind.answer.described}")
         return _error(check, obs, expected, f"HTTP {obs.status}",
-                      f"got HTTP {obs.status} instead of a model list")
+                      f"got HTTP {obs.status} instead of {kind.answer.noun}")
 
     listed = obs.listed_models
     unique = list(dict.fromkeys(listed))  # keep the proxy's order for "extra"
@@ -112,6 +123,11 @@ def _judge_listing(check: Check, obs: Observation, expected: str) -> Verdict:
                    obs, expected, observed)
 
 
+_Rule = Callable[[ProbeKind, Check, Observation, str, Sequence[Refusal]], Verdict]
+#: One rule per judgement; a probe kind picks one by declaring its judgement.
+_RULES: dict[Judgement, _Rule] = {Judgement.LISTING: _judge_listing, Judgement.CALL: _judge_call}
+
+
 def _judged(check: Check, obs: Observation, outcome: Outcome, expected: str, seen: str) -> Verdict:
     """PASS or FAIL: `<title>: expected denied, observed allowed (HTTP 200, upstream ...)`."""
     message = f"{check.title}: expected {expected}, observed {seen} ({_evidence(obs)})"
@@ -132,7 +148,7 @@ def _evidence(obs: Observation, with_status: bool = True) -> str:
     parts = []
     if with_status and obs.status is not None:
         parts.append(f"HTTP {obs.status}")
-    if obs.probe is Probe.CHAT:
+    if reaches_upstream(obs.probe):
         hits = obs.upstream_hits
         if not hits:
             parts.append("upstream received nothing")

@@ -41,7 +41,7 @@ def bisect(
     ),
     bad: str = typer.Option(..., "--bad", help="a release where it fails (latest allowed)"),
     check: Optional[str] = typer.Option(
-        None, "--check", help="bisect one check id (scenario::principal::probe[::model]) instead of all"
+        None, "--check", help="bisect one check id (scenario::principal::probe[::model][::variant]) instead of all"
     ),
     report_dir: Optional[Path] = typer.Option(None, "--report-dir", help="default reports/bisect-<time>/"),
     deps: str = typer.Option("auto", "--deps", help=DEPS_HELP),

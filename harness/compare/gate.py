@@ -28,8 +28,8 @@ import yaml
 
 from harness.gateways import registry
 from harness.scenario import bounded_yaml
-from harness.model.check import Probe
 from harness.model.exit_codes import ExitCode
+from harness.probes.registry import names as probe_kind_names
 from harness.model.problems import FileProblem
 from harness.model.results import RunResult
 from harness.common.spelling import closest_spelling
@@ -207,14 +207,14 @@ def _issue_ok(value: tuple[str, int], where: str, report: Report) -> bool:
 
 
 def _check_id_ok(value: tuple[str, int], where: str, report: Report) -> bool:
-    """A check id is `scenario::principal::probe[::model]`; `*` may stand for any part."""
+    """A check id is `scenario::principal::probe[::model][::variant]`; `*` may stand for any part."""
     text, line = value
     parts = text.split("::")
     if "*" not in text and (len(parts) < 3 or not all(parts)):
-        report(line, where, f"'{text}' is not a check id (scenario::principal::probe[::model], "
+        report(line, where, f"'{text}' is not a check id (scenario::principal::probe[::model][::variant], "
                             "e.g. issue-23850-service-key::svc::chat::gpt-4o)")
         return False
-    probes = [p.value for p in Probe]
+    probes = probe_kind_names()
     if len(parts) >= 3 and "*" not in parts[2] and parts[2] not in probes:
         hint = closest_spelling(parts[2], probes)
         suggestion = f" (did you mean '{hint}'?)" if hint else f" (probes: {', '.join(probes)})"

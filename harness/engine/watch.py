@@ -19,11 +19,11 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, TypeVar
 
 import httpx
 
-from harness.common.abandonable import ConnectionGuard, Tally
+from harness.common.abandonable import ConnectionGuard
 from harness.model.observation import DEADLINE_PASSED, STOPPED_ANSWERING
 
 T = TypeVar("T")

@@ -6,8 +6,11 @@ An observation records what was seen and nothing else; judging it is `harness.ju
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from harness.model.check import Probe
+from pydantic import SerializerFunctionWrapHandler, model_serializer
+
+from harness.model.check import omit_unset
 
 #: How a transport error begins when the engine gave up on the proxy (judge shortens these).
 STOPPED_ANSWERING = "the proxy stopped answering"  # every silence reason
@@ -29,7 +32,8 @@ class UpstreamHit:
     received_at: float
 
 
-# Body shapes (Observation.shape); judge() relies on these, not on the truncated excerpt.
+# Body shapes (Observation.shape); judge() relies on these, not on the truncated excerpt. What
+# each means is declared with the probe kinds that read it (`harness.probes.shapes`).
 SHAPE_COMPLETION = "completion"  # {"choices": [{"message": {...}}], ...}
 SHAPE_MODEL_LIST = "model_list"  # {"data": [{"id": str}, ...]}
 SHAPE_ERROR = "error"  # {"error": {"message": str, "type": ..., ...}} (OpenAI's, and gateways that follow it)
@@ -44,10 +48,12 @@ class Observation:
 
     `status` is None when no HTTP response arrived (`transport_error` says why).
     `listed_models` is set only for a list probe whose body had the OpenAI list shape.
-    `upstream_hits` are the fake provider's records carrying this probe's `marker`.
+    `upstream_hits` are the fake provider's records carrying this probe's `marker` (set only
+    for kinds whose requests are meant to reach the upstream).
+    `probe` and `variant` are those of the checks it serves (`harness.model.check`).
     """
 
-    probe: Probe
+    probe: str
     principal: str
     model: str | None
     status: int | None = None
@@ -60,4 +66,9 @@ class Observation:
     elapsed_ms: float = 0.0
     marker: str | None = None
     shape: str | None = None
-    url: str | None = None  # path probed, e.g. "/v1/chat/completions"
+    url: str | None = None  # path probed, e.g. "/v1/chat/completions" (with its query string, if any)
+    variant: str | None = None  # absent from the document when None, as in a check
+
+    @model_serializer(mode="wrap")
+    def _without_unset_variant(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return omit_unset(handler(self), "variant")

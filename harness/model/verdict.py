@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from harness.model.check import Check, Probe
+from harness.model.check import Check, Judgement
 from harness.model.observation import Observation
 
 
@@ -47,7 +47,7 @@ class Verdict:
 
 def expected_text(check: Check) -> str:
     """The short form of what a check expects: `allowed`, `denied` or `[a, b]`."""
-    if check.probe is Probe.LIST_MODELS:
+    if check.judgement is Judgement.LISTING:
         return list_text(sorted(check.listed or ()))
     return check.expect.value if check.expect is not None else "?"
 

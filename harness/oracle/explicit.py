@@ -1,22 +1,26 @@
 """The explicit oracle: the checks a scenario's `expect` section writes down, and nothing more.
 
 Models a key's expectations leave unmentioned get no check here; deriving those from
-documented semantics is the job of a separate oracle.
+documented semantics is the job of a separate oracle. Which probe kind observes a written
+expectation is the registry's answer (`default_kind`): `lists` → the default listing kind,
+`can_call`/`cannot_call` → the default call kind.
 """
 
 from __future__ import annotations
 
-from harness.model.check import Check, Expect, Probe
+from harness.model.check import Check, Expect, Judgement
 from harness.model.scenario import Scenario
+from harness.probes.registry import default_kind
 
 
 def checks_for(scenario: Scenario) -> list[Check]:
     """One check per written expectation, in a stable order.
 
     Keys in the order the scenario declares them; per key, the listing check first (when
-    `lists` is given), then one chat check per model of `can_call` (ALLOWED) and
+    `lists` is given), then one call check per model of `can_call` (ALLOWED) and
     `cannot_call` (DENIED), in the order the scenario declares its models.
     """
+    lister, caller = default_kind(Judgement.LISTING), default_kind(Judgement.CALL)
     checks: list[Check] = []
     for key in scenario.keys:
         expectation = scenario.expect.get(key.name)
@@ -27,7 +31,7 @@ def checks_for(scenario: Scenario) -> list[Check]:
                 Check(
                     scenario_id=scenario.id,
                     principal=key.name,
-                    probe=Probe.LIST_MODELS,
+                    probe=lister.name,
                     listed=frozenset(expectation.lists),
                 )
             )
@@ -43,7 +47,7 @@ def checks_for(scenario: Scenario) -> list[Check]:
                 Check(
                     scenario_id=scenario.id,
                     principal=key.name,
-                    probe=Probe.CHAT,
+                    probe=caller.name,
                     model=model,
                     expect=expect,
                 )
@@ -55,10 +59,10 @@ def expectation_path(scenario: Scenario, check: Check) -> tuple[str | int, ...]:
     """Where `check`'s expectation is written in the scenario, for `Scenario.line_of`.
 
     The inverse of `checks_for`: `('expect', 'svc', 'lists')` for a listing check,
-    `('expect', 'svc', 'cannot_call', 0)` for the `cannot_call` entry a chat check comes from
+    `('expect', 'svc', 'cannot_call', 0)` for the `cannot_call` entry a call check comes from
     (the enclosing list, or the key's expectations, when the entry is not there).
     """
-    if check.probe is Probe.LIST_MODELS:
+    if check.judgement is Judgement.LISTING:
         return ("expect", check.principal, "lists")
     field = "can_call" if check.expect is Expect.ALLOWED else "cannot_call"
     expectation = scenario.expect.get(check.principal)

@@ -1,9 +1,11 @@
 """Probes: the requests that observe access, made as each principal.
 
-One `GET /v1/models` per principal with a list check, one chat call per (principal, model)
-call check. Each call carries a unique marker so the fake upstream's hits can be attributed
-to exactly one probe, even though probes run concurrently. An Observation records what was
-seen and nothing else; judging it is `harness.judge`'s job.
+One request per distinct (kind, principal, model, variant) among the checks: one listing per
+principal, one call per (principal, model). What each request is and how its answer reads is
+its probe kind's (`harness.probes.registry`); this module sends them concurrently and records
+what came back. Each request carries a unique marker so the fake upstream's hits can be
+attributed to exactly one probe, even though probes run concurrently. An Observation records
+what was seen and nothing else; judging it is `harness.judge`'s job.
 """
 
 from __future__ import annotations
@@ -13,32 +15,32 @@ import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import httpx
 
-from harness.model.check import Check, Probe
+from harness.model.check import Check
 from harness.common.abandonable import ConnectionGuard, Tally
 from harness.common.redact import Redactor
+from harness.probes.kind import BodyShape, ProbeAsk, ProbeKind
+from harness.probes.registry import find
 from harness.targets.base import Endpoint
-from harness.targets.upstream import MARKER_HEADER, marker_text
-from harness.model.observation import (
-    SHAPE_COMPLETION, SHAPE_EMPTY, SHAPE_ERROR, SHAPE_MODEL_LIST, SHAPE_NOT_JSON, SHAPE_OTHER_JSON, Observation,
-)
+from harness.targets.upstream import MARKER_HEADER
+from harness.model.observation import SHAPE_EMPTY, SHAPE_ERROR, SHAPE_NOT_JSON, SHAPE_OTHER_JSON, Observation
 
 EXCERPT_LIMIT = 2048  # characters of response body kept as evidence
-CHAT_MAX_TOKENS = 5
 # After all probes returned, wait this long and collect hits again: catches a proxy that
 # reaches the upstream only after it answered (e.g. a background retry after a denial).
 DEFAULT_SETTLE_S = 0.2
 NOT_PROVISIONED = "not provisioned (no key for this principal)"
 
+_RequestKey = tuple[str, str, str | None, str | None]  # kind, principal, model, variant
+
+
 @dataclass(frozen=True)
 class _Request:
-    probe: Probe
-    principal: str
-    model: str | None
-    marker: str
+    kind: ProbeKind
+    ask: ProbeAsk
 
 
 def run_probes(
@@ -52,15 +54,18 @@ def run_probes(
     settle_s: float = DEFAULT_SETTLE_S,
     guard: ConnectionGuard | None = None,
     tally: Tally | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> dict[str, Observation]:
     """Observe every non-skipped check; returns observations keyed by `check.id`.
 
     Checks that share a request (several list checks of one principal, duplicate call
-    checks) share one Observation. Skipped checks get none. Every key and the master key
-    are added to `redactor` before any response text is kept.
+    checks) share one Observation. Skipped checks, and checks of a kind nobody registered
+    (the judge says so), get none. Every key and the master key are added to `redactor`
+    before any response text is kept.
 
     With a `guard` (see `harness.engine.watch`), requests it abandons, and those not yet sent,
     end with its reason as their transport error. `tally` counts the answered requests.
+    `transport` replaces the network (an `httpx.MockTransport` in unit tests); a guard's wins.
     """
     concurrency = max(1, concurrency)
     redactor.add(endpoint.master_key)
@@ -68,19 +73,20 @@ def run_probes(
         redactor.add(key)
 
     nonce = secrets.token_hex(4)  # keeps markers unique across runs sharing one upstream
-    requests: dict[tuple[Probe, str, str | None], _Request] = {}
-    check_to_request: dict[str, tuple[Probe, str, str | None]] = {}
+    requests: dict[_RequestKey, _Request] = {}
+    check_to_request: dict[str, _RequestKey] = {}
     for check in checks:
-        if check.skip_reason is not None:
+        kind = find(check.probe)
+        if check.skip_reason is not None or kind is None:
             continue
-        model = check.model if check.probe is Probe.CHAT else None
-        request_key = (check.probe, check.principal, model)
+        model = check.model if kind.takes_model else None
+        request_key = (kind.name, check.principal, model, check.variant)
         if request_key not in requests:
             marker = f"gc-{nonce}-{len(requests) + 1}"
-            requests[request_key] = _Request(check.probe, check.principal, model, marker)
+            requests[request_key] = _Request(kind, ProbeAsk(check.principal, model, marker, check.variant))
         check_to_request[check.id] = request_key
 
-    observations: dict[tuple[Probe, str, str | None], Observation] = {}
+    observations: dict[_RequestKey, Observation] = {}
     if tally is not None:
         tally.total = len(requests)
     if requests:
@@ -89,13 +95,14 @@ def run_probes(
         # Building a TLS context costs ~70 ms; a plain-http proxy (the usual local target)
         # never uses it, and an https one still verifies certificates.
         verify = base_url.startswith("https://")
-        transport = guard.transport(verify=verify, limits=limits) if guard is not None else None
+        if guard is not None:
+            transport = guard.transport(verify=verify, limits=limits)
         with httpx.Client(
             base_url=base_url, timeout=timeout, limits=limits, verify=verify, transport=transport
         ) as client, ThreadPoolExecutor(max_workers=concurrency) as pool:
             futures = {
                 request_key: pool.submit(
-                    _observe, client, endpoint, keys.get(request.principal), request, redactor, timeout,
+                    _observe, client, endpoint, keys.get(request.ask.principal), request, redactor, timeout,
                     guard, tally,
                 )
                 for request_key, request in requests.items()
@@ -120,13 +127,15 @@ def _observe(
     guard: ConnectionGuard | None = None,
     tally: Tally | None = None,
 ) -> Observation:
-    path = "/v1/models" if request.probe is Probe.LIST_MODELS else "/v1/chat/completions"
+    kind, ask = request.kind, request.ask
+    wire = kind.request(ask)
     obs = Observation(
-        probe=request.probe,
-        principal=request.principal,
-        model=request.model,
-        marker=request.marker if request.probe is Probe.CHAT else None,
-        url=path,
+        probe=kind.name,
+        principal=ask.principal,
+        model=ask.model,
+        marker=ask.marker if kind.reaches_upstream else None,
+        url=wire.url,
+        variant=ask.variant,
     )
     if not key:
         obs.transport_error = NOT_PROVISIONED
@@ -135,13 +144,11 @@ def _observe(
         obs.transport_error = guard.reason  # abandoned before this request was sent
         return obs
 
-    headers = {"Authorization": f"Bearer {key}", MARKER_HEADER: request.marker}
+    headers = {**kind.auth_headers(key), MARKER_HEADER: ask.marker, **wire.headers}
     started = time.perf_counter()
     try:
-        if request.probe is Probe.LIST_MODELS:
-            response = client.get(path, headers=headers)
-        else:
-            response = client.post(path, headers=headers, json=_chat_body(request))
+        response = client.request(wire.method, wire.path, headers=headers, params=dict(wire.params) or None,
+                                  json=wire.json)
         content = response.content
     except httpx.TimeoutException as exc:
         obs.transport_error = f"timeout after {timeout:g}s ({type(exc).__name__})"
@@ -151,7 +158,7 @@ def _observe(
         obs.transport_error = redactor.redact(f"probe failed: {type(exc).__name__}: {exc}")
     else:
         obs.status = response.status_code
-        _read_body(obs, content, redactor)
+        _read_body(obs, content, redactor, kind.shapes)
         if tally is not None:
             tally.add()
     finally:
@@ -165,18 +172,8 @@ def _observe(
     return obs
 
 
-def _chat_body(request: _Request) -> dict[str, Any]:
-    text = f"gateconform access probe {marker_text(request.marker)}: reply with ok"
-    return {
-        "model": request.model,
-        "messages": [{"role": "user", "content": text}],
-        "max_tokens": CHAT_MAX_TOKENS,
-        "stream": False,
-    }
-
-
-def _read_body(obs: Observation, content: bytes, redactor: Redactor) -> None:
-    """Fill excerpt, shape, error fields and listed models from a response body."""
+def _read_body(obs: Observation, content: bytes, redactor: Redactor, shapes: Sequence[BodyShape]) -> None:
+    """Fill excerpt, shape and error fields from a response body; `shapes` read the rest."""
     text = content.decode("utf-8", errors="replace")
     obs.body_excerpt = excerpt(redactor.redact(text))
     if not text.strip():
@@ -205,31 +202,10 @@ def _read_body(obs: Observation, content: bytes, redactor: Redactor) -> None:
     if error is not None:
         return
 
-    if _is_completion(body):
-        obs.shape = SHAPE_COMPLETION
-    elif obs.probe is Probe.LIST_MODELS:
-        listed = _listed_ids(body)
-        if listed is not None:
-            obs.shape = SHAPE_MODEL_LIST
-            obs.listed_models = listed
-
-
-def _is_completion(body: dict[str, Any]) -> bool:
-    choices = body.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        return False
-    message = choices[0].get("message")
-    return isinstance(message, dict) and isinstance(message.get("content"), (str, type(None)))
-
-
-def _listed_ids(body: dict[str, Any]) -> list[str] | None:
-    data = body.get("data")
-    if not isinstance(data, list):
-        return None
-    ids = [item.get("id") for item in data if isinstance(item, dict)]
-    if len(ids) != len(data) or not all(isinstance(i, str) for i in ids):
-        return None  # an entry without a string id: not a listing we can trust
-    return ids
+    for shape in shapes:
+        if shape.read(body, obs):
+            obs.shape = shape.name
+            return
 
 
 def excerpt(text: str, limit: int = EXCERPT_LIMIT) -> str:

@@ -67,7 +67,7 @@ def labels_for(target: str, scenario_id: str, scenario_title: str, verdict: Verd
         ("suite", scenario_id),
         ("subSuite", principal),
         ("severity", severity(verdict)),
-        ("tag", verdict.check.probe.value),
+        ("tag", verdict.check.probe),
     ]
 
 
@@ -115,7 +115,7 @@ def _result(run: RunResult, scenario: ScenarioResult, verdict: Verdict, folder: 
         "parameters": [
             {"name": name, "value": value}
             for name, value in (("principal", verdict.check.principal), ("model", verdict.check.model),
-                                ("probe", verdict.check.probe.value), ("expected", verdict.expected))
+                                ("probe", verdict.check.probe), ("expected", verdict.expected))
             if value
         ],
         "attachments": attachments,

@@ -6,8 +6,9 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from harness.model.check import Expect, Probe
+from harness.model.check import Expect, Judgement
 from harness.model.verdict import Verdict
+from harness.probes.registry import reaches_upstream
 
 BODY_LIMIT = 500  # characters of the body excerpt quoted in a failure text
 
@@ -23,7 +24,7 @@ def evidence_text(verdict: Verdict, body_limit: int = BODY_LIMIT) -> str:
             lines.append(f"  HTTP status: {obs.status}")
         if obs.transport_error:
             lines.append(f"  no response: {obs.transport_error}")
-        if obs.probe is Probe.CHAT:
+        if reaches_upstream(obs.probe):
             lines.append(f"  upstream requests: {len(obs.upstream_hits)}")
         if obs.body_excerpt:
             body = obs.body_excerpt
@@ -48,6 +49,6 @@ def verdict_data(verdict: Verdict) -> dict[str, Any]:
 def severity(verdict: Verdict) -> str:
     """Allure severity of a check: a key reaching a model it must not is the worst kind."""
     check = verdict.check
-    if check.probe is Probe.CHAT and check.expect is Expect.DENIED:
+    if check.judgement is Judgement.CALL and check.expect is Expect.DENIED:
         return "critical"
     return "normal"

@@ -19,8 +19,9 @@ import yaml
 
 from harness.gateways import registry
 from harness.scenario import bounded_yaml
-from harness.model.check import Probe
+from harness.model.check import Judgement
 from harness.common.redact import Redactor, redact_strings
+from harness.probes.registry import find, reaches_upstream
 from harness.model.results import RunResult, ScenarioResult
 from harness.model.verdict import Verdict
 
@@ -146,9 +147,10 @@ class Evidence:
     expected: str
     observed: str
     principal: str
-    probe: str  # "GET /v1/models" or "POST /v1/chat/completions"
+    probe: str  # how the request reads: "GET /v1/models" or "POST /v1/chat/completions"
     model: str | None
     oracle: str
+    upstream_evidence: bool = False  # the probe's kind reaches the upstream: its hits are evidence
     status: int | None = None
     elapsed_ms: float | None = None
     error_type: str | None = None
@@ -308,15 +310,15 @@ def _columns(scenario: ScenarioResult, verdicts: list[Verdict]) -> list[Column]:
     expected: list[str] = _scenario_models(scenario.source)
     for verdict in verdicts:
         check = verdict.check
-        if check.probe is Probe.CHAT and check.model:
-            expected.append(check.model)
-        elif check.probe is Probe.LIST_MODELS:
+        if check.judgement is Judgement.LISTING:
             expected.extend(sorted(check.listed or ()))
+        elif check.model:
+            expected.append(check.model)
     names = list(dict.fromkeys(expected))
     extras: set[str] = set()
     for verdict in verdicts:
         obs = verdict.observation
-        if verdict.check.probe is Probe.LIST_MODELS and obs is not None and obs.listed_models:
+        if verdict.check.judgement is Judgement.LISTING and obs is not None and obs.listed_models:
             extras.update(name for name in obs.listed_models if name not in names)
     return [Column(name) for name in names] + [Column(name, listed_only=True) for name in sorted(extras)]
 
@@ -327,8 +329,9 @@ def _worst(verdicts: list[Verdict]) -> Verdict | None:
 
 def _cell(principal: str, model: str, verdicts: list[Verdict]) -> Cell:
     mine = [v for v in verdicts if v.check.principal == principal]
-    listing = _worst([v for v in mine if v.check.probe is Probe.LIST_MODELS])
-    call = _worst([v for v in mine if v.check.probe is Probe.CHAT and v.check.model == model])
+    # A cell has a listing part and a call part: the worst of each judgement's verdicts.
+    listing = _worst([v for v in mine if v.check.judgement is Judgement.LISTING])
+    call = _worst([v for v in mine if v.check.judgement is Judgement.CALL and v.check.model == model])
     return Cell(listed=_listed_part(listing, principal, model), call=_call_part(call, principal, model))
 
 
@@ -368,10 +371,12 @@ def _call_part(verdict: Verdict | None, principal: str, model: str) -> Part:
 
 
 def _probe_text(verdict: Verdict) -> str:
-    obs = verdict.observation
-    if verdict.check.probe is Probe.LIST_MODELS:
-        return f"GET {obs.url if obs is not None and obs.url else '/v1/models'}"
-    return f"POST {obs.url if obs is not None and obs.url else '/v1/chat/completions'}"
+    """`POST /v1/chat/completions`, as the check's kind words its request."""
+    url = verdict.observation.url if verdict.observation is not None else None
+    kind = find(verdict.check.probe)
+    if kind is None:  # a document from a run with a kind this installation lacks
+        return url or verdict.check.probe
+    return kind.request_text(url)
 
 
 def _body(excerpt: str) -> tuple[str, bool]:
@@ -406,6 +411,7 @@ def _evidence(verdict: Verdict) -> Evidence:
         probe=_probe_text(verdict),
         model=check.model,
         oracle=check.oracle,
+        upstream_evidence=reaches_upstream(check.probe),
         skip_reason=check.skip_reason,
     )
     if obs is not None:

@@ -13,7 +13,7 @@ import secrets
 import httpx
 import pytest
 
-from harness.model.check import Check, Expect, Probe
+from harness.model.check import Check, Expect
 from harness.probes.run import run_probes
 from harness.common.redact import Redactor
 from harness.targets.base import ModelSpec
@@ -46,7 +46,7 @@ def test_key_whose_team_is_gone_is_denied() -> None:
             assert missing_team_key.status_code == 200, missing_team_key.text
 
         keys = {"deleted-team": deleted_team_key.json()["key"], "missing-team": missing_team_key.json()["key"]}
-        checks = [Check("team-gone", principal, Probe.CHAT, model="gpt-4o-mini", expect=Expect.DENIED)
+        checks = [Check("team-gone", principal, "chat", model="gpt-4o-mini", expect=Expect.DENIED)
                   for principal in keys]
         observations = run_probes(endpoint, keys, checks, Redactor())
 

@@ -13,8 +13,9 @@ Within the middle layer, targets never import gateways (a gateway builds on targ
 target spec reaches a gateway only through the catalogue its caller hands in), and a gateway's
 package (`gateways/<name>/`) is imported by nobody outside it: the rest of the harness finds it
 through `harness.gateways.registry` (an entry point).
-
-The picture with reasons is in README.md ("Layout").
+The picture with reasons is in README.md ("Layout"). Probe kinds are reached through
+`harness.probes.registry` only: nothing else imports a kind's module or compares a `probe`
+with a kind's name (a new kind is one module plus a registration, never a new branch).
 """
 
 from __future__ import annotations
@@ -184,3 +185,25 @@ def test_the_model_is_pure_data(name: str) -> None:
     used = _imports(MODULES[name], name)
     impure = sorted(m for m in used for bad in IMPURE if m == bad or m.startswith(bad + "."))
     assert impure == [], f"{name} does I/O or HTTP: {impure}"
+
+
+#: The probe kinds' own modules; everyone else reaches a kind through `harness.probes.registry`.
+PROBE_KIND_MODULES = {"harness.probes.list_models", "harness.probes.chat"}
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_probe_kinds_are_reached_through_the_registry_never_named(name: str) -> None:
+    """A new probe kind is one module plus a registration: nothing outside `harness.probes`
+    imports a kind's module, and nothing compares a `probe` with a kind's name."""
+    if not name.startswith("harness.probes."):
+        imported = sorted(EDGES[name] & PROBE_KIND_MODULES)
+        assert imported == [], f"{name} imports a probe kind's module instead of asking the registry"
+    branches = []
+    for node in ast.walk(ast.parse(MODULES[name].read_text())):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            names_probe = any(isinstance(s, ast.Attribute) and s.attr == "probe" for s in sides)
+            names_text = any(isinstance(s, ast.Constant) and isinstance(s.value, str) for s in sides)
+            if names_probe and names_text:
+                branches.append(node.lineno)
+    assert branches == [], f"{name} branches on a probe kind's name at lines {branches}"

@@ -16,7 +16,7 @@ from harness.compare.bisect import (
     classify,
 )
 from harness.model.bisect import side_by_side
-from harness.model.check import Check, Expect, Probe
+from harness.model.check import Check, Expect
 from harness.model.results import ScenarioResult
 from harness.model.verdict import Outcome, Verdict
 from harness.store.documents import write_results
@@ -176,7 +176,7 @@ def test_upcoming_names_the_releases_that_may_come_next() -> None:
 
 
 def _verdict(principal: str, model: str, outcome: Outcome, observed: str) -> Verdict:
-    check = Check("s", principal, Probe.CHAT, model=model, expect=Expect.DENIED)
+    check = Check("s", principal, "chat", model=model, expect=Expect.DENIED)
     return Verdict(check, outcome, f"{check.title}: {observed}", None, "denied", observed)
 
 
@@ -197,7 +197,7 @@ def test_classify_errors_and_unbootable_are_untestable_all_skipped_is_not_applic
     unbootable = _result(_verdict("svc", "gpt-4o", Outcome.ERROR, "error"), error="target did not start: boom\nlog")
     verdict = classify(unbootable, "1.0")
     assert verdict.state is UNTESTABLE and verdict.reason == "target did not start: boom"
-    check = Check("s", "svc", Probe.CHAT, model="gpt-4o", expect=Expect.DENIED)
+    check = Check("s", "svc", "chat", model="gpt-4o", expect=Expect.DENIED)
     skipped = _result(Verdict(check, Outcome.SKIP, f"{check.title}: skipped: no access groups", None,
                               "denied", "skipped"))
     verdict = classify(skipped, "1.0")

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from harness.cli import app as cli
 from harness.engine import runner
-from harness.model.check import Check, Expect, Probe
+from harness.model.check import Check, Expect
 from harness.model.exit_codes import ExitCode
 from harness.compare.gate import (
     ExpectedFailure,
@@ -29,7 +29,7 @@ SVC_MINI = "seed::svc::chat::gpt-4o-mini"
 
 
 def _verdict(model: str, outcome: Outcome, principal: str = "svc") -> Verdict:
-    check = Check(SCENARIO, principal, Probe.CHAT, model=model, expect=Expect.DENIED)
+    check = Check(SCENARIO, principal, "chat", model=model, expect=Expect.DENIED)
     return Verdict(check, outcome, f"{check.title}: {outcome.value}", None, "denied", outcome.value)
 
 

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from harness.compare import matrix
-from harness.model.check import Check, Expect, Probe
+from harness.model.check import Check, Expect
 from harness.model.matrix import NOT_RUN, MatrixDocument, build_matrix, change_points
 from harness.compare.matrix import default_jobs
 from harness.report.matrix_text import CHANGE_MARK, change_lines, markdown, terminal_table
@@ -20,9 +20,9 @@ VERSIONS = ["1.70.0", "1.80.0", "1.82.3", "1.108.7"]
 
 
 def _run(version: str, svc_gpt4o: Outcome, error: str | None = None) -> RunResult:
-    deny = Check("seed", "svc", Probe.CHAT, model="gpt-4o", expect=Expect.DENIED)
-    allow = Check("seed", "svc", Probe.CHAT, model="gpt-4o-mini", expect=Expect.ALLOWED)
-    other = Check("other", "k", Probe.CHAT, model="gpt-4o", expect=Expect.ALLOWED)
+    deny = Check("seed", "svc", "chat", model="gpt-4o", expect=Expect.DENIED)
+    allow = Check("seed", "svc", "chat", model="gpt-4o-mini", expect=Expect.ALLOWED)
+    other = Check("other", "k", "chat", model="gpt-4o", expect=Expect.ALLOWED)
     second = Outcome.SKIP if svc_gpt4o is Outcome.SKIP else Outcome.PASS
     run = RunResult.new(target=f"litellm=={version}", run_id=f"run-{version}")
     run.proxy_version = version

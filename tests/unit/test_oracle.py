@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from harness.model.check import Expect, Probe
+from harness.model.check import Expect
 from harness.oracle.explicit import checks_for, expectation_path
 from harness.scenario.loader import load_scenario, load_scenarios, parse_scenario
 
@@ -30,10 +30,10 @@ def test_seed_checks_in_order_with_stable_ids_and_titles():
     ]
     listing = checks[0]
     assert (listing.probe, listing.listed, listing.model, listing.expect) == (
-        Probe.LIST_MODELS, frozenset({"gpt-4o-mini"}), None, None,
+        "list_models", frozenset({"gpt-4o-mini"}), None, None,
     )
-    assert (checks[1].probe, checks[1].expect) == (Probe.CHAT, Expect.DENIED)
-    assert (checks[2].probe, checks[2].expect) == (Probe.CHAT, Expect.ALLOWED)
+    assert (checks[1].probe, checks[1].expect) == ("chat", Expect.DENIED)
+    assert (checks[2].probe, checks[2].expect) == ("chat", Expect.ALLOWED)
     assert {c.oracle for c in checks} == {"scenario"}
     assert checks_for(load_scenario(SEED)) == checks  # same input, same checks
 
@@ -71,7 +71,7 @@ def test_unmentioned_models_and_keys_get_no_checks():
 
     assert {c.principal for c in checks} == {"first", "second"}  # `silent` has no expectations
     assert not any(c.principal == "first" and c.model in ("m1", "m3") for c in checks)
-    assert not any(c.principal == "second" and c.probe is Probe.LIST_MODELS for c in checks)
+    assert not any(c.principal == "second" and c.probe == "list_models" for c in checks)
 
 
 def test_empty_listing_is_an_exact_empty_set_and_ids_are_unique():
@@ -87,7 +87,7 @@ def test_every_check_of_the_library_points_at_the_line_that_writes_its_expectati
         lines = (scenario.source_text or "").splitlines()
         for check in checks_for(scenario):
             line = lines[scenario.line_of(*expectation_path(scenario, check)) - 1]
-            if check.probe is Probe.LIST_MODELS:
+            if check.probe == "list_models":
                 assert line.strip().startswith("lists:"), (scenario.id, check.title, line)
             else:
                 field = "can_call" if check.expect is Expect.ALLOWED else "cannot_call"

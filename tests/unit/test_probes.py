@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from harness.model.check import Check, Expect, Probe
+from harness.model.check import Check, Expect
 from harness.probes.run import EXCERPT_LIMIT, NOT_PROVISIONED, run_probes
 from harness.common.redact import Redactor
 from harness.targets.base import Endpoint
@@ -123,11 +123,11 @@ def endpoint(gateway):
 
 
 def chat(model: str, expect: Expect = Expect.ALLOWED, principal: str = "svc", **kw) -> Check:
-    return Check("scn", principal, Probe.CHAT, model=model, expect=expect, **kw)
+    return Check("scn", principal, "chat", model=model, expect=expect, **kw)
 
 
 def listing(principal: str = "svc", models=("gpt-4o-mini",)) -> Check:
-    return Check("scn", principal, Probe.LIST_MODELS, listed=frozenset(models))
+    return Check("scn", principal, "list_models", listed=frozenset(models))
 
 
 def probe(endpoint, checks, keys=None, **kw):
@@ -164,7 +164,7 @@ def test_keys_are_redacted_in_excerpts_and_messages(endpoint):
 
 
 def test_listing_one_request_per_principal_shared_by_its_checks(gateway, endpoint):
-    first, second = listing(), Check("other-scn", "svc", Probe.LIST_MODELS, listed=frozenset())
+    first, second = listing(), Check("other-scn", "svc", "list_models", listed=frozenset())
     observations = probe(endpoint, [first, second])
 
     assert observations[first.id] is observations[second.id]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 import harness
-from harness.model.check import Check, Expect, Probe
+from harness.model.check import Check, Expect
 from harness.model.observation import SHAPE_COMPLETION, SHAPE_ERROR, Observation
 from harness.common.redact import Redactor
 from harness.model.results import SCHEMA_VERSION, RunResult, ScenarioResult, assert_no_secrets
@@ -20,27 +20,27 @@ from harness.store.documents import write_results, read_results
 SECRET = "sk-generated-key-secret-9f3e"
 MASTER = "sk-master-1234567890"
 
-ALLOWED = Check("seed", "svc", Probe.CHAT, model="gpt-4o-mini", expect=Expect.ALLOWED)
-DENIED = Check("seed", "svc", Probe.CHAT, model="gpt-4o", expect=Expect.DENIED)
-LISTS = Check("seed", "svc", Probe.LIST_MODELS, listed=frozenset({"gpt-4o-mini", "b-model", "a-model"}))
-SKIPPED = Check("seed", "svc", Probe.CHAT, model="x", expect=Expect.DENIED, skip_reason="no access groups")
+ALLOWED = Check("seed", "svc", "chat", model="gpt-4o-mini", expect=Expect.ALLOWED)
+DENIED = Check("seed", "svc", "chat", model="gpt-4o", expect=Expect.DENIED)
+LISTS = Check("seed", "svc", "list_models", listed=frozenset({"gpt-4o-mini", "b-model", "a-model"}))
+SKIPPED = Check("seed", "svc", "chat", model="x", expect=Expect.DENIED, skip_reason="no access groups")
 
 
 def scenario() -> ScenarioResult:
     redactor = Redactor([SECRET, MASTER])
     hit = UpstreamHit("gpt-4o", "/v1/chat/completions", "gc-1", 1700000000.5)
     over_broad = Observation(
-        probe=Probe.CHAT, principal="svc", model="gpt-4o", status=200, shape=SHAPE_COMPLETION,
+        probe="chat", principal="svc", model="gpt-4o", status=200, shape=SHAPE_COMPLETION,
         body_excerpt=redactor.redact('{"choices": [...]}'), upstream_hits=[hit], elapsed_ms=12.5, marker="gc-1",
     )
     refused = Observation(
-        probe=Probe.CHAT, principal="svc", model="gpt-4o-mini", status=401, shape=SHAPE_ERROR,
+        probe="chat", principal="svc", model="gpt-4o-mini", status=401, shape=SHAPE_ERROR,
         error_type="key_model_access_denied",
         error_message=redactor.redact(f"key {SECRET} not allowed"),
         body_excerpt=redactor.redact(f'{{"error": {{"message": "key {SECRET} not allowed"}}}}'),
         marker="gc-2",
     )
-    listing = Observation(probe=Probe.LIST_MODELS, principal="svc", model=None, status=200,
+    listing = Observation(probe="list_models", principal="svc", model=None, status=200,
                           listed_models=["gpt-4o-mini", "a-model", "b-model"], shape="model_list")
     verdicts = [judge(DENIED, over_broad, refusals=REFUSALS), judge(ALLOWED, refused, refusals=REFUSALS), judge(LISTS, listing, refusals=REFUSALS), judge(SKIPPED, None, refusals=REFUSALS)]
     return ScenarioResult(id="seed", title="Seed", issue="https://github.com/BerriAI/litellm/issues/23850",

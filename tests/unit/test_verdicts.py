@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from harness.model.check import Check, Expect, Probe
+from harness.model.check import Check, Expect
 from harness.model.observation import (
     SHAPE_COMPLETION,
     SHAPE_ERROR,
@@ -20,9 +20,9 @@ from harness.model.verdict import Outcome, error_verdict
 from harness.gateways.litellm.refusals import REFUSALS
 from harness.judge import judge
 
-ALLOWED = Check("s", "svc", Probe.CHAT, model="gpt-4o", expect=Expect.ALLOWED)
-DENIED = Check("s", "svc", Probe.CHAT, model="gpt-4o", expect=Expect.DENIED)
-LIST = Check("s", "svc", Probe.LIST_MODELS, listed=frozenset({"gpt-4o-mini"}))
+ALLOWED = Check("s", "svc", "chat", model="gpt-4o", expect=Expect.ALLOWED)
+DENIED = Check("s", "svc", "chat", model="gpt-4o", expect=Expect.DENIED)
+LIST = Check("s", "svc", "list_models", listed=frozenset({"gpt-4o-mini"}))
 
 
 def hit(model: str = "gpt-4o") -> UpstreamHit:
@@ -32,7 +32,7 @@ def hit(model: str = "gpt-4o") -> UpstreamHit:
 def chat(status, shape=None, hits=(), error_type=None, transport_error=None) -> Observation:
     message = "key not allowed to access model" if error_type else None
     return Observation(
-        probe=Probe.CHAT, principal="svc", model="gpt-4o", status=status, shape=shape,
+        probe="chat", principal="svc", model="gpt-4o", status=status, shape=shape,
         upstream_hits=list(hits), error_type=error_type, error_message=message,
         transport_error=transport_error, marker="m1",
     )
@@ -143,7 +143,7 @@ def test_refusals_are_the_gateways_data():
 
 
 def listing(models, status=200, shape="model_list") -> Observation:
-    return Observation(probe=Probe.LIST_MODELS, principal="svc", model=None, status=status,
+    return Observation(probe="list_models", principal="svc", model=None, status=status,
                        shape=shape, listed_models=models)
 
 
