@@ -1,0 +1,179 @@
+"""The results document describes itself: typed reasons, declared models, gateway.
+
+Consumers decide on the typed fields, never on the wording of a sentence: each test here that
+rewords a sentence (or words one misleadingly) would fail on a consumer that still read it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+from rich.console import Console
+
+from harness.compare.bisect import classify
+from harness.compare.release_run import did_not_start
+from harness.gateways.litellm.refusals import REFUSALS
+from harness.judge import judge
+from harness.model.bisect import ReleaseState
+from harness.model.check import Check, Expect, Probe
+from harness.model.observation import SHAPE_COMPLETION, SHAPE_ERROR, SHAPE_NOT_JSON, Observation, UpstreamHit
+from harness.model.reasons import ErrorReason, NotRunReason
+from harness.model.results import RunResult, ScenarioResult
+from harness.model.verdict import Outcome
+from harness.report.html import render_html
+from harness.report.terminal import print_verdicts
+from harness.report.view import build_view
+from tests.fixtures import report_docs
+
+ALLOWED = Check("s", "svc", Probe.CHAT, model="gpt-4o-mini", expect=Expect.ALLOWED)
+DENIED = Check("s", "svc", Probe.CHAT, model="gpt-4o", expect=Expect.DENIED)
+LISTS = Check("s", "svc", Probe.LIST_MODELS, listed=frozenset({"gpt-4o-mini"}))
+
+
+def chat(status: int | None, shape: str | None = SHAPE_COMPLETION, hits: tuple[str, ...] = (),
+         transport_error: str | None = None, model: str = "gpt-4o") -> Observation:
+    return Observation(probe=Probe.CHAT, principal="svc", model=model, status=status, shape=shape,
+                       transport_error=transport_error,
+                       upstream_hits=[UpstreamHit(m, "/v1/chat/completions", "gc-1", 1.0) for m in hits])
+
+
+# --------------------------------------------------------------------------- typed ERROR reasons
+
+
+@pytest.mark.parametrize("check, observation, reason", [
+    (DENIED, None, ErrorReason.NO_OBSERVATION),
+    (DENIED, replace(chat(200), principal="other"), ErrorReason.HARNESS_BUG),
+    (DENIED, chat(None, transport_error="ConnectError: refused"), ErrorReason.TRANSPORT_ERROR),
+    (DENIED, chat(None, transport_error="timeout after 30s (ReadTimeout)"), ErrorReason.TIMEOUT),
+    (DENIED, chat(None, transport_error="the proxy stopped answering: no answer to GET /x for 30 s"),
+     ErrorReason.PROXY_STOPPED_ANSWERING),
+    (DENIED, chat(None, transport_error="the deadline of 120 s passed"), ErrorReason.DEADLINE_PASSED),
+    (DENIED, chat(None, transport_error="not provisioned (no key for this principal)"), ErrorReason.NOT_PROVISIONED),
+    (DENIED, chat(500, SHAPE_ERROR), ErrorReason.SERVER_ERROR),
+    (DENIED, chat(429, SHAPE_ERROR), ErrorReason.UNEXPECTED_STATUS),
+    (ALLOWED, chat(200, SHAPE_NOT_JSON, hits=("gpt-4o-mini",), model="gpt-4o-mini"), ErrorReason.ODD_BODY),
+    (DENIED, chat(401, SHAPE_NOT_JSON), ErrorReason.ODD_BODY),
+    (DENIED, chat(200, hits=("gpt-4o-mini",)), ErrorReason.WRONG_MODEL),
+    (DENIED, chat(200), ErrorReason.NO_UPSTREAM_CALL),
+    (DENIED, chat(401, SHAPE_ERROR, hits=("gpt-4o",)), ErrorReason.UPSTREAM_CALLED_AFTER_REFUSAL),
+    (LISTS, Observation(probe=Probe.LIST_MODELS, principal="svc", model=None, status=200, shape="other_json"),
+     ErrorReason.ODD_BODY),
+    (LISTS, Observation(probe=Probe.LIST_MODELS, principal="svc", model=None, status=503, shape=SHAPE_ERROR),
+     ErrorReason.SERVER_ERROR),
+])
+def test_every_error_verdict_says_why_as_data(check: Check, observation: Observation | None,
+                                               reason: ErrorReason) -> None:
+    verdict = judge(check, observation, refusals=REFUSALS)
+    assert verdict.outcome is Outcome.ERROR and verdict.error_reason is reason
+    written = json.loads(RunResult.from_json(_run(ScenarioResult(id="s", title="s", verdicts=[verdict])).to_json())
+                         .to_json())["scenarios"][0]["verdicts"][0]
+    assert written["error_reason"] == reason.value
+
+
+def test_a_verdict_that_is_not_an_error_has_no_error_reason() -> None:
+    passed = judge(DENIED, chat(401, SHAPE_ERROR), refusals=REFUSALS)
+    failed = judge(DENIED, chat(200, hits=("gpt-4o",)), refusals=REFUSALS)
+    skipped = judge(replace(DENIED, skip_reason="no access groups"), None, refusals=REFUSALS)
+    assert [v.outcome for v in (passed, failed, skipped)] == [Outcome.PASS, Outcome.FAIL, Outcome.SKIP]
+    assert {v.error_reason for v in (passed, failed, skipped)} == {None}
+
+
+def test_a_scenario_that_could_not_run_says_why_and_its_checks_point_at_it() -> None:
+    failed = ScenarioResult.failed(id="s", title="s", checks=[ALLOWED, replace(DENIED, skip_reason="old proxy")],
+                                   error="provisioning failed: POST /team/new answered HTTP 500",
+                                   reason=NotRunReason.PROVISIONING_FAILED, models=["gpt-4o", "gpt-4o-mini"])
+    loaded = RunResult.from_json(_run(failed).to_json()).scenarios[0]
+    assert loaded.error_reason is NotRunReason.PROVISIONING_FAILED
+    assert [v.error_reason for v in loaded.verdicts] == [ErrorReason.SCENARIO_NOT_RUN, None]  # the skip stays a skip
+    assert loaded.models == ["gpt-4o", "gpt-4o-mini"]
+
+
+# --------------------------------------------------------------------------- consumers read the types
+
+
+def _release(error: str, reason: NotRunReason) -> RunResult:
+    return _run(ScenarioResult.failed(id="s", title="s", checks=[DENIED], error=error, reason=reason))
+
+
+def test_a_release_is_retried_when_its_target_did_not_run_whatever_the_words() -> None:
+    reworded = _release("the proxy never came up\nImportError: cannot import name 'x'", NotRunReason.TARGET_NOT_STARTED)
+    assert did_not_start(reworded) == "ImportError: cannot import name 'x'"
+    not_installed = _release("uv could not resolve litellm-proxy-extras", NotRunReason.TARGET_NOT_INSTALLED)
+    assert did_not_start(not_installed) == "uv could not resolve litellm-proxy-extras"
+    # worded like a start failure, but the proxy ran: other dependencies would not change it
+    misleading = _release("target did not start: the team could not be created", NotRunReason.PROVISIONING_FAILED)
+    assert did_not_start(misleading) is None
+
+
+def printed(result: RunResult) -> str:
+    buffer = io.StringIO()
+    print_verdicts(result, Console(file=buffer, width=160, color_system=None))
+    return buffer.getvalue()
+
+
+def test_the_terminal_header_and_error_lines_follow_the_types() -> None:
+    reworded = _release("the proxy never came up", NotRunReason.TARGET_NOT_STARTED)
+    reworded.proxy_version = None
+    text = printed(reworded)
+    assert "no proxy started" in text.splitlines()[0]
+    assert text.count("the proxy never came up") == 1  # said once for the scenario, not again per check
+
+    misleading = _release("target did not start: the team could not be created", NotRunReason.PROVISIONING_FAILED)
+    misleading.proxy_version = None
+    assert "proxy version not reported" in printed(misleading).splitlines()[0]
+
+
+def test_bisect_reads_a_skip_reason_from_the_check_not_from_the_sentence() -> None:
+    check = replace(DENIED, skip_reason="this proxy has no access-group entities")
+    skipped = judge(check, None, refusals=REFUSALS)
+    worded_otherwise = replace(skipped, message="svc cannot call gpt-4o — not checked here")
+    verdict = classify(ScenarioResult(id="s", title="s", verdicts=[worded_otherwise]), "1.0")
+    assert verdict.state is ReleaseState.NOT_APPLICABLE
+    assert verdict.reason == "this proxy has no access-group entities"
+
+
+# --------------------------------------------------------------------------- declared models
+
+
+def test_the_report_columns_come_from_the_declared_models_in_the_document() -> None:
+    result = report_docs.load()
+    seed = report_docs.scenario(result, report_docs.SEED_ID)
+    from_source = [c.model for c in _view_of(result, seed.id).columns]
+
+    seed.models = ["claude-sonnet", "gpt-4o-mini", "gpt-4o"]  # the document's word counts, not its YAML
+    assert [c.model for c in _view_of(result, seed.id).columns][:3] == ["claude-sonnet", "gpt-4o-mini", "gpt-4o"]
+
+    seed.models = list(from_source[:3])
+    assert [c.model for c in _view_of(result, seed.id).columns] == from_source
+
+
+def test_a_document_written_before_the_declared_models_still_draws_the_same_report() -> None:
+    old = report_docs.load()
+    assert all(s.models is None and s.error_reason is None for s in old.scenarios)
+    assert old.gateway is None
+    described = report_docs.load()
+    for scenario in described.scenarios:
+        scenario.models = [c.model for c in _view_of(old, scenario.id).columns if not c.listed_only]
+    assert render_html(described) == render_html(old)
+
+
+def _view_of(result: RunResult, scenario_id: str):  # type: ignore[no-untyped-def]
+    return next(s for s in build_view(result).scenarios if s.id == scenario_id)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _run(*scenarios: ScenarioResult, target: str = "litellm==1.82.3", started: str = "2026-01-01T10:00:00+00:00",
+         run_id: str = "r1", proxy_version: str | None = "1.82.3", gateway: str | None = "litellm") -> RunResult:
+    result = RunResult.new(target=target, proxy_version=proxy_version, run_id=run_id, gateway=gateway)
+    result.started_at = started
+    result.finished_at = (datetime.fromisoformat(started) + timedelta(minutes=5)).isoformat()
+    result.scenarios.extend(scenarios)
+    return result
+
+
