@@ -219,11 +219,6 @@ class RunResult(BaseModel):
         assert_no_secrets(self.to_json(), secrets)
 
 
-def assert_no_secrets(self, secrets: Iterable[str]) -> None:
-        """Raise AssertionError if any of `secrets` occurs in the serialized document."""
-        assert_no_secrets(self.to_json(), secrets)
-
-
 def merge_results(runs: Sequence[RunResult]) -> RunResult:
     """One results document from several runs of one target (pytest-xdist workers, CI shards).
 

@@ -1,4 +1,5 @@
-"""The results document describes itself: typed reasons, declared models, gateway.
+"""The results document describes itself: typed reasons, declared models, gateway; runs merge
+through one function.
 
 Consumers decide on the typed fields, never on the wording of a sentence: each test here that
 rewords a sentence (or words one misleadingly) would fail on a consumer that still read it.
@@ -8,8 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+import random
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -22,11 +25,12 @@ from harness.model.bisect import ReleaseState
 from harness.model.check import Check, Expect, Probe
 from harness.model.observation import SHAPE_COMPLETION, SHAPE_ERROR, SHAPE_NOT_JSON, Observation, UpstreamHit
 from harness.model.reasons import ErrorReason, NotRunReason
-from harness.model.results import RunResult, ScenarioResult
+from harness.model.results import RunResult, ScenarioResult, merge_results
 from harness.model.verdict import Outcome
 from harness.report.html import render_html
 from harness.report.terminal import print_verdicts
 from harness.report.view import build_view
+from harness.store.documents import read_results, write_results
 from tests.fixtures import report_docs
 
 ALLOWED = Check("s", "svc", Probe.CHAT, model="gpt-4o-mini", expect=Expect.ALLOWED)
@@ -165,7 +169,7 @@ def _view_of(result: RunResult, scenario_id: str):  # type: ignore[no-untyped-de
     return next(s for s in build_view(result).scenarios if s.id == scenario_id)
 
 
-# --------------------------------------------------------------------------- helpers
+# --------------------------------------------------------------------------- merging runs
 
 
 def _run(*scenarios: ScenarioResult, target: str = "litellm==1.82.3", started: str = "2026-01-01T10:00:00+00:00",
@@ -177,3 +181,39 @@ def _run(*scenarios: ScenarioResult, target: str = "litellm==1.82.3", started: s
     return result
 
 
+def _scenario(scenario_id: str, outcome: Outcome = Outcome.PASS) -> ScenarioResult:
+    check = replace(DENIED, scenario_id=scenario_id)
+    observation = chat(401, SHAPE_ERROR) if outcome is Outcome.PASS else chat(200, hits=("gpt-4o",))
+    return ScenarioResult(id=scenario_id, title=scenario_id, verdicts=[judge(check, observation, refusals=REFUSALS)])
+
+
+def test_merging_runs_gives_one_document_whatever_their_order() -> None:
+    runs = [
+        _run(_scenario("c"), _scenario("a"), started="2026-01-01T10:02:00+00:00", run_id="w2", proxy_version=None),
+        _run(_scenario("b", Outcome.FAIL), started="2026-01-01T10:01:00+00:00", run_id="w1", gateway=None),
+        _run(_scenario("a", Outcome.FAIL), started="2026-01-01T10:03:00+00:00", run_id="w3"),
+    ]
+    merged = merge_results(runs)
+    assert [s.id for s in merged.scenarios] == ["a", "b", "c"]
+    assert merged.started_at == "2026-01-01T10:01:00+00:00" and merged.finished_at == "2026-01-01T10:08:00+00:00"
+    assert (merged.run_id, merged.proxy_version, merged.gateway) == ("w1", "1.82.3", "litellm")
+    # one result per scenario id: the one of the run that started first (w2's `a`, not w3's)
+    assert merged.scenarios[0].overall == "pass"
+    assert merged.counts == {"pass": 2, "fail": 1, "error": 0, "skip": 0}
+
+    for _ in range(5):
+        shuffled = random.sample(runs, len(runs))
+        assert merge_results(shuffled).to_json() == merged.to_json()
+    assert all(len(run.scenarios) for run in runs)  # the runs merged are left as they were
+
+
+def test_merging_refuses_nothing_and_runs_of_different_targets() -> None:
+    with pytest.raises(ValueError, match="nothing to merge"):
+        merge_results([])
+    with pytest.raises(ValueError, match="different targets: litellm==1.108.7, litellm==1.82.3"):
+        merge_results([_run(_scenario("a")), _run(_scenario("b"), target="litellm==1.108.7")])
+
+
+def test_a_merged_document_round_trips(tmp_path: Path) -> None:
+    merged = merge_results([_run(_scenario("b")), _run(_scenario("a"), run_id="r2")])
+    assert read_results(write_results(merged, tmp_path / "results.json")) == merged
