@@ -1,5 +1,5 @@
 """The results document describes itself: typed reasons, declared models, gateway; runs merge
-through one function.
+through one function; bisect.json and matrix.json are typed documents written through the store.
 
 Consumers decide on the typed fields, never on the wording of a sentence: each test here that
 rewords a sentence (or words one misleadingly) would fail on a consumer that still read it.
@@ -18,10 +18,13 @@ import pytest
 from rich.console import Console
 
 from harness.compare.bisect import classify
-from harness.compare.release_run import did_not_start
+from harness.compare.release_run import ReleaseRun, did_not_start
+from harness.common.redact import redact_machine_paths
 from harness.gateways.litellm.refusals import REFUSALS
 from harness.judge import judge
-from harness.model.bisect import ReleaseState
+from harness.model.bisect import (
+    BisectOutcome, BisectResult, Direction, ReleaseState, ReleaseVerdict, bisect_document,
+)
 from harness.model.check import Check, Expect, Probe
 from harness.model.observation import SHAPE_COMPLETION, SHAPE_ERROR, SHAPE_NOT_JSON, Observation, UpstreamHit
 from harness.model.reasons import ErrorReason, NotRunReason
@@ -30,8 +33,8 @@ from harness.model.verdict import Outcome
 from harness.report.html import render_html
 from harness.report.terminal import print_verdicts
 from harness.report.view import build_view
-from harness.store.documents import read_results, write_results
-from tests.fixtures import report_docs
+from harness.store.documents import read_bisect, read_matrix, read_results, write_bisect, write_matrix, write_results
+from tests.fixtures import matrix_docs, report_docs
 
 ALLOWED = Check("s", "svc", Probe.CHAT, model="gpt-4o-mini", expect=Expect.ALLOWED)
 DENIED = Check("s", "svc", Probe.CHAT, model="gpt-4o", expect=Expect.DENIED)
@@ -217,3 +220,67 @@ def test_merging_refuses_nothing_and_runs_of_different_targets() -> None:
 def test_a_merged_document_round_trips(tmp_path: Path) -> None:
     merged = merge_results([_run(_scenario("b")), _run(_scenario("a"), run_id="r2")])
     assert read_results(write_results(merged, tmp_path / "results.json")) == merged
+
+
+# --------------------------------------------------------------------------- bisect.json and matrix.json
+
+
+BISECT_KEYS = ["schema_version", "scenario", "scenario_path", "check", "direction", "good", "bad",
+               "releases_in_range", "deps", "outcome", "message", "last_good", "first_bad", "last_bad",
+               "first_good", "untestable_between", "tested", "elapsed_s"]
+RELEASE_KEYS = ["version", "state", "reason", "observations", "titles", "elapsed_s", "results", "deps",
+                "deps_fallback"]
+
+
+def _bisect_answer() -> BisectResult:
+    good = ReleaseVerdict("1.80.0", ReleaseState.GOOD, "every check passed",
+                          {"s::svc::chat::gpt-4o": "pass: denied (401)"}, {"s::svc::chat::gpt-4o": "svc cannot call gpt-4o"})
+    untestable = ReleaseVerdict("1.81.0", ReleaseState.UNTESTABLE, f"target did not start: {Path.home()}/x.log",
+                                deps="as-released", deps_fallback="ImportError: x")
+    bad = ReleaseVerdict("1.82.3", ReleaseState.BAD, "svc cannot call gpt-4o: observed allowed",
+                         {"s::svc::chat::gpt-4o": "fail: allowed (200)"})
+    return BisectResult(BisectOutcome.FOUND, [bad, good, untestable], last_good=good, first_bad=bad,
+                        untestable_between=["1.81.0"], message="last good 1.80.0, first bad 1.82.3")
+
+
+def test_bisect_json_is_a_typed_document_with_the_keys_it_always_had(tmp_path: Path) -> None:
+    document = bisect_document(
+        scenario="s", scenario_path="scenarios/s.yaml", check=None, candidates=["1.80.0", "1.81.0", "1.82.3"],
+        result=_bisect_answer(), timings={"1.80.0": 12.34, "1.82.3": 3.0}, elapsed_s=61.26, deps="auto",
+        with_results={"1.80.0", "1.82.3"},
+    )
+    path = write_bisect(document, tmp_path / "bisect.json")
+    data = json.loads(path.read_text())
+    assert list(data) == BISECT_KEYS and list(data["first_bad"]) == RELEASE_KEYS
+    assert data["schema_version"] == "gateconform.bisect/1"
+    assert (data["direction"], data["good"], data["bad"], data["outcome"]) == ("broke", "1.80.0", "1.82.3", "found")
+    assert data["last_bad"] is None and data["first_good"] is None
+    assert [(t["version"], t["state"], t["results"], t["elapsed_s"]) for t in data["tested"]] == [
+        ("1.82.3", "bad", "1.82.3/results.json", 3.0), ("1.80.0", "good", "1.80.0/results.json", 12.3),
+        ("1.81.0", "untestable", None, 0.0)]
+    assert data["tested"][2]["deps"] == "as-released" and data["elapsed_s"] == 61.3
+    assert str(Path.home()) not in path.read_text()  # written shareable
+    assert data["tested"][2]["reason"] == redact_machine_paths(f"target did not start: {Path.home()}/x.log")
+    assert read_bisect(path).first_bad == document.first_bad
+
+    fixed = bisect_document(
+        scenario="s", scenario_path=None, check="s::svc::chat::gpt-4o", candidates=["1.80.0", "1.81.0", "1.82.3"],
+        result=replace(_bisect_answer(), direction=Direction.FIXED), timings={}, elapsed_s=1.0, deps="today",
+        with_results=(),
+    )
+    assert (fixed.direction, fixed.good, fixed.bad) == (Direction.FIXED, "1.82.3", "1.80.0")
+
+
+def test_a_document_of_another_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bisect.json"
+    path.write_text(json.dumps({**json.loads(write_bisect(bisect_document(
+        scenario="s", scenario_path=None, check=None, candidates=["1", "2"], result=_bisect_answer(), timings={},
+        elapsed_s=0.0, deps="auto", with_results=()), path).read_text()), "schema_version": "gateconform.bisect/2"}))
+    with pytest.raises(ValueError, match="unsupported bisect schema"):
+        read_bisect(path)
+
+
+def test_matrix_json_is_written_and_read_through_the_store(tmp_path: Path) -> None:
+    document = matrix_docs.document(matrix_docs.runs())
+    path = write_matrix(document, tmp_path / "matrix.json")
+    assert read_matrix(path) == document
