@@ -18,7 +18,7 @@ import pytest
 from rich.console import Console
 
 from harness.compare.bisect import classify
-from harness.compare.release_run import ReleaseRun, did_not_start
+from harness.compare.release_run import did_not_start
 from harness.common.redact import redact_machine_paths
 from harness.gateways.litellm.refusals import REFUSALS
 from harness.judge import judge
