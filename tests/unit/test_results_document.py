@@ -26,6 +26,7 @@ from harness.model.bisect import (
     BisectOutcome, BisectResult, Direction, ReleaseState, ReleaseVerdict, bisect_document,
 )
 from harness.model.check import Check, Expect, Probe
+from harness.model.matrix import MatrixDocument
 from harness.model.observation import SHAPE_COMPLETION, SHAPE_ERROR, SHAPE_NOT_JSON, Observation, UpstreamHit
 from harness.model.reasons import ErrorReason, NotRunReason
 from harness.model.results import RunResult, ScenarioResult, merge_results
@@ -284,3 +285,27 @@ def test_matrix_json_is_written_and_read_through_the_store(tmp_path: Path) -> No
     document = matrix_docs.document(matrix_docs.runs())
     path = write_matrix(document, tmp_path / "matrix.json")
     assert read_matrix(path) == document
+
+
+def test_the_matrix_page_reads_a_skip_reason_from_the_document_not_from_the_sentence() -> None:
+    from harness.report.matrix_html import render_matrix_html
+
+    document = matrix_docs.document(matrix_docs.runs())
+    seed = next(row for row in document.scenarios if row.id == matrix_docs.SEED_ID)
+    skipped = [check for check in seed.checks if check.outcomes["1.81.11"] == "skip"]
+    assert skipped and all(check.skip_reasons["1.81.11"] == "this proxy has no access-group entities "
+                           "(/v1/access_group)" for check in skipped)
+    for check in skipped:
+        check.messages["1.81.11"] = f"{check.title} — not checked on this release"
+    assert "not applicable: this proxy has no access-group entities (/v1/access_group)" in \
+        render_matrix_html(document)
+
+
+def test_a_matrix_document_written_before_skip_reasons_still_draws_the_same_page() -> None:
+    from harness.report.matrix_html import render_matrix_html
+
+    described = matrix_docs.document(matrix_docs.runs())
+    old = MatrixDocument.model_validate(json.loads(described.model_dump_json(exclude={"scenarios": {
+        "__all__": {"checks": {"__all__": {"skip_reasons"}}}}})))
+    assert all(not check.skip_reasons for row in old.scenarios for check in row.checks)
+    assert render_matrix_html(old) == render_matrix_html(described)
