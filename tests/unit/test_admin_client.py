@@ -4,6 +4,8 @@ the proxy refuses (an `httpx.MockTransport` answers in place of a proxy; see tes
 
 from __future__ import annotations
 
+from typing import Callable
+
 import httpx
 import pytest
 
@@ -45,9 +47,10 @@ expect:
 """
 
 
-def adapter(fake: FakeLiteLLM, redactor: Redactor | None = None) -> LiteLLMAdapter:
+def adapter(answer: Callable[[httpx.Request], httpx.Response], redactor: Redactor | None = None) -> LiteLLMAdapter:
+    """The client of a proxy that `answer`s every request (a `FakeLiteLLM`, or a test's own function)."""
     endpoint = Endpoint("http://proxy.invalid", MASTER_KEY, FakeUpstream(), "9.9.9", "fake")
-    return LiteLLMAdapter(endpoint, redactor or Redactor(), transport=fake.transport())
+    return LiteLLMAdapter(endpoint, redactor or Redactor(), transport=httpx.MockTransport(answer))
 
 
 def provisioned(fake: FakeLiteLLM, text: str = WORLD, redactor: Redactor | None = None):  # type: ignore[no-untyped-def]
@@ -80,11 +83,11 @@ def test_provisioning_creates_groups_then_teams_then_users_and_memberships_then_
                                   "access group gc-r1-limited")
 
 
-def test_every_admin_call_carries_the_master_key() -> None:
+def test_the_world_is_in_the_proxy_under_names_carrying_the_run_id() -> None:
     fake = FakeLiteLLM()
     provisioned(fake)
+    # the fake refuses an admin call without the master key: every entity got through with it
     assert fake.alive() == ["gc-r1-alice", "gc-r1-limited", "gc-r1-personal", "gc-r1-platform", "gc-r1-svc"]
-    # the fake refuses admin calls without the master key: every entity above got through
 
 
 def test_a_service_account_key_on_a_proxy_without_the_route_is_a_team_key_marked_in_its_metadata() -> None:
@@ -121,8 +124,7 @@ def test_a_proxy_without_access_group_entities_says_what_the_scenario_misses() -
     (httpx.Response(200, json=["/v1/access_group"]), "GET /openapi.json answered a body without its paths"),
 ])
 def test_an_odd_openapi_document_is_a_provisioning_error_not_a_crash(answer: httpx.Response, says: str) -> None:
-    endpoint = Endpoint("http://proxy.invalid", MASTER_KEY, FakeUpstream(), "9.9.9", "fake")
-    with LiteLLMAdapter(endpoint, Redactor(), transport=httpx.MockTransport(lambda _request: answer)) as client:
+    with adapter(lambda _request: answer) as client:
         with pytest.raises(ProvisionError) as caught:
             client.capabilities()
     assert str(caught.value) == says
@@ -153,8 +155,7 @@ def test_an_answer_echoing_a_key_created_earlier_never_shows_its_secret() -> Non
             return httpx.Response(500, text=f"duplicate key: {secret} (opaque-{secret[-8:]}x)")
         return answer
 
-    endpoint = Endpoint("http://proxy.invalid", MASTER_KEY, FakeUpstream(), "9.9.9", "fake")
-    with LiteLLMAdapter(endpoint, redactor, transport=httpx.MockTransport(echo_the_first_key)) as client:
+    with adapter(echo_the_first_key, redactor) as client:
         with pytest.raises(ProvisionError) as caught:
             client.provision(parse_scenario(WORLD), "r1")
     secret = next(iter(fake.keys))
@@ -166,8 +167,7 @@ def test_a_transport_error_names_the_call_and_never_a_secret() -> None:
     def reset(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadError(f"connection reset while sending Authorization: Bearer {MASTER_KEY}", request=request)
 
-    endpoint = Endpoint("http://proxy.invalid", MASTER_KEY, FakeUpstream(), "9.9.9", "fake")
-    with LiteLLMAdapter(endpoint, Redactor(), transport=httpx.MockTransport(reset)) as client:
+    with adapter(reset) as client:
         with pytest.raises(ProvisionError) as caught:
             client.provision(parse_scenario(WORLD), "r1")
     assert str(caught.value).startswith("creating access group 'limited': POST /v1/access_group failed: ReadError:")
@@ -185,8 +185,7 @@ def test_an_odd_answer_to_an_admin_call_is_a_provisioning_error(answer: httpx.Re
     def odd_team(request: httpx.Request) -> httpx.Response:
         return answer if request.url.path == "/team/new" else fake(request)
 
-    endpoint = Endpoint("http://proxy.invalid", MASTER_KEY, FakeUpstream(), "9.9.9", "fake")
-    with LiteLLMAdapter(endpoint, Redactor(), transport=httpx.MockTransport(odd_team)) as client:
+    with adapter(odd_team) as client:
         handles = client.new_handles("r1")
         with pytest.raises(ProvisionError) as caught:
             client.provision(parse_scenario(WORLD), "r1", handles)
@@ -247,8 +246,7 @@ def test_teardown_survives_a_proxy_that_stopped_answering() -> None:
             raise httpx.ConnectError(f"connection refused (key {MASTER_KEY})", request=request)
         return fake(request)
 
-    endpoint = Endpoint("http://proxy.invalid", MASTER_KEY, FakeUpstream(), "9.9.9", "fake")
-    with LiteLLMAdapter(endpoint, Redactor(), transport=httpx.MockTransport(maybe_down)) as client:
+    with adapter(maybe_down) as client:
         handles = client.provision(parse_scenario(WORLD), "r1")
         down["now"] = True
         problems = client.teardown(handles)
