@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 
 from harness.model.check import Check, Expect, Judgement
 from harness.model.observation import DEADLINE_PASSED, SHAPE_ERROR, STOPPED_ANSWERING, Observation
+from harness.model.reasons import ErrorReason
 from harness.model.refusal import Refusal, describe
 from harness.model.verdict import Outcome, Verdict, error_verdict, expected_text, list_text, skipped_verdict
 from harness.probes.kind import ProbeKind
@@ -36,16 +37,19 @@ def judge(check: Check, observation: Observation | None, refusals: Sequence[Refu
         return skipped_verdict(check, observation)
     kind = find(check.probe)
     if kind is None:
-        return error_verdict(check, f"no probe kind named '{check.probe}' is registered", observation)
+        return error_verdict(check, f"no probe kind named '{check.probe}' is registered", observation,
+                             error_reason=ErrorReason.UNKNOWN_PROBE_KIND)
     if observation is None:
-        return error_verdict(check, "no observation was recorded (the probe did not run)")
+        return error_verdict(check, "no observation was recorded (the probe did not run)",
+                             error_reason=ErrorReason.NO_OBSERVATION)
     if (observation.probe != check.probe or observation.principal != check.principal
             or observation.variant != check.variant or kind.judgement is not check.judgement):
-        return error_verdict(check, "observation belongs to another probe (harness bug)", observation)
+        return error_verdict(check, "observation belongs to another probe (harness bug)", observation,
+                             error_reason=ErrorReason.HARNESS_BUG)
     if observation.transport_error is not None or observation.status is None:
         reason = observation.transport_error or "no HTTP response"
-        return _error(check, observation, expected, _short_transport(reason),
-                      f"{reason}, so access is unknown")
+        short, why = _short_transport(reason)
+        return _error(check, observation, expected, short, f"{reason}, so access is unknown", why)
     return _RULES[kind.judgement](kind, check, observation, expected, refusals)
 
 
@@ -59,35 +63,39 @@ def _judge_call(kind: ProbeKind, check: Check, obs: Observation, expected: str,
     if 200 <= status < 300:
         if obs.shape != kind.answer.name:
             return _error(check, obs, expected, f"malformed {status}",
-                          f"HTTP {status} came with a body that is not {kind.answer.described}")
+                          f"HTTP {status} came with a body that is not {kind.answer.described}",
+                          ErrorReason.ODD_BODY)
         if model_hits:
             outcome = Outcome.PASS if check.expect is Expect.ALLOWED else Outcome.FAIL
             return _judged(check, obs, outcome, expected, "allowed")
         if hits:
             other = ", ".join(sorted({hit.model or "?" for hit in hits}))
             return _error(check, obs, expected, f"{status}, wrong model",
-                          f"HTTP {status} came while the upstream was asked for {other}, not {check.model}")
+                          f"HTTP {status} came while the upstream was asked for {other}, not {check.model}",
+                          ErrorReason.WRONG_MODEL)
         return _error(check, obs, expected, f"{status} without upstream call",
                       f"HTTP {status} came without a call to the upstream; "
-                      "a cached or foreign answer does not prove access")
+                      "a cached or foreign answer does not prove access", ErrorReason.NO_UPSTREAM_CALL)
 
     candidates = [refusal for refusal in refusals if refusal.status == status]
     if candidates:
         if hits:
             return _error(check, obs, expected, f"{status} after upstream call",
                           f"HTTP {status} came after the upstream was called; "
-                          "a denial must not reach the provider")
+                          "a denial must not reach the provider", ErrorReason.UPSTREAM_CALLED_AFTER_REFUSAL)
         if obs.shape != SHAPE_ERROR:
             return _error(check, obs, expected, f"{status}, odd body",
                           f"HTTP {status} came without the gateway's error shape "
-                          '({"error": {"message", "type"}}), so it is not a recognisable denial')
+                          '({"error": {"message", "type"}}), so it is not a recognisable denial',
+                          ErrorReason.ODD_BODY)
         if any(refusal.accepts(status, obs.error_type) for refusal in candidates):
             outcome = Outcome.PASS if check.expect is Expect.DENIED else Outcome.FAIL
             return _judged(check, obs, outcome, expected, "denied")
 
     what = ("a server error" if status >= 500
             else f"neither allowed (2xx) nor a refusal ({describe(refusals)})")
-    return _error(check, obs, expected, f"HTTP {status}", f"HTTP {status} is {what}")
+    why = ErrorReason.SERVER_ERROR if status >= 500 else ErrorReason.UNEXPECTED_STATUS
+    return _error(check, obs, expected, f"HTTP {status}", f"HTTP {status} is {what}", why)
 
 
 def _judge_listing(kind: ProbeKind, check: Check, obs: Observation, expected: str,
@@ -96,9 +104,10 @@ def _judge_listing(kind: ProbeKind, check: Check, obs: Observation, expected: st
     if obs.status != 200 or obs.listed_models is None:
         if obs.status == 200:
             return _error(check, obs, expected, "odd 200",
-                          f"HTTP 200 came with a body that is not {kind.answer.described}")
+                          f"HTTP 200 came with a body that is not {kind.answer.described}", ErrorReason.ODD_BODY)
+        why = ErrorReason.SERVER_ERROR if (obs.status or 0) >= 500 else ErrorReason.UNEXPECTED_STATUS
         return _error(check, obs, expected, f"HTTP {obs.status}",
-                      f"got HTTP {obs.status} instead of {kind.answer.noun}")
+                      f"got HTTP {obs.status} instead of {kind.answer.noun}", why)
 
     listed = obs.listed_models
     unique = list(dict.fromkeys(listed))  # keep the proxy's order for "extra"
@@ -134,13 +143,14 @@ def _judged(check: Check, obs: Observation, outcome: Outcome, expected: str, see
     return Verdict(check, outcome, message, obs, expected, f"{seen} ({obs.status})")
 
 
-def _error(check: Check, obs: Observation, expected: str, observed: str, why: str) -> Verdict:
-    """ERROR: `<title>: expected allowed, but HTTP 500 is a server error (evidence)`."""
+def _error(check: Check, obs: Observation, expected: str, observed: str, why: str,
+           reason: ErrorReason) -> Verdict:
+    """ERROR: `<title>: expected allowed, but HTTP 500 is a server error (evidence)`; `reason` as data."""
     evidence = _evidence(obs, with_status=False)
     message = f"{check.title}: expected {expected}, but {why}"
     if evidence:
         message += f" ({evidence})"
-    return Verdict(check, Outcome.ERROR, message, obs, expected, observed)
+    return Verdict(check, Outcome.ERROR, message, obs, expected, observed, error_reason=reason)
 
 
 def _evidence(obs: Observation, with_status: bool = True) -> str:
@@ -172,13 +182,18 @@ def _error_text(obs: Observation) -> str:
     return f"{label}: {message}" if message else label
 
 
-def _short_transport(reason: str) -> str:
+def _short_transport(reason: str) -> tuple[str, ErrorReason]:
+    """The short `observed` text and the typed reason of a probe that got no HTTP response.
+
+    The probe words its transport error (`harness.probes.run`, the engine's abandonment reasons);
+    this is the one place that reads those words.
+    """
     if reason.startswith("timeout"):
-        return "timeout"
+        return "timeout", ErrorReason.TIMEOUT
     if reason.startswith(STOPPED_ANSWERING):
-        return "proxy stopped answering"
+        return "proxy stopped answering", ErrorReason.PROXY_STOPPED_ANSWERING
     if reason.startswith(DEADLINE_PASSED):
-        return "deadline passed"
+        return "deadline passed", ErrorReason.DEADLINE_PASSED
     if reason.startswith("not provisioned"):
-        return "not provisioned"
-    return "no response"
+        return "not provisioned", ErrorReason.NOT_PROVISIONED
+    return "no response", ErrorReason.TRANSPORT_ERROR

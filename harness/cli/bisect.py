@@ -6,7 +6,6 @@ Heavy modules (runner, targets) are imported inside the command so `gateconform 
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
@@ -189,52 +188,17 @@ def _write_bisect_documents(
     elapsed_s: float,
     deps: str = "auto",
 ) -> Path:
-    """`bisect.json`: the answer, every release tested and where its results document is.
+    """`bisect.json` (`harness.model.bisect.BisectDocument`) in `folder`; returns its path.
 
-    `direction` says what was looked for: `broke` (last_good, first_bad) or `fixed` (last_bad,
-    first_good); the other pair is null. `deps` is the mode asked for (auto, today, as-released);
-    each release says which dependencies it was tested with (`deps`) and, when today's did not
-    start and it was retried as released, why (`deps_fallback`). Machine paths are replaced in
-    every string; the file is written all or nothing (`OutputError`). Returns its path.
+    Written shareable and all or nothing (`OutputError`) by `harness.store`.
     """
-    from harness.compare.bisect import Direction
-    from harness.common.files import write_text
-    from harness.common.redact import redact_machine_paths, redact_strings, shareable_path
+    from harness.common.redact import shareable_path
+    from harness.model.bisect import bisect_document
+    from harness.store.documents import write_bisect
 
-    def release(verdict: "ReleaseVerdict | None") -> dict | None:
-        if verdict is None:
-            return None
-        results = folder / verdict.version / "results.json"
-        return {
-            "version": verdict.version,
-            "state": verdict.state.value,
-            "reason": verdict.reason,
-            "observations": dict(verdict.observations),
-            "titles": dict(verdict.titles),
-            "elapsed_s": round(timings.get(verdict.version, 0.0), 1),
-            "results": f"{verdict.version}/results.json" if results.exists() else None,
-            "deps": verdict.deps,
-            "deps_fallback": verdict.deps_fallback,
-        }
-
-    document = {
-        "schema_version": "gateconform.bisect/1",
-        "scenario": scenario.id,
-        "scenario_path": shareable_path(scenario.path),
-        "check": check,
-        "direction": result.direction.value,
-        "good": candidates[-1] if result.direction is Direction.FIXED else candidates[0],
-        "bad": candidates[0] if result.direction is Direction.FIXED else candidates[-1],
-        "releases_in_range": len(candidates),
-        "deps": deps,
-        "outcome": result.outcome.value,
-        "message": result.message,
-        "last_good": release(result.last_good),
-        "first_bad": release(result.first_bad),
-        "last_bad": release(result.last_bad),
-        "first_good": release(result.first_good),
-        "untestable_between": result.untestable_between,
-        "tested": [release(v) for v in result.tested],
-        "elapsed_s": round(elapsed_s, 1),
-    }
-    return write_text(folder / "bisect.json", json.dumps(redact_strings(document, redact_machine_paths), indent=2))
+    with_results = {v.version for v in result.tested if (folder / v.version / "results.json").exists()}
+    document = bisect_document(
+        scenario=scenario.id, scenario_path=shareable_path(scenario.path), check=check, candidates=candidates,
+        result=result, timings=timings, elapsed_s=elapsed_s, deps=deps, with_results=with_results,
+    )
+    return write_bisect(document, folder / "bisect.json")

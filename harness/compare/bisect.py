@@ -335,7 +335,7 @@ def classify(result: "ScenarioResult", version: str, check_id: str | None = None
     if errored:
         return verdict(ReleaseState.UNTESTABLE, f"could not tell: {errored[0].message}")
     if all(v.outcome.value == "skip" for v in relevant):
-        return verdict(ReleaseState.NOT_APPLICABLE, relevant[0].message.split("skipped: ", 1)[-1])
+        return verdict(ReleaseState.NOT_APPLICABLE, relevant[0].check.skip_reason or relevant[0].message)
     return verdict(ReleaseState.GOOD, "every check passed")
 
 

@@ -7,7 +7,6 @@ one results document per release and folds them into the combined document
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -16,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from harness.common.files import OutputError, write_text
-from harness.common.redact import redact_machine_paths, redact_strings
+from harness.common.files import OutputError
 from harness.compare.release_run import DEPS_AUTO, DrawReports, ReleaseRun, failed_release_run, run_on_release
 from harness.model.matrix import MatrixDocument, build_matrix
 from harness.model.results import now_iso
 from harness.model.scenario import Scenario
+from harness.store.documents import write_matrix
 
 #: Memory one release needs while its proxy runs (proxy ≈ 0.8–1 GiB, PostgreSQL, engine, upstream).
 MEMORY_PER_JOB_GIB = 2.5
@@ -124,16 +123,10 @@ def run_matrix(
     write_errors = [r.write_error for r in runs.values() if r.write_error]
     matrix_json: Path | None = None
     try:
-        matrix_json = write_matrix_document(document, folder / "matrix.json")
+        matrix_json = write_matrix(document, folder / "matrix.json")
     except OutputError as exc:
         write_errors.append(str(exc))
     return MatrixRun(document, runs, folder, time.monotonic() - started, write_errors, matrix_json)
-
-
-def write_matrix_document(document: MatrixDocument, path: Path) -> Path:
-    """`matrix.json`, machine paths replaced in every string, written all or nothing (`OutputError`)."""
-    data = redact_strings(json.loads(document.model_dump_json()), redact_machine_paths)
-    return write_text(path, MatrixDocument.model_validate(data).model_dump_json(indent=2))
 
 
 def _collect(futures: Mapping[Future[ReleaseRun], str], runs: dict[str, ReleaseRun]) -> None:

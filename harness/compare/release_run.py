@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from harness.gateways import registry
+from harness.model.reasons import NotRunReason
 from harness.model.results import RunResult
 from harness.model.scenario import Scenario
 from harness.model.target import LOCAL, TargetSpec
@@ -34,8 +35,6 @@ DEPS_AS_RELEASED = "as-released"
 #: today's dependencies, then dependencies as released if the release did not install or start
 DEPS_AUTO = "auto"
 RELEASE_DEPS_MODES = (DEPS_AUTO, DEPS_TODAY, DEPS_AS_RELEASED)
-#: How the runner words a scenario whose target did not install or start (`runner.run`).
-_TARGET_DID_NOT_START = "target did not start:"
 
 
 @dataclass
@@ -71,12 +70,10 @@ def did_not_start(result: RunResult) -> str | None:
     Only a target that did not install or start counts: a provisioning error on a running proxy
     is the release's behaviour, and other dependencies would not change it.
     """
-    errors = [s.error for s in result.scenarios if s.error]
-    if not errors or len(errors) != len(result.scenarios):
+    scenarios = result.scenarios
+    if not scenarios or not all(s.error and s.error_reason and s.error_reason.target_did_not_run for s in scenarios):
         return None
-    if not all(e.startswith(_TARGET_DID_NOT_START) for e in errors):
-        return None
-    return _why(errors[0])
+    return _why(scenarios[0].error or "")
 
 
 def _why(error: str) -> str:
@@ -201,12 +198,12 @@ def failed_release_run(version: str, scenarios: Sequence[Scenario], error: str, 
     from harness.common.redact import shareable_path
     from harness.model.results import ScenarioResult
 
-    result = RunResult.new(target=release_spec(version, DEPS_TODAY))
+    result = RunResult.new(target=release_spec(version, DEPS_TODAY), gateway=_gateway_name())
     for scenario in scenarios:
         result.scenarios.append(ScenarioResult.failed(
             id=scenario.id, title=scenario.title, issue=scenario.issue,
-            path=shareable_path(scenario.path), source=scenario.source_text,
-            checks=checks_for(scenario), error=error,
+            path=shareable_path(scenario.path), source=scenario.source_text, models=scenario.model_names,
+            checks=checks_for(scenario), error=error, reason=NotRunReason.HARNESS_ERROR,
         ))
     result.finish()
     return ReleaseRun(version, result, elapsed_s)

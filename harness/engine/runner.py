@@ -28,6 +28,7 @@ from harness.common.abandonable import ConnectionGuard, Tally
 from harness.engine.grouping import group_by_models
 from harness.engine.watch import ProxyStoppedAnswering, ProxyWatch, WatchLimits, answers, is_silence
 from harness.common.redact import Redactor, shareable_path
+from harness.model.reasons import NotRunReason
 from harness.model.results import RunResult, ScenarioResult
 from harness.model.scenario import Scenario
 from harness.targets.base import Endpoint, ModelSpec, Target
@@ -71,13 +72,23 @@ def with_deps(spec: str, deps: str) -> str:
     return target_spec.with_deps(spec, deps, target_spec.all_deps_modes(registry))
 
 
+class NoProxy(TargetError):
+    """No running proxy for a model list; `reason` says whether the release did not install or
+    the proxy did not start."""
+
+    def __init__(self, message: str, reason: NotRunReason) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 @dataclass
 class _Slot:
-    """One target started for one model list; `error` remembers a failed start."""
+    """One target started for one model list; `error` and `failure` remember a failed start."""
 
     target: Target
     endpoint: Endpoint | None = None
     error: str | None = None
+    failure: NotRunReason = NotRunReason.TARGET_NOT_STARTED
 
 
 @dataclass
@@ -121,7 +132,7 @@ class ScenarioRunner:
         """The running proxy for this model list, started on first use."""
         slot = self._slots.get(models)
         if slot is None and self._install_error is not None:
-            raise TargetError(self._install_error)
+            raise NoProxy(self._install_error, NotRunReason.TARGET_NOT_INSTALLED)
         if slot is None:
             factory = self.target_factory or make_target  # looked up now: tests may replace `make_target`
             slot = _Slot(target=factory(self.target_spec, self.log))
@@ -134,12 +145,13 @@ class ScenarioRunner:
             except TargetError as exc:
                 slot.error = self.redactor.redact(str(exc))
                 if isinstance(exc, (EnvironmentBuildError, ReleaseError)):
+                    slot.failure = NotRunReason.TARGET_NOT_INSTALLED
                     self._install_error = slot.error
             except BaseException:
                 slot.target.stop()  # Ctrl-C during boot: leave nothing behind
                 raise
         if slot.endpoint is None:
-            raise TargetError(slot.error or "target did not start")
+            raise NoProxy(slot.error or "target did not start", slot.failure)
         return slot.endpoint
 
     def release(self, models: tuple[ModelSpec, ...]) -> None:
@@ -177,7 +189,8 @@ class ScenarioRunner:
         return result
 
     def stamp(self, result: RunResult) -> None:
-        """Record what ran (proxy version, image digest) and the end time in `result`."""
+        """Record what ran (gateway, proxy version, image digest) and the end time in `result`."""
+        result.gateway = self.gateway.name
         result.proxy_version = self.proxy_version
         result.image_digest = self.image_digest
         result.finish()
@@ -190,25 +203,25 @@ class ScenarioRunner:
         # A distinct prefix per scenario: scenarios share a proxy and must not share entities.
         scenario_run_id = f"{self.run_id}-{self._scenario_count}"
 
-        def failed(reason: str) -> ScenarioResult:
+        def failed(error: str, reason: NotRunReason) -> ScenarioResult:
             return ScenarioResult.failed(
                 id=scenario.id, title=scenario.title, issue=scenario.issue,
-                path=shareable_path(scenario.path),
-                source=scenario.source_text, checks=checks, error=reason,
+                path=shareable_path(scenario.path), source=scenario.source_text,
+                models=scenario.model_names, checks=checks, error=error, reason=reason,
             )
 
         written_for = scenario.gateway or registry.default_name()
         if written_for != self.gateway.name:  # its special names would mean nothing (or else) here
             return failed(f"the scenario is written for the gateway {written_for}; "
-                          f"the target {self.target_spec} is {self.gateway.name}")
+                          f"the target {self.target_spec} is {self.gateway.name}", NotRunReason.GATEWAY_MISMATCH)
         try:
             endpoint = self.endpoint_for(tuple(scenario.model_specs()))
         except TargetError as exc:
-            return failed(f"target did not start: {exc}")
+            return failed(f"target did not start: {exc}", _no_proxy_reason(exc))
 
         silent = self._still_silent(endpoint)
         if silent is not None:
-            return failed(silent)
+            return failed(silent, NotRunReason.PROXY_STOPPED_ANSWERING)
 
         limits = self.watch_limits
         guard = ConnectionGuard()
@@ -236,9 +249,10 @@ class ScenarioRunner:
                     )
                     verdicts = [judge(check, observations.get(check.id), refusals=refusals) for check in checks]
         except ProxyStoppedAnswering as exc:
-            return failed(self.redactor.redact(str(exc)))
+            stopped = NotRunReason.PROXY_STOPPED_ANSWERING if is_silence(exc.reason) else NotRunReason.DEADLINE_PASSED
+            return failed(self.redactor.redact(str(exc)), stopped)
         except (ProvisionError, httpx.HTTPError) as exc:
-            return failed(f"provisioning failed: {self.redactor.redact(str(exc))}")
+            return failed(f"provisioning failed: {self.redactor.redact(str(exc))}", NotRunReason.PROVISIONING_FAILED)
         finally:
             adapter.close()
             if is_silence(guard.reason):
@@ -247,7 +261,7 @@ class ScenarioRunner:
 
         return ScenarioResult(
             id=scenario.id, title=scenario.title, issue=scenario.issue,
-            path=shareable_path(scenario.path), source=scenario.source_text,
+            path=shareable_path(scenario.path), source=scenario.source_text, models=scenario.model_names,
             verdicts=verdicts, elapsed_ms=round((time.monotonic() - started) * 1000, 1),
         )
 
@@ -303,6 +317,14 @@ class ScenarioRunner:
             return checks
         reason = "; ".join(reasons)
         return [replace(check, skip_reason=reason) for check in checks]
+
+
+def _no_proxy_reason(error: TargetError) -> NotRunReason:
+    """Whether a target error means the release did not install or the proxy did not start."""
+    if isinstance(error, NoProxy):
+        return error.reason
+    installing = isinstance(error, (EnvironmentBuildError, ReleaseError))
+    return NotRunReason.TARGET_NOT_INSTALLED if installing else NotRunReason.TARGET_NOT_STARTED
 
 
 def _transport(guard: ConnectionGuard, endpoint: Endpoint) -> httpx.BaseTransport:

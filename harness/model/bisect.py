@@ -1,14 +1,19 @@
 """A bisect's answer as data: the state of each release tested, the outcome, the pair that changed.
 
 `harness.compare.bisect` searches; this is what it finds, and what the terminal and bisect.json
-show (`side_by_side`: the two releases' observations, check by check).
+show (`side_by_side`: the two releases' observations, check by check). `BisectDocument` is
+bisect.json itself (schema `gateconform.bisect/1`), built from an answer by `bisect_document`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Mapping
+from typing import Collection, Mapping, Sequence
+
+from pydantic import BaseModel
+
+BISECT_SCHEMA_VERSION = "gateconform.bisect/1"
 
 
 class ReleaseState(str, Enum):
@@ -124,3 +129,109 @@ def side_by_side(before: ReleaseVerdict, after: ReleaseVerdict) -> list[Observat
                        after.observations.get(check_id, "–"))
         for check_id in ids
     ]
+
+
+# --------------------------------------------------------------------------- bisect.json
+
+
+class BisectRelease(BaseModel):
+    """One release in bisect.json: its state and why, what each check saw, where its results are."""
+
+    version: str
+    state: ReleaseState
+    reason: str
+    #: check id → `outcome: observed` (`fail: allowed (200)`, `skipped`)
+    observations: dict[str, str]
+    #: check id → the check as a sentence
+    titles: dict[str, str]
+    elapsed_s: float
+    #: its results document, relative to bisect.json (None: none was written)
+    results: str | None
+    #: the dependencies it was tested with (`today`, `as-released`) and, after a retry, why
+    #: today's did not start
+    deps: str
+    deps_fallback: str | None
+
+
+class BisectDocument(BaseModel):
+    """bisect.json: the answer, every release tested and where its results document is.
+
+    `direction` says what was looked for: `broke` (last_good, first_bad) or `fixed` (last_bad,
+    first_good); the other pair is null. `deps` is the mode asked for (auto, today,
+    as-released); each release says which dependencies it was tested with.
+    """
+
+    schema_version: str = BISECT_SCHEMA_VERSION
+    scenario: str
+    scenario_path: str | None
+    check: str | None
+    direction: Direction
+    good: str
+    bad: str
+    releases_in_range: int
+    deps: str
+    outcome: BisectOutcome
+    message: str
+    last_good: BisectRelease | None
+    first_bad: BisectRelease | None
+    last_bad: BisectRelease | None
+    first_good: BisectRelease | None
+    untestable_between: list[str]
+    tested: list[BisectRelease]
+    elapsed_s: float
+
+
+def bisect_document(
+    *,
+    scenario: str,
+    scenario_path: str | None,
+    check: str | None,
+    candidates: Sequence[str],
+    result: BisectResult,
+    timings: Mapping[str, float],
+    elapsed_s: float,
+    deps: str,
+    with_results: Collection[str],
+) -> BisectDocument:
+    """bisect.json of a finished bisect (pure: the same answer gives the same document).
+
+    `candidates` are the releases searched, oldest first; `timings` the seconds each release
+    took; `with_results` the releases whose `<version>/results.json` was written.
+    """
+
+    def release(verdict: ReleaseVerdict) -> BisectRelease:
+        return BisectRelease(
+            version=verdict.version,
+            state=verdict.state,
+            reason=verdict.reason,
+            observations=dict(verdict.observations),
+            titles=dict(verdict.titles),
+            elapsed_s=round(timings.get(verdict.version, 0.0), 1),
+            results=f"{verdict.version}/results.json" if verdict.version in with_results else None,
+            deps=verdict.deps,
+            deps_fallback=verdict.deps_fallback,
+        )
+
+    def answer(verdict: ReleaseVerdict | None) -> BisectRelease | None:
+        return release(verdict) if verdict is not None else None
+
+    fixed = result.direction is Direction.FIXED
+    return BisectDocument(
+        scenario=scenario,
+        scenario_path=scenario_path,
+        check=check,
+        direction=result.direction,
+        good=candidates[-1] if fixed else candidates[0],
+        bad=candidates[0] if fixed else candidates[-1],
+        releases_in_range=len(candidates),
+        deps=deps,
+        outcome=result.outcome,
+        message=result.message,
+        last_good=answer(result.last_good),
+        first_bad=answer(result.first_bad),
+        last_bad=answer(result.last_bad),
+        first_good=answer(result.first_good),
+        untestable_between=list(result.untestable_between),
+        tested=[release(verdict) for verdict in result.tested],
+        elapsed_s=round(elapsed_s, 1),
+    )

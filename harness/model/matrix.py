@@ -11,6 +11,7 @@ combined document (`matrix.json`, schema `gateconform.matrix/1`):
                  errors: {version: why the scenario could not run (first line)},
                  checks: [{id, title, expected, outcomes: {version: …}, observed: {version: …},
                            messages: {version: the verdict's sentence, for fail|error|skip},
+                           skip_reasons: {version: why the check was skipped},
                            changes: […]}]}]
 
 `changes[0]` is the first release where a verdict changed; the terminal table, the Markdown and
@@ -45,6 +46,8 @@ class CheckRow(BaseModel):
     changes: list[str] = Field(default_factory=list)
     #: why it failed, errored or was skipped, per release (a pass says nothing more than `observed`)
     messages: dict[str, str] = Field(default_factory=dict)
+    #: why it was skipped, per release, as the check says it (empty in documents written before it)
+    skip_reasons: dict[str, str] = Field(default_factory=dict)
 
 
 class ScenarioRow(BaseModel):
@@ -160,6 +163,8 @@ def build_matrix(
                 check.observed[version] = verdict.observed
                 if verdict.outcome.value != "pass":
                     check.messages[version] = verdict.message
+                if verdict.outcome.value == "skip" and verdict.check.skip_reason:
+                    check.skip_reasons[version] = verdict.check.skip_reason
     for row in rows.values():
         _fill_and_mark(row.cells, versions)
         row.changes = change_points([(v, row.cells[v]) for v in versions])

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, computed_field, field_serializer
 
 import harness
 from harness.model.check import Check
+from harness.model.reasons import ErrorReason, NotRunReason
 from harness.model.target import deps_of, target_kind_of
 from harness.common.redact import redact_key, redact_machine_paths, redact_strings
 from harness.model.verdict import Outcome, Verdict, error_verdict, skipped_verdict
@@ -68,10 +69,12 @@ class Machine(BaseModel):
 
 
 class ScenarioResult(BaseModel):
-    """One scenario: its identity, its source YAML, and one verdict per check.
+    """One scenario: its identity, its source YAML, its declared models and one verdict per check.
 
-    `error` is set when the scenario could not be run (target or provisioning failed);
-    its checks are then ERROR verdicts carrying that message.
+    `error` is set when the scenario could not be run (target or provisioning failed), and
+    `error_reason` says why as data; its checks are then ERROR verdicts carrying that message
+    (`ErrorReason.SCENARIO_NOT_RUN`). `models` are the world's declared models, in order.
+    Documents written before `models` and `error_reason` existed lack them (None).
     """
 
     id: str
@@ -79,8 +82,10 @@ class ScenarioResult(BaseModel):
     issue: str | None = None
     path: str | None = None
     source: str | None = None  # the scenario YAML as written
+    models: list[str] | None = None
     verdicts: list[Verdict] = Field(default_factory=list)
     error: str | None = None
+    error_reason: NotRunReason | None = None
     elapsed_ms: float | None = None
 
     @computed_field  # type: ignore[prop-decorator]
@@ -113,27 +118,32 @@ class ScenarioResult(BaseModel):
         title: str,
         checks: Sequence[Check],
         error: str,
+        reason: NotRunReason,
         issue: str | None = None,
         path: str | None = None,
         source: str | None = None,
+        models: Sequence[str] | None = None,
     ) -> ScenarioResult:
-        """A scenario that could not run: every check is ERROR with `error` as its reason.
+        """A scenario that could not run (`reason`): every check is ERROR with `error` as its message.
 
         Checks already marked to skip stay skipped: they would not have run anyway.
         """
         verdicts = [
-            skipped_verdict(check) if check.skip_reason is not None else error_verdict(check, error)
+            skipped_verdict(check) if check.skip_reason is not None
+            else error_verdict(check, error, error_reason=ErrorReason.SCENARIO_NOT_RUN)
             for check in checks
         ]
         return cls(id=id, title=title, issue=issue, path=path, source=source,
-                   verdicts=verdicts, error=error)
+                   models=list(models) if models is not None else None,
+                   verdicts=verdicts, error=error, error_reason=reason)
 
 
 class RunResult(BaseModel):
     """One harness run against one target.
 
     Fields added within schema v1 are optional, so documents written before them still load:
-    `target_kind` (local, docker, url), `image_digest` (the exact image a docker target ran),
+    `gateway` (the registry name of the target's gateway), `target_kind` (local, docker, url),
+    `image_digest` (the exact image a docker target ran),
     `deps` (a local target's dependency mode: `today` or `as-released`; absent = today) and
     `deps_fallback` (set when a matrix or bisect retried the release with dependencies as
     released because it did not start with today's: why today's did not).
@@ -143,6 +153,7 @@ class RunResult(BaseModel):
     run_id: str
     harness_version: str = harness.__version__
     target: str
+    gateway: str | None = None
     target_kind: str | None = None
     proxy_version: str | None = None
     image_digest: str | None = None
@@ -166,11 +177,13 @@ class RunResult(BaseModel):
         return _overall(self.counts, extra_error=any(s.error for s in self.scenarios))
 
     @classmethod
-    def new(cls, target: str, proxy_version: str | None = None, run_id: str | None = None) -> RunResult:
+    def new(cls, target: str, proxy_version: str | None = None, run_id: str | None = None,
+            gateway: str | None = None) -> RunResult:
         """Start a run now on this machine; call `finish()` when done."""
         return cls(
             run_id=run_id or uuid.uuid4().hex[:12],
             target=target,
+            gateway=gateway,
             target_kind=target_kind_of(target),
             deps=deps_of(target),
             proxy_version=proxy_version,
@@ -204,6 +217,51 @@ class RunResult(BaseModel):
     def assert_no_secrets(self, secrets: Iterable[str]) -> None:
         """Raise AssertionError if any of `secrets` occurs in the serialized document."""
         assert_no_secrets(self.to_json(), secrets)
+
+
+def merge_results(runs: Sequence[RunResult]) -> RunResult:
+    """One results document from several runs of one target (pytest-xdist workers, CI shards).
+
+    The same document whatever order the runs come in: they are taken in order of their start
+    (then run id). The merged document has the first run's id, machine and harness version,
+    the earliest start and the latest end; the gateway, target kind, proxy version, image
+    digest and dependency mode of the first run that recorded one; and one result per scenario
+    id, sorted by id (the first run's that has it: with `--dist load` a scenario may have run
+    on several workers). Raises ValueError for no runs, or runs of different targets (their
+    verdicts are not about the same thing).
+    """
+    if not runs:
+        raise ValueError("nothing to merge: no results documents")
+    ordered = sorted(runs, key=lambda run: (run.started_at, run.run_id))
+    targets = sorted({run.target for run in ordered})
+    if len(targets) > 1:
+        raise ValueError(f"cannot merge runs of different targets: {', '.join(targets)}")
+    first = ordered[0]
+
+    def first_recorded(name: str) -> Any:
+        return next((getattr(run, name) for run in ordered if getattr(run, name) is not None), None)
+
+    unique: dict[str, ScenarioResult] = {}
+    for run in ordered:
+        for scenario in run.scenarios:
+            unique.setdefault(scenario.id, scenario)
+    finished = [run.finished_at for run in ordered if run.finished_at]
+    return RunResult(
+        schema_version=first.schema_version,
+        run_id=first.run_id,
+        harness_version=first.harness_version,
+        target=first.target,
+        gateway=first_recorded("gateway"),
+        target_kind=first_recorded("target_kind"),
+        proxy_version=first_recorded("proxy_version"),
+        image_digest=first_recorded("image_digest"),
+        deps=first_recorded("deps"),
+        deps_fallback=first_recorded("deps_fallback"),
+        started_at=first.started_at,
+        finished_at=max(finished) if finished else None,
+        machine=first.machine.model_copy(),
+        scenarios=[unique[scenario_id].model_copy(deep=True) for scenario_id in sorted(unique)],
+    )
 
 
 def assert_no_secrets(text: str, secrets: Iterable[str]) -> None:

@@ -11,6 +11,7 @@ from enum import Enum
 
 from harness.model.check import Check, Judgement
 from harness.model.observation import Observation
+from harness.model.reasons import ErrorReason
 
 
 class Outcome(str, Enum):
@@ -28,7 +29,8 @@ class Verdict:
 
     `message` is a sentence for people (paste it into an issue); `expected`/`observed` are
     short strings for tables. `check_id`/`title` copy the check's computed names so that
-    reports reading only the results document have them.
+    reports reading only the results document have them. `error_reason` says, for an ERROR,
+    what kept the harness from telling (None otherwise, and in documents written before it).
     """
 
     check: Check
@@ -39,6 +41,7 @@ class Verdict:
     observed: str
     check_id: str = ""
     title: str = ""
+    error_reason: ErrorReason | None = None
 
     def __post_init__(self) -> None:
         self.check_id = self.check_id or self.check.id
@@ -52,8 +55,12 @@ def expected_text(check: Check) -> str:
     return check.expect.value if check.expect is not None else "?"
 
 
-def error_verdict(check: Check, reason: str, observation: Observation | None = None) -> Verdict:
-    """An ERROR verdict for a check that could not be observed (e.g. provisioning failed)."""
+def error_verdict(check: Check, reason: str, observation: Observation | None = None, *,
+                  error_reason: ErrorReason) -> Verdict:
+    """An ERROR verdict for a check that could not be observed (e.g. provisioning failed).
+
+    `reason` says why in words (the message); `error_reason` is the same as data.
+    """
     return Verdict(
         check=check,
         outcome=Outcome.ERROR,
@@ -61,6 +68,7 @@ def error_verdict(check: Check, reason: str, observation: Observation | None = N
         observation=observation,
         expected=expected_text(check),
         observed="error",
+        error_reason=error_reason,
     )
 
 

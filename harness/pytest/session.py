@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import pytest
 
-from harness.model.results import RunResult, ScenarioResult
+from harness.model.results import RunResult, ScenarioResult, merge_results
 from harness.model.scenario import Scenario
 from harness.store.documents import write_results
 
@@ -89,15 +89,7 @@ class SessionScenarios:
         """pytest-xdist controller: one results document from every worker's scenarios."""
         if not self._wants_results() or not self.worker_documents:
             return
-        runs = [RunResult.from_json(text) for text in self.worker_documents]
-        merged = RunResult.new(target=runs[0].target, run_id=runs[0].run_id)
-        merged.started_at = min(run.started_at for run in runs)
-        merged.proxy_version = next((run.proxy_version for run in runs if run.proxy_version), None)
-        # with an explicit `--dist load` a scenario may have run on several workers: keep one
-        unique = {s.id: s for run in reversed(runs) for s in run.scenarios}
-        merged.scenarios = sorted(unique.values(), key=lambda s: s.id)
-        merged.finish()
-        self._publish(merged)
+        self._publish(merge_results([RunResult.from_json(text) for text in self.worker_documents]))
 
 
 def finish_session(session: pytest.Session) -> None:

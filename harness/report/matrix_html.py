@@ -18,7 +18,7 @@ import posixpath
 from dataclasses import dataclass, field
 
 from harness.gateways import registry
-from harness.model.matrix import NOT_RUN, MatrixDocument, ScenarioRow
+from harness.model.matrix import NOT_RUN, CheckRow, MatrixDocument, ScenarioRow
 from harness.report.matrix_text import CHANGE_MARK, cell_text
 from harness.common.redact import Redactor, redact_strings
 from harness.report.html import _environment
@@ -173,7 +173,11 @@ def release_report(document: MatrixDocument, version: str, base: str = "") -> st
     return posixpath.join(base, folder, HTML_NAME)
 
 
-def _skip_reason(message: str) -> str:
+def _skip_reason(check: CheckRow, version: str) -> str:
+    """Why `check` was skipped on `version`; a document written before `skip_reasons` has only the sentence."""
+    if version in check.skip_reasons:
+        return check.skip_reasons[version]
+    message = check.messages[version]
     return message.split("skipped: ", 1)[1] if "skipped: " in message else message
 
 
@@ -278,7 +282,7 @@ def _cell(document: MatrixDocument, row: ScenarioRow, version: str, report: str 
         note = "did not run" if row.errors.get(version) else f"{len(failing)}/{len(row.checks)} could not tell"
         tooltip = f"ERROR on {version}: {reason}" if reason else f"ERROR on {version}"
     elif state == "skip":
-        reason = next((_skip_reason(c.messages[version]) for c in row.checks if version in c.messages), "")
+        reason = next((_skip_reason(c, version) for c in row.checks if version in c.messages), "")
         note = "not applicable"
         tooltip = f"SKIP on {version}, not applicable: {reason}" if reason else f"SKIP on {version}: not applicable"
     elif state == "pass":

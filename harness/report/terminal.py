@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.gateways import registry
+from harness.model.reasons import ErrorReason
 from harness.model.results import RunResult
 
 _OUTCOME_STYLE = {"fail": "bold red", "error": "bold magenta", "skip": "yellow", "pass": "green"}
@@ -50,7 +51,7 @@ def print_verdicts(result: RunResult, out: Console) -> None:
         for verdict in verdicts:
             if verdict.outcome.value not in ("fail", "error"):
                 continue
-            if scenario.error and verdict.message.endswith(scenario.error):
+            if verdict.error_reason is ErrorReason.SCENARIO_NOT_RUN:
                 continue  # the scenario's error, said once just above
             style = _OUTCOME_STYLE[verdict.outcome.value]
             out.print(f"[{style}]✗[/] {escape(shorten(verdict.message))}", highlight=False)
@@ -63,7 +64,7 @@ def _proxy_description(result: RunResult) -> str:
     """`<gateway title> 1.82.3`, or what happened when no proxy reported a version."""
     if result.proxy_version:
         return f"{registry.title_of(result.target)} {result.proxy_version}"
-    if any(s.error and s.error.startswith("target did not start") for s in result.scenarios):
+    if any(s.error_reason is not None and s.error_reason.target_did_not_run for s in result.scenarios):
         return "no proxy started (the target did not install or start; see below)"
     return "proxy version not reported"
 

@@ -287,6 +287,14 @@ def _scenario_view(scenario: ScenarioResult) -> ScenarioView:
     )
 
 
+def _declared_models(scenario: ScenarioResult) -> list[str]:
+    """The world's models, in order: as the document records them, or (a document written before
+    it did) read from the scenario YAML the document keeps."""
+    if scenario.models is not None:
+        return list(scenario.models)
+    return _scenario_models(scenario.source)
+
+
 def _scenario_models(source: str | None) -> list[str]:
     """The `models:` of the scenario YAML kept in the document (the world's models, in order)."""
     if not source:
@@ -307,7 +315,7 @@ def _scenario_models(source: str | None) -> list[str]:
 
 def _columns(scenario: ScenarioResult, verdicts: list[Verdict]) -> list[Column]:
     """The world's models, then any other model a check names, then names only the proxy listed."""
-    expected: list[str] = _scenario_models(scenario.source)
+    expected: list[str] = _declared_models(scenario)
     for verdict in verdicts:
         check = verdict.check
         if check.judgement is Judgement.LISTING:

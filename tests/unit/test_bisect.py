@@ -197,7 +197,8 @@ def test_classify_errors_and_unbootable_are_untestable_all_skipped_is_not_applic
     unbootable = _result(_verdict("svc", "gpt-4o", Outcome.ERROR, "error"), error="target did not start: boom\nlog")
     verdict = classify(unbootable, "1.0")
     assert verdict.state is UNTESTABLE and verdict.reason == "target did not start: boom"
-    check = Check("s", "svc", "chat", model="gpt-4o", expect=Expect.DENIED)
+    # a skipped check carries its reason (as `judge` leaves it); the message is not read back
+    check = Check("s", "svc", "chat", model="gpt-4o", expect=Expect.DENIED, skip_reason="no access groups")
     skipped = _result(Verdict(check, Outcome.SKIP, f"{check.title}: skipped: no access groups", None,
                               "denied", "skipped"))
     verdict = classify(skipped, "1.0")

@@ -12,6 +12,7 @@ import pytest
 from harness.compare import release_run
 from harness.gateways.litellm.cache import list_environments
 from harness.compare.release_run import ReleaseRun, did_not_start, run_with_deps
+from harness.model.reasons import NotRunReason
 from harness.model.results import RunResult, ScenarioResult
 from harness.engine.runner import make_target
 from harness.gateways.litellm import environment_build, environments
@@ -168,9 +169,11 @@ def test_each_mode_has_its_own_folder_and_cache_list_shows_it(tmp_path: Path) ->
 # --------------------------------------------------------------------------- the retry decision
 
 
-def _run(version: str, error: str | None, verdict_outcome: str = "pass") -> ReleaseRun:
+def _run(version: str, failure: tuple[str, NotRunReason] | None, verdict_outcome: str = "pass") -> ReleaseRun:
+    """A release run of one scenario; `failure`: why it could not run (the runner's text and reason)."""
+    error, reason = failure if failure is not None else (None, None)
     result = RunResult.new(target=f"litellm=={version}")
-    result.scenarios.append(ScenarioResult(id="s", title="s", error=error))
+    result.scenarios.append(ScenarioResult(id="s", title="s", error=error, error_reason=reason))
     return ReleaseRun(version, result, 10.0)
 
 
@@ -180,19 +183,22 @@ BOOT_ERROR = (
     "ImportError: cannot import name 'get_flat_dependant' from 'fastapi.dependencies.utils'\n"
     "ModuleNotFoundError: No module named 'proxy_server'"
 )
+BOOT_FAILURE = (BOOT_ERROR, NotRunReason.TARGET_NOT_STARTED)
+PROVISIONING_FAILURE = ("provisioning failed: 500", NotRunReason.PROVISIONING_FAILED)
 
 
 def test_only_a_release_that_did_not_start_is_retried() -> None:
-    assert did_not_start(_run("1.95.0", BOOT_ERROR).result) == (
+    assert did_not_start(_run("1.95.0", BOOT_FAILURE).result) == (
         "ImportError: cannot import name 'get_flat_dependant' from 'fastapi.dependencies.utils'")
     assert did_not_start(_run("1.95.0", None).result) is None
-    assert did_not_start(_run("1.95.0", "provisioning failed: 400 from /team/new").result) is None
+    assert did_not_start(_run("1.95.0", ("provisioning failed: 400 from /team/new",
+                                         NotRunReason.PROVISIONING_FAILED)).result) is None
 
 
 @pytest.mark.parametrize("first_error, expected_modes, final", [
-    (BOOT_ERROR, ["today", "as-released"], "as-released"),
+    (BOOT_FAILURE, ["today", "as-released"], "as-released"),
     (None, ["today"], "today"),
-    ("provisioning failed: 500", ["today"], "today"),
+    (PROVISIONING_FAILURE, ["today"], "today"),
 ])
 def test_auto_retries_once_as_released(first_error, expected_modes, final) -> None:  # type: ignore[no-untyped-def]
     modes: list[str] = []
@@ -215,7 +221,7 @@ def test_auto_retries_once_as_released(first_error, expected_modes, final) -> No
 def test_explicit_modes_never_retry() -> None:
     for mode in ("today", "as-released"):
         modes: list[str] = []
-        run = run_with_deps("1.95.0", mode, lambda m: modes.append(m) or _run("1.95.0", BOOT_ERROR), lambda _m: None)
+        run = run_with_deps("1.95.0", mode, lambda m: modes.append(m) or _run("1.95.0", BOOT_FAILURE), lambda _m: None)
         assert modes == [mode] and run.deps == mode
     with pytest.raises(ValueError):
         run_with_deps("1.95.0", "yesterday", lambda m: _run("1.95.0", None), lambda _m: None)

@@ -21,6 +21,7 @@ from harness.engine.runner import ScenarioRunner
 from harness.gateways import registry
 from harness.gateways.base import KEY, TEAM, Gateway, SpecialName, Vocabulary
 from harness.gateways.registry import ENTRY_POINT_GROUP, GatewayRegistry
+from harness.model.reasons import NotRunReason
 from harness.model.refusal import Refusal
 from harness.model.target import DOCKER, LOCAL
 from harness.model.verdict import Outcome
@@ -218,6 +219,7 @@ def test_a_scenario_written_for_another_gateway_is_not_run_on_this_one() -> None
     assert built == []
     assert {v.outcome for v in result.verdicts} == {Outcome.ERROR}
     assert result.error == "the scenario is written for the gateway litellm; the target toy==2.0 is toy"
+    assert result.error_reason is NotRunReason.GATEWAY_MISMATCH
 
 
 def test_the_gateway_boundary_test_sees_a_violation() -> None:

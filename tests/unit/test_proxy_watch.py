@@ -21,6 +21,7 @@ import pytest
 from harness.engine import runner
 from harness.common.abandonable import ConnectionGuard
 from harness.engine.watch import ProxyWatch, WatchLimits
+from harness.model.reasons import ErrorReason, NotRunReason
 from harness.model.results import ScenarioResult
 from harness.scenario.loader import parse_scenario
 from harness.targets.base import Endpoint
@@ -206,6 +207,7 @@ def test_scenario_on_a_proxy_that_never_answers_ends_in_error_verdicts_saying_so
     for verdict in result.verdicts:
         assert SILENCE in verdict.message, verdict.message
     assert result.error == f"while preparing, {SILENCE}"
+    assert result.error_reason is NotRunReason.PROXY_STOPPED_ANSWERING
 
 
 def test_proxy_that_stops_answering_during_probes(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -222,6 +224,7 @@ def test_proxy_that_stops_answering_during_probes(monkeypatch: pytest.MonkeyPatc
     for verdict in result.verdicts:
         assert SILENCE in verdict.message, verdict.message
         assert verdict.observed in ("proxy stopped answering", "error")
+        assert verdict.error_reason is ErrorReason.PROXY_STOPPED_ANSWERING
     assert any(line.startswith("probing hang: 0 of 3 probes answered, 0 s") for line in log), log
     # The teardown did not wait on the silent proxy either, and names what it left behind.
     teardown = [line for line in log if line.startswith("teardown of hang")]
@@ -241,6 +244,7 @@ def test_later_scenarios_on_the_silent_proxy_end_at_once(monkeypatch: pytest.Mon
     assert elapsed < 4  # the second and third cost one short health check each, not a full wait
     assert all(verdict.outcome is Outcome.ERROR for result in results for verdict in result.verdicts)
     assert "earlier in this run, and it still does not answer" in (results[2].error or "")
+    assert results[2].error_reason is NotRunReason.PROXY_STOPPED_ANSWERING
 
 
 def test_deadline_ends_probes_the_proxy_never_answers_though_it_looks_alive(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -258,6 +262,7 @@ def test_deadline_ends_probes_the_proxy_never_answers_though_it_looks_alive(monk
     for verdict in calls:
         assert "the deadline of 1.5 s passed (1 of 3 probes answered); the proxy answers GET " \
                "/health/liveliness but not these requests" in verdict.message, verdict.message
+        assert verdict.error_reason is ErrorReason.DEADLINE_PASSED
     listing = next(verdict for verdict in result.verdicts if not verdict.check.model)
     assert listing.outcome is not Outcome.ERROR  # what did answer is still judged
     assert any(line.startswith("teardown of hang") for line in log) is False  # deleted normally

@@ -10,6 +10,7 @@ import harness
 from harness.model.check import Check, Expect
 from harness.model.observation import SHAPE_COMPLETION, SHAPE_ERROR, Observation
 from harness.common.redact import Redactor
+from harness.model.reasons import NotRunReason
 from harness.model.results import SCHEMA_VERSION, RunResult, ScenarioResult, assert_no_secrets
 from harness.model.observation import UpstreamHit
 from harness.model.verdict import Outcome
@@ -97,7 +98,8 @@ def test_counts_and_overall():
 
 def test_failed_scenario_turns_checks_into_errors():
     failed = ScenarioResult.failed(id="seed", title="Seed", checks=[ALLOWED, DENIED, SKIPPED],
-                                   error="provisioning failed: POST /team/new returned 500")
+                                   error="provisioning failed: POST /team/new returned 500",
+                                   reason=NotRunReason.PROVISIONING_FAILED)
     assert [v.outcome for v in failed.verdicts] == [Outcome.ERROR, Outcome.ERROR, Outcome.SKIP]
     assert all("provisioning failed" in v.message for v in failed.verdicts[:2])
     assert failed.overall == "error" and run(failed).overall == "error"

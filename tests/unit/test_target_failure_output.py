@@ -10,6 +10,7 @@ from rich.console import Console
 
 from harness.report.terminal import print_verdicts
 from harness.engine import runner
+from harness.model.reasons import NotRunReason
 from harness.model.results import RunResult, ScenarioResult
 from harness.engine.grouping import group_by_models
 from harness.scenario.loader import load_scenarios
@@ -34,7 +35,7 @@ def printed(result: RunResult, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def not_started(scenario: ScenarioResult, error: str) -> ScenarioResult:
     return ScenarioResult.failed(id=scenario.id, title=scenario.title, checks=[v.check for v in scenario.verdicts],
-                                 error=error, source=scenario.source)
+                                 error=error, reason=NotRunReason.TARGET_NOT_INSTALLED, source=scenario.source)
 
 
 def test_an_install_failure_is_printed_once_not_once_per_check(monkeypatch: pytest.MonkeyPatch) -> None:

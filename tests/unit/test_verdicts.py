@@ -14,6 +14,7 @@ from harness.model.observation import (
     SHAPE_OTHER_JSON,
     Observation,
 )
+from harness.model.reasons import ErrorReason
 from harness.model.refusal import Refusal
 from harness.model.observation import UpstreamHit
 from harness.model.verdict import Outcome, error_verdict
@@ -192,6 +193,7 @@ def test_missing_or_mismatched_observation_is_error():
 
 
 def test_error_verdict_for_failed_provisioning():
-    verdict = error_verdict(ALLOWED, "provisioning failed: team 'platform' could not be created")
+    verdict = error_verdict(ALLOWED, "provisioning failed: team 'platform' could not be created",
+                            error_reason=ErrorReason.SCENARIO_NOT_RUN)
     assert verdict.outcome is Outcome.ERROR
     assert verdict.message == "svc can call gpt-4o: provisioning failed: team 'platform' could not be created"

@@ -78,6 +78,7 @@ class LiteLLMAdapter:
         """`transport`: how admin calls travel (e.g. a `ConnectionGuard`'s, which can abandon them)."""
         self._endpoint = endpoint
         self._redactor = redactor
+        redactor.add(endpoint.master_key)  # it authenticates every call: never in an error text
         self._log = log or (lambda _msg: None)
         self._client = httpx.Client(
             base_url=endpoint.base_url,
@@ -112,7 +113,13 @@ class LiteLLMAdapter:
             response = self._client.get("/openapi.json")
             if response.status_code != 200:
                 raise ProvisionError(f"GET /openapi.json answered HTTP {response.status_code}")
-            paths = set(response.json().get("paths", {}))
+            try:
+                document = response.json()
+            except ValueError:
+                raise ProvisionError("GET /openapi.json answered a body that is not JSON") from None
+            if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
+                raise ProvisionError("GET /openapi.json answered a body without its paths")
+            paths = set(document["paths"])
             self._capabilities = Capabilities(
                 access_group_entities="/v1/access_group" in paths,
                 service_account_keys="/key/service-account/generate" in paths,
@@ -133,14 +140,15 @@ class LiteLLMAdapter:
                 "access_group_name": self._name(run_id, group.name),
                 "access_model_names": list(group.models),
             }
-            created = self._post("/v1/access_group", body, what=f"access group '{group.name}'")
+            created = self._post("/v1/access_group", body, what=f"access group '{group.name}'",
+                                 required="access_group_id")
             handles.access_groups[group.name] = created["access_group_id"]
 
         for team in scenario.teams:
             body = {"team_alias": self._name(run_id, team.name), "models": list(team.models)}
             if team.access_groups:
                 body["access_group_ids"] = [handles.access_groups[g] for g in team.access_groups]
-            created = self._post("/team/new", body, what=f"team '{team.name}'")
+            created = self._post("/team/new", body, what=f"team '{team.name}'", required="team_id")
             handles.teams[team.name] = created["team_id"]
 
         for user in scenario.users:
@@ -172,7 +180,7 @@ class LiteLLMAdapter:
                 body["metadata"] = {"service_account_id": self._name(run_id, key.name)}
                 if self.capabilities().service_account_keys:
                     route = "/key/service-account/generate"
-            created = self._post(route, body, what=f"key '{key.name}'")
+            created = self._post(route, body, what=f"key '{key.name}'", required="key")
             secret = created["key"]
             self._redactor.add(secret)
             handles.keys[key.name] = secret
@@ -231,11 +239,13 @@ class LiteLLMAdapter:
     def _name(run_id: str, name: str) -> str:
         return f"gc-{run_id}-{name}"
 
-    def _post(self, path: str, body: dict[str, Any], what: str) -> dict[str, Any]:
+    def _post(self, path: str, body: dict[str, Any], what: str, required: str | None = None) -> dict[str, Any]:
+        """POST `body`; the answer, a JSON object (with a non-empty `required` field, when named)."""
         try:
             response = self._client.post(path, json=body)
         except httpx.HTTPError as exc:
-            raise ProvisionError(f"creating {what}: POST {path} failed: {type(exc).__name__}: {exc}")
+            raise ProvisionError(f"creating {what}: POST {path} failed: {type(exc).__name__}: "
+                                 f"{self._redactor.redact(str(exc))}") from None
         if response.status_code >= 300:
             raise ProvisionError(
                 f"creating {what}: POST {path} answered HTTP {response.status_code}: "
@@ -247,6 +257,8 @@ class LiteLLMAdapter:
             raise ProvisionError(f"creating {what}: POST {path} answered a non-JSON body")
         if not isinstance(payload, dict):
             raise ProvisionError(f"creating {what}: POST {path} answered an unexpected body")
+        if required is not None and not payload.get(required):
+            raise ProvisionError(f"creating {what}: POST {path} answered without {required}")
         return payload
 
     def _excerpt(self, text: str, limit: int = 500) -> str:
