@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import httpx
 
+from harness.common.log import Log, quiet
 from harness.common.redact import Redactor
 from harness.gateways.base import ProvisionError
 from harness.model.scenario import Scenario
@@ -71,14 +72,14 @@ class LiteLLMAdapter:
         self,
         endpoint: Endpoint,
         redactor: Redactor,
-        log: Callable[[str], None] | None = None,
+        log: Log | None = None,
         *,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         """`transport`: how admin calls travel (e.g. a `ConnectionGuard`'s, which can abandon them)."""
         self._endpoint = endpoint
         self._redactor = redactor
-        self._log = log or (lambda _msg: None)
+        self._log = log or quiet
         self._client = httpx.Client(
             base_url=endpoint.base_url,
             headers={"Authorization": f"Bearer {endpoint.master_key}"},

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
 import httpx
 
+from harness.common.log import Log
 from harness.common.redact import Redactor
 from harness.gateways.litellm import local as local_target
 from harness.targets.lifecycle import StopsOnExit, start_or_clean_up, timed, unregister_live_target
@@ -62,7 +63,6 @@ if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
 
-Log = Callable[[str], None]
 T = TypeVar("T")
 
 PROXY_PORT = 4000
@@ -398,7 +398,6 @@ class DockerTarget(StopsOnExit):
                     if self._client is not None:
                         self._client.close()
                         self._client = None
-
 
 
 __all__ = ["DockerTarget", "LABEL_RUN"]

@@ -28,6 +28,7 @@ from typing import Callable, Mapping, Sequence, TypeVar
 
 import httpx
 
+from harness.common.log import Log
 from harness.common.redact import Redactor
 from harness.targets.base import Endpoint, ModelSpec
 from harness.common.cache_root import default_cache_root
@@ -62,7 +63,6 @@ from harness.gateways.litellm.releases import (
 from harness.targets.upstream import Upstream
 from harness.gateways.litellm.wasm_engine import ensure_wasm_engine, remove_interrupted_installs
 
-Log = Callable[[str], None]
 T = TypeVar("T")
 
 READY_TIMEOUT_S = 180.0
