@@ -43,6 +43,7 @@ def main() -> int:
 
     from harness.compare.matrix import run_matrix
     from harness.report.outputs import write_reports
+    from harness.report.progress import as_lines
     from harness.gateways.litellm.release_list import select_releases
     from harness.scenario.loader import load_scenarios
 
@@ -54,7 +55,7 @@ def main() -> int:
     for jobs in [int(j) for j in args.jobs.split(",")]:
         load_before = os.getloadavg()
         with tempfile.TemporaryDirectory(prefix="gateconform-bench-") as folder:
-            finished = run_matrix(versions, scenarios, Path(folder), jobs, log, draw_reports=write_reports)
+            finished = run_matrix(versions, scenarios, Path(folder), jobs, as_lines(log), draw_reports=write_reports)
         document = finished.document
         print(json.dumps({
             "jobs": jobs,

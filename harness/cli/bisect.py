@@ -11,16 +11,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
 import typer
-from rich.markup import escape
 
 from harness.cli import console
 from harness.cli.console import err, fail, out
-from harness.cli.release_options import DEPS_HELP, deps_or_exit, load_scenarios_or_exit, writable_or_exit
+from harness.cli.release_options import (
+    DEPS_HELP, deps_or_exit, exit_if_not_written, load_scenarios_or_exit, writable_or_exit,
+)
 from harness.model.exit_codes import ExitCode
-from harness.report.bisect_text import STATE_STYLE, print_bisect
-from harness.report.terminal import one_line
+from harness.report import registry as renderers
 
 if TYPE_CHECKING:
+    from harness.engine.events import EventSink
     from harness.model.bisect import BisectResult, ReleaseVerdict
     from harness.model.scenario import Scenario
 
@@ -65,7 +66,7 @@ def bisect(
 
     writable_or_exit(report_dir)
     folder = report_dir or Path("reports") / f"bisect-{time.strftime('%Y%m%d-%H%M%S')}"
-    progress = console.progress()
+    progress = console.progress(nested_indent="  ")  # a release's lines under its "testing" line
     what = f"check {check}" if check else f"scenario {scenario.id}"
     ends = (f"{candidates[0]} (bad) .. {candidates[-1]} (good), looking for the fix" if fixed
             else f"{candidates[0]} (good) .. {candidates[-1]} (bad)")
@@ -74,17 +75,14 @@ def bisect(
     timings: dict[str, float] = {}
     write_errors: list[str] = []
     verdict_for = _release_verdicts(scenario, check, folder, progress, timings, deps, write_errors)
-
-    def announce(version: str, step: int, total: int) -> None:
-        progress(f"testing {version} — {step} of ~{total}")
-
     try:
         with EnvironmentPrefetcher(progress, deps) as prefetcher:
-            result = search(candidates, verdict_for, announce, prefetcher.prefetch)
+            result = search(candidates, verdict_for, progress, prefetcher.prefetch)
     except KeyboardInterrupt:
         err.print("interrupted: the proxy was stopped")
         raise typer.Exit(ExitCode.INTERRUPTED)
-    print_bisect(result, check, timings, out)  # first: the answer is in memory, whatever happens to the files
+    # first: the answer is in memory, whatever happens to the files
+    renderers.show(renderers.BISECT, result, out, check=check, timings=timings)
     try:
         written = _write_bisect_documents(folder, scenario, check, candidates, result, timings,
                                           progress.elapsed_s, deps)
@@ -92,11 +90,7 @@ def bisect(
     except OutputError as exc:
         write_errors.append(str(exc))
     out.print(f"bisect took {progress.elapsed_s / 60:.1f} min ({len(result.tested)} release(s) tested)")
-    if write_errors:
-        for message in write_errors:
-            err.print(f"gateconform: {message}", highlight=False, markup=False)
-        raise fail("gateconform: the answer above is complete; the files named were not written "
-                    "(no partial file was left)")
+    exit_if_not_written(write_errors, "answer")
     code = {BisectOutcome.NOT_REPRODUCED: ExitCode.FOUND, BisectOutcome.UNDECIDED: ExitCode.UNDECIDED}.get(result.outcome, ExitCode.OK)
     raise typer.Exit(code)
 
@@ -141,7 +135,7 @@ def _release_verdicts(
     scenario: "Scenario",
     check: str | None,
     folder: Path,
-    log: Callable[[str], None],
+    events: "EventSink",
     timings: dict[str, float],
     deps: str = "auto",
     write_errors: list[str] | None = None,
@@ -149,7 +143,7 @@ def _release_verdicts(
     """The real `verdict_for`: run the scenario on the release and classify what it showed.
 
     A release's documents that could not be written are named in `write_errors` (its verdict
-    still counts: it was tested).
+    still counts: it was tested). What happens on the release reaches `events`.
     """
     from dataclasses import replace
 
@@ -160,8 +154,7 @@ def _release_verdicts(
     def verdict_for(version: str) -> ReleaseVerdict:
         started = time.monotonic()
         try:
-            run = run_on_release(version, [scenario], lambda m: log(f"  [{version}] {m}"), folder / version,
-                                 deps=deps, draw_reports=write_reports)
+            run = run_on_release(version, [scenario], events, folder / version, deps=deps, draw_reports=write_reports)
             verdict = replace(classify(run.result.scenarios[0], version, check), deps=run.deps,
                               deps_fallback=run.deps_fallback)
             if run.write_error and write_errors is not None:
@@ -169,10 +162,6 @@ def _release_verdicts(
         except Exception as exc:  # noqa: BLE001 - a broken release is marked, never guessed
             verdict = ReleaseVerdict(version, ReleaseState.UNTESTABLE, f"harness error: {type(exc).__name__}: {exc}")
         timings[version] = time.monotonic() - started
-        style = STATE_STYLE[verdict.state.value]
-        as_released = " [dim](dependencies as released)[/]" if verdict.deps == "as-released" else ""
-        err.print(f"  {version}: [{style}]{verdict.state.value}[/]{as_released} — {escape(one_line(verdict.reason))} "
-                  f"[dim]({timings[version]:.0f} s)[/]", highlight=False)
         return verdict
 
     return verdict_for

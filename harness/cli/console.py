@@ -6,16 +6,15 @@ import typer
 from rich.console import Console
 
 from harness.model.exit_codes import ExitCode
-
 from harness.report.progress import ProgressPrinter
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 
-def progress() -> ProgressPrinter:
-    """A progress printer for one command, timing from now."""
-    return ProgressPrinter(err)
+def progress(nested_indent: str = "") -> ProgressPrinter:
+    """The progress printer of one command, timing from now (it takes events and lines of text)."""
+    return ProgressPrinter(err, nested_indent)
 
 
 def fail(message: str, code: int = ExitCode.UNDECIDED) -> typer.Exit:

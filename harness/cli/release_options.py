@@ -1,11 +1,11 @@
-"""What the commands across releases share: the --deps option, the report folder check, loading scenarios."""
+"""What the commands share: the --deps option, the report folder check, loading scenarios, files not written."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.cli.console import fail
+from harness.cli.console import err, fail
 
 if TYPE_CHECKING:
     from harness.model.scenario import Scenario
@@ -36,6 +36,16 @@ def writable_or_exit(report_dir: Path | None) -> None:
     except OutputError as exc:
         hint = "" if report_dir else "choose another folder with --report-dir; "
         raise fail(f"gateconform: {exc} ({hint}nothing was started)")
+
+
+def exit_if_not_written(write_errors: list[str], what: str) -> None:
+    """Name every file that could not be written and exit 2; `what` (printed above) is complete."""
+    if not write_errors:
+        return
+    for message in write_errors:
+        err.print(f"gateconform: {message}", highlight=False, markup=False)
+    raise fail(f"gateconform: the {what} above is complete; the files named were not written "
+               "(no partial file was left)")
 
 
 def load_scenarios_or_exit(paths: list[Path]) -> list["Scenario"]:

@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import typer
-from rich.markup import escape
 
 from harness.cli import console
 from harness.cli.console import err, fail, out
-from harness.cli.release_options import DEPS_HELP, deps_or_exit, load_scenarios_or_exit, writable_or_exit
+from harness.cli.release_options import (
+    DEPS_HELP, deps_or_exit, exit_if_not_written, load_scenarios_or_exit, writable_or_exit,
+)
 from harness.gateways import registry
 from harness.model.exit_codes import ExitCode
-from harness.report.terminal import deps_lines
-
-if TYPE_CHECKING:
-    pass
 
 #: A matrix over more releases than this needs --max-releases: each release costs minutes.
 DEFAULT_MAX_RELEASES = 25
@@ -100,9 +97,8 @@ def matrix(
 
     from harness.compare.matrix import default_jobs, run_matrix
     from harness.report.outputs import write_reports
-    from harness.report.matrix_text import change_lines, release_errors, terminal_table
     from harness.common.files import OutputError
-    from harness.report import outputs
+    from harness.report import registry as renderers
 
     writable_or_exit(report_dir)
     jobs = jobs or default_jobs()
@@ -116,31 +112,20 @@ def matrix(
         err.print("interrupted: every proxy started by the matrix was stopped")
         raise typer.Exit(ExitCode.INTERRUPTED)
     document = finished.document
-    out.print(terminal_table(document))  # first: the verdicts are in memory, whatever happens to the files
-    for line in change_lines(document):
-        out.print(f"changed: {escape(line)}", highlight=False)
-    for line in release_errors(document):
-        out.print(f"[bold magenta]could not test[/] {escape(line)}", highlight=False)
-    for line in deps_lines(document.releases.values()):
-        out.print(escape(line), highlight=False)
+    renderers.show(renderers.MATRIX, document, out)  # first: the verdicts are in memory, whatever happens to the files
     out.print(f"matrix: {len(selected)} release(s) in {finished.elapsed_s:.0f} s with {jobs} job(s)")
     written = [finished.matrix_json] if finished.matrix_json else []
     write_errors = list(finished.write_errors)
-    for write, name in ((outputs.write_matrix_markdown, outputs.MATRIX_MARKDOWN_NAME),
-                        (outputs.write_matrix_html, outputs.MATRIX_HTML_NAME)):
+    for renderer in renderers.files(renderers.MATRIX):
         try:
-            written.append(write(document, folder / name))
+            written.append(renderers.write(renderers.MATRIX, renderer.name, document, folder / str(renderer.file_name)))
         except OutputError as exc:
             write_errors.append(str(exc))
         except Exception as exc:  # noqa: BLE001 - matrix.json holds the verdicts; a page bug must not lose them
-            err.print(f"{name} not written: {type(exc).__name__}: {exc}", highlight=False, markup=False)
+            err.print(f"{renderer.file_name} not written: {type(exc).__name__}: {exc}", highlight=False, markup=False)
     for path in written:
         out.print(f"report: {path}", highlight=False)
-    if write_errors:
-        for message in write_errors:
-            err.print(f"gateconform: {message}", highlight=False, markup=False)
-        raise fail("gateconform: the matrix above is complete; the files named were not written "
-                    "(no partial file was left)")
+    exit_if_not_written(write_errors, "matrix")
     raise typer.Exit({"pass": ExitCode.OK, "fail": ExitCode.FOUND}.get(document.overall, ExitCode.UNDECIDED))
 
 

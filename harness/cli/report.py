@@ -1,15 +1,18 @@
-"""`gateconform report`: re-render the reports of a past run from its results.json."""
+"""`gateconform report`: re-render the reports of a past run (results.json) or matrix (matrix.json).
+
+Which reports there are is asked of the renderer registry (`harness.report.registry`): with no
+output option every registered file renderer of the document's kind writes its file; `--html`,
+`--markdown`, `--junit`, `--allure` and `--render NAME=PATH` name one renderer each.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
 from harness.model.exit_codes import ExitCode
-from harness.store.documents import read_results
-
 
 
 def report(
@@ -20,6 +23,9 @@ def report(
     markdown: Optional[Path] = typer.Option(None, "--markdown", "--md", help="write the Markdown summary here"),
     junit: Optional[Path] = typer.Option(None, "--junit", help="write JUnit XML here"),
     allure: Optional[Path] = typer.Option(None, "--allure", help="write Allure result files into this folder"),
+    render: Optional[list[str]] = typer.Option(
+        None, "--render", metavar="NAME=PATH", help="write the report of any registered renderer NAME here"
+    ),
     screenshot: Optional[Path] = typer.Option(
         None, "--screenshot", help="also save a PNG of the HTML report (needs chromium)"
     ),
@@ -35,69 +41,79 @@ def report(
     """
     from harness.cli.console import err, out
     from harness.common.files import OutputError
+    from harness.report import registry
 
+    def refuse(message: str) -> typer.Exit:
+        err.print(f"gateconform report: {message}", markup=False, highlight=False)
+        return typer.Exit(ExitCode.UNDECIDED)
+
+    kind = registry.MATRIX if _is_matrix(results) else registry.RUN
+    asked = {name: path for name, path in
+             (("html", html), ("markdown", markdown), ("junit", junit), ("allure", allure)) if path}
+    for item in render or []:
+        name, _, path = item.partition("=")
+        if not name or not path:
+            raise refuse(f"--render {item!r}: write it NAME=PATH")
+        asked[name] = Path(path)
+    unknown = [name for name in asked if name not in {r.name for r in registry.files(kind)}]
+    if unknown and kind == registry.MATRIX and set(unknown) <= {"junit", "allure"}:
+        raise refuse(f"{results} is a matrix: JUnit and Allure come per release "
+                     "(re-render each <version>/results.json)")
+    if unknown:
+        known = ", ".join(r.name for r in registry.files(kind))
+        raise refuse(f"no {kind} report named {', '.join(unknown)} (there are: {known})")
+    document = _read(results, kind, refuse)
+    context: dict[str, Any] = {"matrix_folder": results.parent} if kind == registry.MATRIX else {}
     try:
-        if _is_matrix(results):
-            _report_matrix(results, html, markdown, junit, allure, screenshot, out_dir, out, err)
+        if asked:
+            written = [registry.write(kind, name, document, path, **context) for name, path in asked.items()]
         else:
-            _report_run(results, html, markdown, junit, allure, screenshot, out_dir, out, err)
+            folder = out_dir or results.parent
+            written = registry.write_all(kind, document, folder, **context)
+            asked["html"] = folder / registry.renderer(kind, "html").file_name  # type: ignore[operator]
+        if screenshot:
+            written.append(_screenshot(kind, document, asked.get("html"), screenshot, context, refuse))
     except OutputError as exc:  # a read-only or full folder: said in words, not a traceback
-        err.print(f"gateconform report: {exc} (no partial file was left)", markup=False, highlight=False)
-        raise typer.Exit(ExitCode.UNDECIDED)
-
-
-def _report_run(  # type: ignore[no-untyped-def]
-    results: Path, html: Optional[Path], markdown: Optional[Path], junit: Optional[Path], allure: Optional[Path],
-    screenshot: Optional[Path], out_dir: Optional[Path], out, err,
-) -> None:
-    """Re-render the reports of a results.json (every report next to it, or the ones asked for)."""
-    from harness.report import outputs
-
-    try:
-        document = read_results(results)
-    except FileNotFoundError:
-        err.print(f"gateconform report: {results}: no such file", markup=False, highlight=False)
-        raise typer.Exit(ExitCode.UNDECIDED)
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        err.print(f"gateconform report: {results}: not a gateconform results document ({first})", markup=False, highlight=False)
-        raise typer.Exit(ExitCode.UNDECIDED)
-
-    written: list[Path] = []
-    if not any((html, markdown, junit, allure)):
-        folder = out_dir or results.parent
-        written = outputs.write_reports(document, folder)
-        html = folder / outputs.HTML_NAME if screenshot else None
-    else:
-        if html:
-            written.append(outputs.write_html(document, html))
-        if markdown:
-            written.append(outputs.write_markdown(document, markdown))
-        if junit:
-            written.append(outputs.write_junit(document, junit))
-        if allure:
-            written.append(outputs.write_allure(document, allure))
-    if screenshot:
-        written.append(_screenshot(document, html, screenshot, err))
+        raise refuse(f"{exc} (no partial file was left)")
     for path in written:
         out.print(f"report: {path}", markup=False, highlight=False)
 
 
-def _screenshot(document, html: Optional[Path], png: Path, err) -> Path:  # type: ignore[no-untyped-def]
+def _read(path: Path, kind: str, refuse: Any) -> Any:
+    """The results or matrix document in `path`; a clear refusal when it is not one."""
+    from harness.model.matrix import MatrixDocument
+    from harness.report import registry
+    from harness.store.documents import read_results
+
+    what = "matrix" if kind == registry.MATRIX else "results"
+    try:
+        if kind == registry.MATRIX:
+            return MatrixDocument.model_validate_json(path.read_text(encoding="utf-8"))
+        return read_results(path)
+    except FileNotFoundError:
+        raise refuse(f"{path}: no such file")
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise refuse(f"{path}: not a gateconform {what} document ({first})")
+
+
+def _screenshot(kind: str, document: Any, html: Optional[Path], png: Path, context: dict[str, Any],
+                refuse: Any) -> Path:
+    """A PNG of the HTML page: the one just written, else one drawn into a temporary folder."""
     import tempfile
 
-    from harness.report import outputs
+    from harness.report import registry
     from harness.report.browser import BrowserError, screenshot
 
     try:
         if html is not None:
             return screenshot(html, png)
         with tempfile.TemporaryDirectory(prefix="gateconform-report-") as tmp:
-            page = outputs.write_html(document, Path(tmp) / outputs.HTML_NAME)
+            html_renderer = registry.renderer(kind, "html")
+            page = registry.write(kind, "html", document, Path(tmp) / str(html_renderer.file_name), **context)
             return screenshot(page, png)
     except BrowserError as exc:
-        err.print(f"gateconform report: no screenshot: {exc}", markup=False, highlight=False)
-        raise typer.Exit(ExitCode.UNDECIDED)
+        raise refuse(f"no screenshot: {exc}")
 
 
 def _is_matrix(path: Path) -> bool:
@@ -109,54 +125,6 @@ def _is_matrix(path: Path) -> bool:
     except (OSError, ValueError):
         return False  # the results-document path says what is wrong with it
     return isinstance(data, dict) and str(data.get("schema_version", "")).startswith("gateconform.matrix/")
-
-
-def _report_matrix(  # type: ignore[no-untyped-def]
-    path: Path, html: Optional[Path], markdown: Optional[Path], junit: Optional[Path], allure: Optional[Path],
-    screenshot: Optional[Path], out_dir: Optional[Path], out, err,
-) -> None:
-    """Re-render the matrix page (and Markdown) of a matrix.json; links stay relative to its folder."""
-    from harness.model.matrix import MatrixDocument
-    from harness.report import outputs
-
-    if junit or allure:
-        err.print(f"gateconform report: {path} is a matrix: JUnit and Allure come per release "
-                  "(re-render each <version>/results.json)", markup=False, highlight=False)
-        raise typer.Exit(ExitCode.UNDECIDED)
-    try:
-        document = MatrixDocument.model_validate_json(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        err.print(f"gateconform report: {path}: not a gateconform matrix document ({first})", markup=False, highlight=False)
-        raise typer.Exit(ExitCode.UNDECIDED)
-    folder = path.parent
-    written: list[Path] = []
-    if not (html or markdown):
-        target = out_dir or folder
-        html = target / outputs.MATRIX_HTML_NAME
-        markdown = target / outputs.MATRIX_MARKDOWN_NAME
-    if html:
-        written.append(outputs.write_matrix_html(document, html, folder))
-    if markdown:
-        written.append(outputs.write_matrix_markdown(document, markdown))
-    if screenshot:
-        from harness.report.browser import BrowserError
-        from harness.report.browser import screenshot as take_screenshot
-
-        try:
-            if html is None:
-                import tempfile
-
-                with tempfile.TemporaryDirectory(prefix="gateconform-report-") as tmp:
-                    page = outputs.write_matrix_html(document, Path(tmp) / outputs.MATRIX_HTML_NAME, folder)
-                    written.append(take_screenshot(page, screenshot))
-            else:
-                written.append(take_screenshot(html, screenshot))
-        except BrowserError as exc:
-            err.print(f"gateconform report: no screenshot: {exc}", markup=False, highlight=False)
-            raise typer.Exit(ExitCode.UNDECIDED)
-    for written_path in written:
-        out.print(f"report: {written_path}", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

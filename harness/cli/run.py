@@ -21,7 +21,7 @@ from harness.cli import console
 from harness.cli.console import err, out
 from harness.gateways import registry
 from harness.model.exit_codes import ExitCode
-from harness.report.terminal import print_verdicts
+from harness.report import registry as renderers
 from harness.scenario.loader import ScenarioError, load_scenarios
 
 
@@ -78,7 +78,8 @@ def run(
         raise typer.Exit(ExitCode.UNDECIDED)
 
     # Imported only now: loading and validating must stay fast and start nothing.
-    from harness.common.files import OutputError, check_folder
+    from harness.cli.release_options import writable_or_exit
+    from harness.common.files import OutputError
     from harness.engine.watch import WatchLimits
     from harness.report.outputs import write_run_documents
     from harness.engine.runner import DEFAULT_TARGET, ScenarioRunner, check_target_spec, with_deps
@@ -92,19 +93,12 @@ def run(
     except TargetError as exc:
         err.print(f"gateconform: --target {spec}: {exc}", highlight=False, markup=False)
         raise typer.Exit(ExitCode.UNDECIDED)
-    try:  # a run costs minutes: a report folder that cannot be written is found out now
-        check_folder(report_dir or Path("reports"))
-    except OutputError as exc:
-        hint = "" if report_dir else "choose another folder with --report-dir; "
-        err.print(f"gateconform: {exc} ({hint}nothing was started)", highlight=False, markup=False)
-        raise typer.Exit(ExitCode.UNDECIDED)
+    writable_or_exit(report_dir)  # a run costs minutes: a folder that cannot be written is found out now
     spec = checked.spec
     for note in checked.notes:
         err.print(note, highlight=False, markup=False)
-    progress = console.progress()
-    progress(f"{len(scenarios)} scenario(s), target {spec}")
     limits = WatchLimits(deadline_s=scenario_deadline)
-    with ScenarioRunner(spec, log=progress, watch_limits=limits) as runner:
+    with ScenarioRunner(spec, events=console.progress(), watch_limits=limits) as runner:
         try:
             result = runner.run_all(scenarios)
         except KeyboardInterrupt:
@@ -112,7 +106,7 @@ def run(
             raise typer.Exit(ExitCode.INTERRUPTED)
         secrets = runner.redactor.secrets
 
-    print_verdicts(result, out)  # first: the verdicts are in memory, whatever happens to the files
+    renderers.show(renderers.RUN, result, out)  # first: the verdicts are in memory, whatever happens to the files
     folder = report_dir or Path("reports") / result.run_id
     try:
         written, write_error = write_run_documents(result, folder, secrets), None

@@ -33,9 +33,11 @@ fails), NOT_REPRODUCED (the older, "bad" release does not fail) or UNDECIDED.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Callable, Sequence
 
+from harness.engine.events import BisectStep, BisectVerdict, EventSink, ignore
 from harness.model.bisect import (  # noqa: F401 - the search's vocabulary, named here for its callers
     BisectOutcome, BisectResult, Direction, ReleaseState, ReleaseVerdict,
 )
@@ -44,15 +46,11 @@ if TYPE_CHECKING:
     from harness.model.results import ScenarioResult
 
 
-#: `progress(version, step, estimated_total)` before each release is tested.
-Progress = Callable[[str, int, int], None]
+#: Hears `BisectStep` before each release is tested and `BisectVerdict` once it was.
+Progress = EventSink
 #: `upcoming(versions)`: the releases the search may test right after the current one (one per
 #: possible answer), so a caller can prepare them (build environments) while this one runs.
 Upcoming = Callable[[list[str]], None]
-
-
-def _no_progress(_version: str, _step: int, _total: int) -> None:
-    pass
 
 
 def _no_upcoming(_versions: list[str]) -> None:
@@ -79,10 +77,12 @@ class _Search:
     def test(self, index: int, remaining_estimate: int) -> ReleaseVerdict:
         version = self.releases[index]
         step = len(self.order) + 1
-        self.progress(version, step, step + remaining_estimate)
+        self.progress(BisectStep(version, step, step + remaining_estimate))
+        started = time.monotonic()
         verdict = self.verdict_for(version)
         if verdict.version != version:  # a verdict function must answer for the release asked
             verdict = replace(verdict, version=version)
+        self.progress(BisectVerdict(verdict, time.monotonic() - started))
         self.known[index] = verdict
         self.order.append(verdict)
         return verdict
@@ -159,7 +159,7 @@ def _search(
 ) -> _Search:
     if len(releases) < 2:
         raise ValueError("bisect needs at least two releases (a good one and a bad one)")
-    return _Search(releases, verdict_for, progress or _no_progress, upcoming or _no_upcoming)
+    return _Search(releases, verdict_for, progress or ignore, upcoming or _no_upcoming)
 
 
 def _bounds(search: _Search) -> tuple[int, int]:

@@ -13,10 +13,11 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from harness.common.files import OutputError
 from harness.compare.release_run import DEPS_AUTO, DrawReports, ReleaseRun, failed_release_run, run_on_release
+from harness.engine.events import EventSink, ReleaseFinished, ReleaseStarted
 from harness.model.matrix import MatrixDocument, build_matrix
 from harness.model.results import now_iso
 from harness.model.scenario import Scenario
@@ -24,8 +25,6 @@ from harness.store.documents import write_matrix
 
 #: Memory one release needs while its proxy runs (proxy ≈ 0.8–1 GiB, PostgreSQL, engine, upstream).
 MEMORY_PER_JOB_GIB = 2.5
-
-Log = Callable[[str], None]
 
 
 # --------------------------------------------------------------------------- running it
@@ -68,14 +67,15 @@ def run_matrix(
     scenarios: Sequence[Scenario],
     folder: Path,
     jobs: int,
-    log: Log,
+    events: EventSink,
     deps: str = DEPS_AUTO,
     draw_reports: DrawReports | None = None,
 ) -> MatrixRun:
     """Run every scenario on every release (`jobs` releases at a time) and write the documents.
 
     `deps`: `auto` (today's dependencies, a release that does not start with them retried once
-    as released), `today` or `as-released`.
+    as released), `today` or `as-released`. `events` hears each release start and finish
+    (`ReleaseStarted`, `ReleaseFinished`) and, wrapped in `InRelease`, what happens in it.
 
     Writes `<folder>/<version>/results.json` per release, then `<folder>/matrix.json`; a file
     that cannot be written is named in `write_errors`, never raised: the verdicts come back.
@@ -89,17 +89,15 @@ def run_matrix(
     runs: dict[str, ReleaseRun] = {}
 
     def one_release(version: str) -> ReleaseRun:
-        release_log = _prefixed(log, version)
-        release_log("starting")
+        events(ReleaseStarted(version))
         release_started = time.monotonic()
         try:
-            run = run_on_release(version, scenarios, release_log, folder / version, cancel, active.append, deps,
+            run = run_on_release(version, scenarios, events, folder / version, cancel, active.append, deps,
                                  draw_reports)
         except Exception as exc:  # noqa: BLE001 - one broken release must not sink the matrix
             run = failed_release_run(version, scenarios, f"harness error: {type(exc).__name__}: {exc}",
                                      time.monotonic() - release_started)
-        as_released = " (dependencies as released)" if run.deps == "as-released" else ""
-        release_log(f"done in {run.elapsed_s:.0f} s: {run.result.overall}{as_released}")
+        events(ReleaseFinished(version, run.result.overall, run.elapsed_s, run.deps))
         return run
 
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="release") as pool:
@@ -144,7 +142,3 @@ def _stop_runners(runners: list[object]) -> None:
             runner.close()  # type: ignore[attr-defined]
         except Exception:  # noqa: BLE001 - keep stopping the others
             pass
-
-
-def _prefixed(log: Log, version: str) -> Log:
-    return lambda message: log(f"[{version}] {message}")

@@ -9,6 +9,9 @@ dependencies as of the release's upload date) or `auto` (a matrix's and a bisect
 today's first, and a release that did not install or start with them is retried once with
 dependencies as released before it is called untestable. The results document says which mode
 the verdicts come from (`deps`) and, after a retry, why today's did not do (`deps_fallback`).
+
+What happens on a release reaches the caller's event sink wrapped in `InRelease(version, …)`:
+the runner's events and the notes said here (`ReleaseNote`: a retry, a file not written).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from harness.engine.events import Event, EventSink, InRelease, ReleaseNote
 from harness.gateways import registry
 from harness.model.reasons import NotRunReason
 from harness.model.results import RunResult
@@ -26,7 +30,6 @@ from harness.model.scenario import Scenario
 from harness.model.target import LOCAL, TargetSpec
 from harness.store.documents import write_results
 
-Log = Callable[[str], None]
 #: Draws a release's reports from its results document into a folder (`report.outputs.write_reports`).
 DrawReports = Callable[[RunResult, Path], object]
 
@@ -90,11 +93,12 @@ def run_with_deps(
     version: str,
     deps: str,
     attempt: Callable[[str], ReleaseRun],
-    log: Log,
+    events: EventSink,
 ) -> ReleaseRun:
     """Run a release in dependency mode `deps`; `auto` retries as released once if today's did not start.
 
-    `attempt(mode)` runs the release with `today` or `as-released` dependencies (a fake in tests).
+    `attempt(mode)` runs the release with `today` or `as-released` dependencies (a fake in tests);
+    a retry is announced to `events` as a `ReleaseNote`.
     """
     if deps not in RELEASE_DEPS_MODES:
         raise ValueError(f"unknown dependency mode {deps!r} (use {', '.join(RELEASE_DEPS_MODES)})")
@@ -107,8 +111,8 @@ def run_with_deps(
     why = did_not_start(first.result)
     if why is None:
         return first
-    log(f"{_gateway_name()} {version} did not start with today's dependencies ({why}); "
-        "retrying once with dependencies as released")
+    events(ReleaseNote(version, f"{_gateway_name()} {version} did not start with today's dependencies ({why}); "
+                                "retrying once with dependencies as released"))
     second = attempt(DEPS_AS_RELEASED)
     second.deps = DEPS_AS_RELEASED
     second.deps_fallback = why
@@ -120,7 +124,7 @@ def run_with_deps(
 def run_on_release(
     version: str,
     scenarios: Sequence[Scenario],
-    log: Log,
+    events: EventSink,
     out_dir: Path | None = None,
     cancel: threading.Event | None = None,
     runner_started: Callable[[object], None] | None = None,
@@ -135,21 +139,25 @@ def run_on_release(
     thread (Ctrl-C in a matrix). `deps`: `today`, `as-released` or `auto` (see the module doc);
     the results document written is the one of the attempt that counts. `draw_reports(result,
     folder)` draws the human-facing reports next to it (the caller's choice: compare never draws).
+    Everything that happens reaches `events` wrapped in `InRelease(version, …)`.
     """
 
-    def attempt(mode: str) -> ReleaseRun:
-        return _run_once(version, scenarios, log, mode, cancel, runner_started)
+    def in_release(event: Event) -> None:
+        events(InRelease(version, event))
 
-    run = run_with_deps(version, deps, attempt, log)
+    def attempt(mode: str) -> ReleaseRun:
+        return _run_once(version, scenarios, in_release, mode, cancel, runner_started)
+
+    run = run_with_deps(version, deps, attempt, in_release)
     if out_dir is not None:
-        run.results_path = _write_documents(run, out_dir, log, draw_reports)
+        run.results_path = _write_documents(run, out_dir, in_release, draw_reports)
     return run
 
 
 def _run_once(
     version: str,
     scenarios: Sequence[Scenario],
-    log: Log,
+    events: EventSink,
     deps: str,
     cancel: threading.Event | None,
     runner_started: Callable[[object], None] | None,
@@ -157,7 +165,7 @@ def _run_once(
     from harness.engine.runner import ScenarioRunner
 
     started = time.monotonic()
-    with ScenarioRunner(release_spec(version, deps), log=log) as runner:
+    with ScenarioRunner(release_spec(version, deps), events=events) as runner:
         if runner_started is not None:
             runner_started(runner)
         result = runner.run_all(scenarios, cancel=cancel)
@@ -165,19 +173,23 @@ def _run_once(
     return ReleaseRun(version, result, time.monotonic() - started, deps=deps, secrets=secrets)
 
 
-def _write_documents(run: ReleaseRun, out_dir: Path, log: Log, draw_reports: DrawReports | None) -> Path | None:
+def _write_documents(run: ReleaseRun, out_dir: Path, events: EventSink,
+                     draw_reports: DrawReports | None) -> Path | None:
     """results.json and the reports of `run`; the path of results.json, or None if not written.
 
-    A folder that cannot be written (disk full …) is recorded in `run.write_error` and logged:
-    the release was tested, its verdicts stay in `run.result` for the matrix or the bisect.
+    A folder that cannot be written (disk full …) is recorded in `run.write_error` and told to
+    `events`: the release was tested, its verdicts stay in `run.result` for the matrix or the bisect.
     """
     from harness.common.files import OutputError
+
+    def not_written(what: str, why: object) -> None:
+        events(ReleaseNote(run.version, f"{what} not written for {_gateway_name()} {run.version}: {why}"))
 
     try:
         path = write_results(run.result, out_dir / "results.json", secrets=run.secrets)
     except OutputError as exc:
         run.write_error = str(exc)
-        log(f"results not written for {_gateway_name()} {run.version}: {exc}")
+        not_written("results", exc)
         return None
     if draw_reports is None:
         return path
@@ -185,10 +197,10 @@ def _write_documents(run: ReleaseRun, out_dir: Path, log: Log, draw_reports: Dra
         draw_reports(run.result, out_dir)
     except OutputError as exc:
         run.write_error = str(exc)
-        log(f"reports not written for {_gateway_name()} {run.version}: {exc}")
+        not_written("reports", exc)
     except Exception as exc:  # noqa: BLE001 - results.json is written; a report bug must not
         # turn a tested release into an untestable one
-        log(f"reports not written for {_gateway_name()} {run.version}: {type(exc).__name__}: {exc}")
+        not_written("reports", f"{type(exc).__name__}: {exc}")
     return path
 
 
@@ -219,10 +231,10 @@ class EnvironmentPrefetcher:
     marks the release untestable with the reason.
     """
 
-    def __init__(self, log: Log, deps: str = DEPS_TODAY) -> None:
+    def __init__(self, events: EventSink, deps: str = DEPS_TODAY) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        self._log = log
+        self._events = events
         # `auto` tries today's dependencies first: those are the environments worth building ahead
         self._deps = DEPS_AS_RELEASED if deps == DEPS_AS_RELEASED else DEPS_TODAY
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
@@ -246,12 +258,12 @@ class EnvironmentPrefetcher:
         try:
             built = gateway.prepare_local(version, self._deps, default_cache_root())
         except Exception as exc:  # noqa: BLE001 - reported when the release itself is tested
-            self._log(f"(background) environment for {gateway.name} {version} did not build: "
-                      f"{str(exc).splitlines()[0]}")
+            self._events(ReleaseNote(version, f"(background) environment for {gateway.name} {version} did not "
+                                              f"build: {str(exc).splitlines()[0]}"))
             return
         if built:
-            self._log(f"(background) environment for {gateway.name} {version} ready in "
-                      f"{time.monotonic() - started:.0f} s")
+            self._events(ReleaseNote(version, f"(background) environment for {gateway.name} {version} ready in "
+                                              f"{time.monotonic() - started:.0f} s"))
 
     def close(self) -> None:
         """Drop queued builds and wait for the one in progress (a uv or prisma child process)."""

@@ -7,6 +7,9 @@ Everything gateway-specific comes from the gateway the target spec names
 (`harness.gateways.registry`): the launcher that builds the target, the admin client that
 provisions and tears down, the liveness route the watch asks, the refusals the judge counts
 as denied.
+
+What happens is told as typed events (`harness.engine.events`) to the runner's `events` sink;
+what targets and gateways say in free text reaches it as `TargetProgress`.
 """
 
 from __future__ import annotations
@@ -25,6 +28,11 @@ from harness.model.check import Check
 from harness.oracle.explicit import checks_for
 from harness.probes.run import run_probes
 from harness.common.abandonable import ConnectionGuard, Tally
+from harness.common.log import Log
+from harness.engine.events import (
+    EventSink, RunFinished, RunStarted, ScenarioFinished, ScenarioProgress, ScenarioStarted, TargetFailed,
+    TargetProgress, TargetReady, TargetStarting, ignore,
+)
 from harness.engine.grouping import group_by_models
 from harness.engine.watch import ProxyStoppedAnswering, ProxyWatch, WatchLimits, answers, is_silence
 from harness.common.redact import Redactor, shareable_path
@@ -39,7 +47,6 @@ from harness.judge import judge
 if TYPE_CHECKING:
     from harness.targets.spec import CheckedTarget
 
-Log = Callable[[str], None]
 #: Builds (does not start) the target a spec names: `make_target`, or a test's stand-in.
 TargetFactory = Callable[[str, Log], Target]
 
@@ -104,10 +111,11 @@ class ScenarioRunner:
     `watch_limits` bounds how long a scenario waits for its proxy (see `harness.engine.watch`).
     `target_factory` builds each target (default `make_target`) and `gateway` is the target's
     gateway (default: the one the spec names); both are seams for tests.
+    `events` receives what happens, as typed events (`harness.engine.events`).
     """
 
     target_spec: str
-    log: Log = lambda _msg: None
+    events: EventSink = ignore
     run_id: str = field(default_factory=new_run_id)
     redactor: Redactor = field(default_factory=Redactor)
     # the version the first started proxy reported (every proxy of a runner shares one spec)
@@ -135,18 +143,22 @@ class ScenarioRunner:
             raise NoProxy(self._install_error, NotRunReason.TARGET_NOT_INSTALLED)
         if slot is None:
             factory = self.target_factory or make_target  # looked up now: tests may replace `make_target`
-            slot = _Slot(target=factory(self.target_spec, self.log))
+            spec = self.target_spec
+            self.events(TargetStarting(spec, tuple(model.name for model in models)))
+            slot = _Slot(target=factory(spec, lambda message: self.events(TargetProgress(spec, message))))
             self._slots[models] = slot
             try:
                 slot.endpoint = slot.target.start(list(models))
                 self.redactor.add(slot.endpoint.master_key)
                 self.proxy_version = self.proxy_version or slot.endpoint.proxy_version
                 self.image_digest = self.image_digest or slot.endpoint.image_digest
+                self.events(TargetReady(spec, slot.endpoint.base_url, slot.endpoint.proxy_version))
             except TargetError as exc:
                 slot.error = self.redactor.redact(str(exc))
                 if isinstance(exc, (EnvironmentBuildError, ReleaseError)):
                     slot.failure = NotRunReason.TARGET_NOT_INSTALLED
                     self._install_error = slot.error
+                self.events(TargetFailed(spec, slot.error))
             except BaseException:
                 slot.target.stop()  # Ctrl-C during boot: leave nothing behind
                 raise
@@ -178,14 +190,15 @@ class ScenarioRunner:
         scenarios ran, so the machine never holds more than one proxy of this runner.
         """
         result = RunResult.new(target=self.target_spec, run_id=self.run_id)
+        self.events(RunStarted(self.target_spec, len(scenarios)))
         for group in group_by_models(scenarios):
             for scenario in group:
                 if cancel is not None and cancel.is_set():
                     break
-                self.log(f"scenario {scenario.id}")
                 result.scenarios.append(self.run(scenario))
             self.release(tuple(group[0].model_specs()))
         self.stamp(result)
+        self.events(RunFinished(result))
         return result
 
     def stamp(self, result: RunResult) -> None:
@@ -196,8 +209,17 @@ class ScenarioRunner:
         result.finish()
 
     def run(self, scenario: Scenario) -> ScenarioResult:
-        """Provision, probe, judge and tear down one scenario; never raises for proxy trouble."""
+        """Provision, probe, judge and tear down one scenario; never raises for proxy trouble.
+
+        Tells `events` when it starts and when it has its verdicts (`ScenarioFinished`).
+        """
         started = time.monotonic()
+        self.events(ScenarioStarted(scenario.id))
+        result = self._run(scenario, started)
+        self.events(ScenarioFinished(result, time.monotonic() - started))
+        return result
+
+    def _run(self, scenario: Scenario, started: float) -> ScenarioResult:
         checks = checks_for(scenario)
         self._scenario_count += 1
         # A distinct prefix per scenario: scenarios share a proxy and must not share entities.
@@ -225,11 +247,11 @@ class ScenarioRunner:
 
         limits = self.watch_limits
         guard = ConnectionGuard()
-        adapter = self._admin(endpoint, guard)
+        adapter = self._admin(endpoint, guard, scenario.id)
         handles = adapter.new_handles(scenario_run_id)
         refusals = self.gateway.refusals
         try:
-            with ProxyWatch(endpoint.base_url, self.gateway.liveness_path, limits, self.log,
+            with ProxyWatch(endpoint.base_url, self.gateway.liveness_path, limits, self._say(scenario.id),
                             subject=scenario.id) as watch:
                 checks = watch.run("preparing", guard,  # reads which features the proxy has
                                    lambda: self._with_skips(checks, adapter, scenario))
@@ -282,14 +304,14 @@ class ScenarioRunner:
             return
         limits = self.watch_limits
         liveness = self.gateway.liveness_path
+        say = self._say(scenario_id)
         if abandoned is not None and not answers(endpoint.base_url, liveness, limits.liveness_timeout_s):
-            self.log(f"teardown of {scenario_id}: not attempted ({abandoned}); "
-                     f"left in the proxy: {handles.describe()}")
+            say(f"teardown of {scenario_id}: not attempted ({abandoned}); left in the proxy: {handles.describe()}")
             return
         guard = ConnectionGuard()
-        adapter = self._admin(endpoint, guard)
+        adapter = self._admin(endpoint, guard, scenario_id)
         try:
-            with ProxyWatch(endpoint.base_url, liveness, limits, self.log,
+            with ProxyWatch(endpoint.base_url, liveness, limits, say,
                             subject=scenario_id, deadline_s=limits.teardown_s) as watch:
                 problems = watch.run("tearing down", guard, lambda: adapter.teardown(handles))
         except ProxyStoppedAnswering as exc:
@@ -301,13 +323,18 @@ class ScenarioRunner:
         if is_silence(guard.reason):
             self._silent_proxies[endpoint.base_url] = guard.reason
         for problem in problems:
-            self.log(f"teardown of {scenario_id}: {problem}")
+            say(f"teardown of {scenario_id}: {problem}")
         if handles.created_count():
-            self.log(f"teardown of {scenario_id}: left in the proxy: {handles.describe()}")
+            say(f"teardown of {scenario_id}: left in the proxy: {handles.describe()}")
 
-    def _admin(self, endpoint: Endpoint, guard: ConnectionGuard) -> AdminClient:
+    def _say(self, scenario_id: str) -> Log:
+        """A free-text log for the work on one scenario (watch, admin client, teardown): `ScenarioProgress`."""
+        return lambda message: self.events(ScenarioProgress(scenario_id, message))
+
+    def _admin(self, endpoint: Endpoint, guard: ConnectionGuard, scenario_id: str) -> AdminClient:
         """The gateway's admin client for `endpoint`, its calls abandonable through `guard`."""
-        return self.gateway.admin(endpoint, self.redactor, self.log, transport=_transport(guard, endpoint))
+        return self.gateway.admin(endpoint, self.redactor, self._say(scenario_id),
+                                  transport=_transport(guard, endpoint))
 
     @staticmethod
     def _with_skips(checks: list[Check], adapter: AdminClient, scenario: Scenario) -> list[Check]:

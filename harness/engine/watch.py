@@ -23,11 +23,11 @@ from typing import Any, Callable, TypeVar
 
 import httpx
 
+from harness.common.log import Log
 from harness.common.abandonable import ConnectionGuard
 from harness.model.observation import DEADLINE_PASSED, STOPPED_ANSWERING
 
 T = TypeVar("T")
-Log = Callable[[str], None]
 
 _TICK_S = 0.05  # how often the watching thread looks at the work, the clock and the liveness
 

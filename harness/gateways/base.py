@@ -32,7 +32,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
+
+from harness.common.log import Log
 
 if TYPE_CHECKING:
     import httpx
@@ -45,7 +47,6 @@ if TYPE_CHECKING:
     from harness.targets.reaping import BuildSweeper
     from harness.targets.spec import CheckedTarget, ParsedImage
 
-Log = Callable[[str], None]
 
 #: The owners of a `models` list in a scenario, as `SpecialName.owners` names them.
 TEAM, USER, KEY = "team", "user", "key"

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import pytest
 
 from harness.model.results import RunResult, ScenarioResult, merge_results
 from harness.model.scenario import Scenario
 from harness.store.documents import write_results
+
+if TYPE_CHECKING:
+    from harness.engine.events import EventSink
 
 RUNNER_KEY = pytest.StashKey["SessionScenarios"]()
 #: Key of a worker's results document in pytest-xdist's `workeroutput` (sent to the controller).
@@ -46,7 +49,7 @@ class SessionScenarios:
 
             if self._runner is None:
                 spec = self._config.getoption("gateconform_target") or DEFAULT_TARGET
-                self._runner = ScenarioRunner(spec, log=lambda msg: progress(self._config, msg))
+                self._runner = ScenarioRunner(spec, events=terminal_lines(self._config))
                 self._run = RunResult.new(target=spec, run_id=self._runner.run_id)
             self._results[scenario.id] = self._runner.run(scenario)
         return self._results[scenario.id]
@@ -55,16 +58,15 @@ class SessionScenarios:
         return bool(self._config.getoption("gateconform_results") or self._config.getoption("gateconform_report_dir"))
 
     def _publish(self, run: RunResult, secrets: Sequence[str] = ()) -> None:
-        """Write the results document and, with `--gateconform-report-dir`, every report."""
+        """Write the results document and, with `--gateconform-report-dir`, every registered report."""
         report_dir = self._config.getoption("gateconform_report_dir")
         path = self._config.getoption("gateconform_results")
         if path:
             write_results(run, path, secrets=secrets)
         if report_dir:
-            from harness.report.outputs import write_reports
+            from harness.report.outputs import write_run_documents
 
-            write_results(run, Path(report_dir) / "results.json", secrets=secrets)
-            write_reports(run, Path(report_dir))
+            write_run_documents(run, Path(report_dir), secrets)
 
     def close(self) -> None:
         """Stop the runner; publish the results (a worker hands them to the controller)."""
@@ -132,3 +134,12 @@ def progress(config: pytest.Config, message: str) -> None:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(f"[gateconform] {message}")
+
+
+def terminal_lines(config: pytest.Config) -> "EventSink":
+    """The runner's events as `[gateconform] …` lines: what targets say, and each scenario's verdict as it
+    finishes (not when it starts: pytest names the item it runs)."""
+    from harness.engine.events import ScenarioStarted
+    from harness.report.progress import as_lines
+
+    return as_lines(lambda line: progress(config, line), shown=lambda event: not isinstance(event, ScenarioStarted))

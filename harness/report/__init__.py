@@ -1,6 +1,7 @@
-"""Reports drawn from the results document only: HTML, Markdown, JUnit XML and Allure results.
+"""Reports drawn from documents only, and the words of progress: renderers in a registry.
 
-`outputs.write_reports(result, folder)` writes them all after a run; `gateconform report
-results.json` re-renders any past run with the same bytes. The matrix page (`matrix_html`) is
-drawn the same way from a matrix document (`matrix.json`), in the same style.
+`registry` lists every renderer by the document it draws (a run's results, a matrix, a bisect's
+answer), file or terminal; `outputs.write_reports(result, folder)` writes a run's after it ends,
+and `gateconform report results.json` re-renders any past run with the same bytes. `progress`
+words the events of a run (`harness.engine.events`) for the terminal and pytest.
 """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -12,8 +14,13 @@ from harness.report.terminal import deps_lines, one_line
 STATE_STYLE = {"good": "green", "bad": "bold red", "not applicable": "yellow", "untestable": "magenta"}
 
 
-def print_bisect(result: BisectResult, check: str | None, timings: dict[str, float], out: Console) -> None:
-    """The answer, the observations of the two releases side by side, and every release tested."""
+def print_bisect(result: BisectResult, out: Console, check: str | None = None,
+                 timings: Mapping[str, float] | None = None) -> None:
+    """The answer, the observations of the two releases side by side, and every release tested.
+
+    `check`: the one check bisected (the side by side shows only it); `timings`: seconds per release.
+    """
+    timings = timings or {}
     out.print(f"[bold]bisect: {result.outcome.value}[/] — {escape(result.message)}", highlight=False)
     older, newer = result.older, result.newer
     if older is not None and newer is not None:

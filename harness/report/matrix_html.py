@@ -14,12 +14,15 @@ per-release reports are relative: `base` is the matrix folder as seen from the p
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from harness.gateways import registry
 from harness.model.matrix import NOT_RUN, CheckRow, MatrixDocument, ScenarioRow
 from harness.report.matrix_text import CHANGE_MARK, cell_text
+from harness.common.files import write_text
 from harness.common.redact import Redactor, redact_strings
 from harness.report.html import _environment
 from harness.report.names import HTML_NAME
@@ -353,3 +356,17 @@ def render_matrix_html(document: MatrixDocument, base: str = "") -> str:
     into that folder, as `gateconform matrix` does).
     """
     return _environment().get_template("matrix.html.j2").render(m=build_matrix_page(document, base))
+
+
+def write_matrix_html(document: MatrixDocument, path: Path, matrix_folder: Path | None = None) -> Path:
+    """Write the page to `path` (all or nothing); its links to each release's report.html are relative.
+
+    `matrix_folder` is where matrix.json and the per-release folders are (default: next to
+    `path`, as `gateconform matrix` writes it).
+    """
+    path = Path(path)
+    base = ""
+    if matrix_folder is not None:
+        relative = os.path.relpath(Path(matrix_folder).resolve(), path.resolve().parent)
+        base = "" if relative == "." else Path(relative).as_posix()
+    return write_text(path, render_matrix_html(document, base))

@@ -8,15 +8,17 @@ verdict differs from the release before it is marked ▲, and the first such rel
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from harness.model.matrix import NOT_RUN, MatrixDocument, ScenarioRow
+from harness.report.terminal import OUTCOME_STYLE, deps_lines
 
 CHANGE_MARK = "▲"
 #: A change line names at most this many checks (the Markdown detail table has them all).
 MAX_CHECKS_NAMED = 4
-_STYLE = {"pass": "green", "fail": "bold red", "error": "bold magenta", "skip": "yellow", NOT_RUN: "dim"}
+_STYLE = {**OUTCOME_STYLE, NOT_RUN: "dim"}
 
 
 def cell_text(row: ScenarioRow, version: str) -> str:
@@ -78,6 +80,18 @@ def change_lines(document: MatrixDocument) -> list[str]:
 def release_errors(document: MatrixDocument) -> list[str]:
     """Releases that could not be tested, with the first line of why."""
     return [f"{c.version}: {c.error}" for c in document.releases.values() if c.error]
+
+
+def print_matrix(document: MatrixDocument, out: Console, **_: object) -> None:
+    """The matrix on the terminal: the table, where verdicts changed, what could not be tested, and
+    which releases ran with dependencies as released."""
+    out.print(terminal_table(document))
+    for line in change_lines(document):
+        out.print(f"changed: {escape(line)}", highlight=False)
+    for line in release_errors(document):
+        out.print(f"[bold magenta]could not test[/] {escape(line)}", highlight=False)
+    for line in deps_lines(document.releases.values()):
+        out.print(escape(line), highlight=False)
 
 
 def markdown(document: MatrixDocument) -> str:

@@ -1,4 +1,4 @@
-"""The file names of a report folder: what `outputs` writes and what pages link to."""
+"""The file names of a report folder: where the registered renderers write by default, what pages link to."""
 
 HTML_NAME = "report.html"
 MATRIX_JSON_NAME = "matrix.json"

@@ -12,7 +12,7 @@ from harness.gateways import registry
 from harness.model.reasons import ErrorReason
 from harness.model.results import RunResult
 
-_OUTCOME_STYLE = {"fail": "bold red", "error": "bold magenta", "skip": "yellow", "pass": "green"}
+OUTCOME_STYLE = {"fail": "bold red", "error": "bold magenta", "skip": "yellow", "pass": "green"}
 _OUTCOME_ORDER = {"fail": 0, "error": 1, "skip": 2, "pass": 3}
 
 
@@ -40,7 +40,7 @@ def print_verdicts(result: RunResult, out: Console) -> None:
         for verdict in verdicts:
             outcome = verdict.outcome.value
             table.add_row(
-                f"[{_OUTCOME_STYLE[outcome]}]{outcome.upper()}[/]",
+                f"[{OUTCOME_STYLE[outcome]}]{outcome.upper()}[/]",
                 escape(verdict.title), escape(shorten(verdict.expected)), escape(shorten(verdict.observed)),
             )
         out.print(table)
@@ -53,7 +53,7 @@ def print_verdicts(result: RunResult, out: Console) -> None:
                 continue
             if verdict.error_reason is ErrorReason.SCENARIO_NOT_RUN:
                 continue  # the scenario's error, said once just above
-            style = _OUTCOME_STYLE[verdict.outcome.value]
+            style = OUTCOME_STYLE[verdict.outcome.value]
             out.print(f"[{style}]✗[/] {escape(shorten(verdict.message))}", highlight=False)
     counts = result.counts
     summary = ", ".join(f"{counts.get(name, 0)} {name}" for name in ("pass", "fail", "error", "skip"))

@@ -18,15 +18,15 @@ import os
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
+from harness.common.log import Log
 from harness.targets.errors import TargetError
 from harness.targets.lifecycle import OWNER_IDENTITY, identity_alive
 
 if TYPE_CHECKING:
     import docker
 
-Log = Callable[[str], None]
 
 LABEL_RUN = "gateconform.run"
 LABEL_OWNER = "gateconform.owner"

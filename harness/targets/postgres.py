@@ -20,8 +20,9 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
+from harness.common.log import Log
 from harness.targets.errors import PostgresError
 from harness.targets.postgres_binaries import (
     PostgresBinaries,
@@ -41,7 +42,6 @@ from harness.targets.postgres_migrations import (
 from harness.targets.processes import is_running, send_signal, wait_until_gone
 from harness.targets.reaping import POSTGRES_DIR_PREFIX
 
-Log = Callable[[str], None]
 
 SUPERUSER = "postgres"
 START_TIMEOUT_S = 60

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from harness.common.log import Log
 from harness.common.cache_root import default_cache_root
 from harness.targets.build_sites import SweptFolder, remove_folder, tool_temp_folders
 from harness.targets.lifecycle import BUILD_RUN_PREFIX, OWNER_ENV, RUN_ID_ENV, identity_alive, read_owner_file
@@ -28,7 +29,6 @@ from harness.targets.processes import (
     wait_until_gone,
 )
 
-Log = Callable[[str], None]
 #: Sweeps the build folders a gateway's killed builds left under a cache root; reports each one.
 BuildSweeper = Callable[[Path], list[SweptFolder]]
 

@@ -13,12 +13,12 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
+from harness.common.log import Log
 from harness.targets.errors import EnvironmentBuildError
 from harness.targets.processes import signal_group
 
-Log = Callable[[str], None]
 
 #: Slow steps report "still …" this often so a long build never looks hung.
 HEARTBEAT_S = 15.0

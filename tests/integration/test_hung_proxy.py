@@ -13,6 +13,7 @@ import pytest
 
 from harness.engine import runner as runner_module
 from harness.engine.runner import ScenarioRunner
+from harness.report.progress import as_lines
 from harness.scenario.loader import parse_scenario
 from harness.gateways.litellm.local import LocalTarget
 from harness.targets.processes import running_children
@@ -66,7 +67,7 @@ def test_stopped_proxy_ends_in_error_verdicts_within_bounded_time(monkeypatch: p
         print(message)
         log.append(message)
 
-    scenario_runner = ScenarioRunner("litellm==1.82.3", log=progress)
+    scenario_runner = ScenarioRunner("litellm==1.82.3", events=as_lines(progress))
     try:
         result = scenario_runner.run(parse_scenario(SCENARIO))
         ended_at = time.monotonic()

@@ -124,6 +124,21 @@ def test_forbidden_pairs_in_a_layer(name: str) -> None:
     assert found == [], f"{name} imports {found} ({area} never imports {', '.join(sorted(banned))})"
 
 
+#: Areas that only tell what happens (typed events, `harness.engine.events`); `report/` words it
+#: and the entry points print it.
+SILENT = ("engine", "compare")
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if _area(n) in SILENT))
+def test_the_engine_and_comparisons_emit_events_and_never_print(name: str) -> None:
+    tree = ast.parse(MODULES[name].read_text())
+    printing = sorted({node.lineno for node in ast.walk(tree)
+                       if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"})
+    rich = sorted(m for m in _imports(MODULES[name], name) if m == "rich" or m.startswith("rich."))
+    assert printing == [] and rich == [], (
+        f"{name} prints (lines {printing}, {rich}): emit an event instead (harness.engine.events)")
+
+
 def _gateway_package(module: str) -> str | None:
     """`harness.gateways.litellm.admin` → `harness.gateways.litellm`; None outside a gateway's package."""
     parts = module.split(".")

@@ -15,6 +15,7 @@ from harness.compare.bisect import (
     bisect_releases,
     classify,
 )
+from harness.engine.events import BisectStep, Event, EventSink
 from harness.model.bisect import side_by_side
 from harness.model.check import Check, Expect
 from harness.model.results import ScenarioResult
@@ -152,10 +153,20 @@ def test_needs_two_releases() -> None:
         bisect_releases(["1.0.0"], FakeReleases({"1.0.0": GOOD}))
 
 
+def steps(seen: list[tuple[str, int, int]]) -> EventSink:
+    """A progress sink keeping (version, step, estimated total) of each `BisectStep`."""
+
+    def keep(event: Event) -> None:
+        if isinstance(event, BisectStep):
+            seen.append((event.version, event.step, event.estimated_total))
+
+    return keep
+
+
 def test_progress_counts_steps_and_estimates_the_total() -> None:
     seen: list[tuple[str, int, int]] = []
     fake = FakeReleases(states_with_first_bad("1.81.0"))
-    bisect_releases(RELEASES, fake, progress=lambda v, step, total: seen.append((v, step, total)))
+    bisect_releases(RELEASES, fake, progress=steps(seen))
     assert [step for _, step, _ in seen] == list(range(1, len(fake.asked) + 1))
     assert all(total >= step for _, step, total in seen)
     first_estimate = seen[0][2]
@@ -336,7 +347,7 @@ def test_fix_progress_and_upcoming_work_as_for_the_break() -> None:
     seen: list[tuple[str, int, int]] = []
     announced: list[list[str]] = []
     fake = FakeReleases(states_with_first_good("1.81.0"))
-    bisect_fix(RELEASES, fake, progress=lambda v, step, total: seen.append((v, step, total)),
+    bisect_fix(RELEASES, fake, progress=steps(seen),
                upcoming=announced.append)
     assert [step for _, step, _ in seen] == list(range(1, len(fake.asked) + 1))
     assert abs(seen[0][2] - len(fake.asked)) <= 2

@@ -14,7 +14,9 @@ from harness.gateways.litellm.cache import list_environments
 from harness.compare.release_run import ReleaseRun, did_not_start, run_with_deps
 from harness.model.reasons import NotRunReason
 from harness.model.results import RunResult, ScenarioResult
+from harness.engine.events import ignore
 from harness.engine.runner import make_target
+from harness.report.progress import as_lines
 from harness.gateways.litellm import environment_build, environments
 from harness.gateways.litellm.environment_build import uv_pip_install_command
 from harness.gateways.litellm.environments import STAMP_NAME, environment_name, find_complete_environment
@@ -208,7 +210,7 @@ def test_auto_retries_once_as_released(first_error, expected_modes, final) -> No
         modes.append(mode)
         return _run("1.95.0", first_error if mode == "today" else None)
 
-    run = run_with_deps("1.95.0", "auto", attempt, logged.append)
+    run = run_with_deps("1.95.0", "auto", attempt, as_lines(logged.append))
     assert modes == expected_modes and run.deps == final
     if final == "as-released":
         assert run.deps_fallback and "get_flat_dependant" in run.deps_fallback
@@ -221,10 +223,10 @@ def test_auto_retries_once_as_released(first_error, expected_modes, final) -> No
 def test_explicit_modes_never_retry() -> None:
     for mode in ("today", "as-released"):
         modes: list[str] = []
-        run = run_with_deps("1.95.0", mode, lambda m: modes.append(m) or _run("1.95.0", BOOT_FAILURE), lambda _m: None)
+        run = run_with_deps("1.95.0", mode, lambda m: modes.append(m) or _run("1.95.0", BOOT_FAILURE), ignore)
         assert modes == [mode] and run.deps == mode
     with pytest.raises(ValueError):
-        run_with_deps("1.95.0", "yesterday", lambda m: _run("1.95.0", None), lambda _m: None)
+        run_with_deps("1.95.0", "yesterday", lambda m: _run("1.95.0", None), ignore)
 
 
 def test_the_matrix_column_and_bisect_say_which_dependencies(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from harness.compare import matrix
 from harness.model.check import Check, Expect
 from harness.model.matrix import NOT_RUN, MatrixDocument, build_matrix, change_points
 from harness.compare.matrix import default_jobs
+from harness.engine.events import ignore
 from harness.report.matrix_text import CHANGE_MARK, change_lines, markdown, terminal_table
 from harness.compare.release_run import ReleaseRun
 from harness.model.results import RunResult, ScenarioResult
@@ -136,7 +137,7 @@ def test_run_matrix_runs_releases_concurrently_and_writes_documents(tmp_path: Pa
         return ReleaseRun(version, result, 1.0, path)
 
     monkeypatch.setattr(matrix, "run_on_release", fake_run_on_release)
-    finished = matrix.run_matrix(VERSIONS, [], tmp_path, jobs=2, log=lambda _m: None)
+    finished = matrix.run_matrix(VERSIONS, [], tmp_path, jobs=2, events=ignore)
     assert max(overlap) == 2
     assert (tmp_path / "matrix.json").is_file()
     assert all((tmp_path / v / "results.json").is_file() for v in VERSIONS)
@@ -152,6 +153,6 @@ def test_a_release_that_crashes_the_harness_is_an_error_column(tmp_path: Path, m
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(matrix, "run_on_release", boom)
-    finished = matrix.run_matrix(["1.80.0"], [seed], tmp_path, jobs=1, log=lambda _m: None)
+    finished = matrix.run_matrix(["1.80.0"], [seed], tmp_path, jobs=1, events=ignore)
     assert finished.document.releases["1.80.0"].error == "harness error: RuntimeError: disk full"
     assert finished.document.overall == "error"

@@ -22,6 +22,7 @@ from harness.engine import runner
 from harness.common.abandonable import ConnectionGuard
 from harness.engine.watch import ProxyWatch, WatchLimits
 from harness.model.reasons import ErrorReason, NotRunReason
+from harness.report.progress import as_lines
 from harness.model.results import ScenarioResult
 from harness.scenario.loader import parse_scenario
 from harness.targets.base import Endpoint
@@ -160,7 +161,7 @@ def run_scenario(monkeypatch: pytest.MonkeyPatch, base_url: str, limits: WatchLi
     scenario = parse_scenario(SCENARIO)
 
     def work() -> None:
-        with runner.ScenarioRunner("litellm==0.0.0", log=log.append, watch_limits=limits) as scenario_runner:
+        with runner.ScenarioRunner("litellm==0.0.0", events=as_lines(log.append), watch_limits=limits) as scenario_runner:
             for _ in range(scenarios):
                 results.append(scenario_runner.run(scenario))
 

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import httpx
 
+from harness.common.log import Log, quiet
 from harness.common.redact import Redactor
 from harness.gateways.base import ProvisionError
 from harness.model.scenario import Scenario
@@ -71,7 +72,7 @@ class LiteLLMAdapter:
         self,
         endpoint: Endpoint,
         redactor: Redactor,
-        log: Callable[[str], None] | None = None,
+        log: Log | None = None,
         *,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
@@ -79,7 +80,7 @@ class LiteLLMAdapter:
         self._endpoint = endpoint
         self._redactor = redactor
         redactor.add(endpoint.master_key)  # it authenticates every call: never in an error text
-        self._log = log or (lambda _msg: None)
+        self._log = log or quiet
         self._client = httpx.Client(
             base_url=endpoint.base_url,
             headers={"Authorization": f"Bearer {endpoint.master_key}"},

@@ -9,10 +9,11 @@ finding the gateway stays cheap.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 from packaging.version import Version
 
+from harness.common.log import Log
 from harness.gateways.base import BisectRange, ReleaseSelection
 
 
@@ -41,7 +42,7 @@ class LiteLLMReleases:
             lines.append(f"{version}{'  (environment cached)' if cached else ''}")
         return lines
 
-    def latest(self, cache_root: Path, log: Callable[[str], None] | None = None) -> str:
+    def latest(self, cache_root: Path, log: Log | None = None) -> str:
         from harness.gateways.litellm import latest
 
         return latest.resolve_latest(cache_root, log)

@@ -29,10 +29,11 @@ import tarfile
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import httpx
 
+from harness.common.log import Log
 from harness.common.redact import Redactor
 from harness.gateways.litellm import local as local_target
 from harness.targets.lifecycle import start_or_clean_up, unregister_live_target
@@ -62,7 +63,6 @@ if TYPE_CHECKING:
     import docker
     from docker.models.containers import Container
 
-Log = Callable[[str], None]
 
 PROXY_PORT = 4000
 UPSTREAM_PORT = 8080
@@ -387,7 +387,6 @@ class DockerTarget(ProxyTarget):
                     if self._client is not None:
                         self._client.close()
                         self._client = None
-
 
 
 __all__ = ["DockerTarget", "LABEL_RUN"]

@@ -22,11 +22,12 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 from filelock import FileLock
 from packaging.requirements import InvalidRequirement, Requirement
 
+from harness.common.log import Log
 from harness.targets.build_sites import BuildSite, build_site
 from harness.common.cache_root import default_cache_root
 from harness.targets.errors import EnvironmentBuildError
@@ -46,7 +47,6 @@ from harness.gateways.litellm.environments import (
 from harness.gateways.litellm.package_index import as_released_exclude_newer
 from harness.gateways.litellm.releases import DEPS_AS_RELEASED, DEPS_TODAY, refuse_compromised, short_reason
 
-Log = Callable[[str], None]
 
 #: How long a worker waits for another worker building the same environment.
 BUILD_LOCK_TIMEOUT_S = 30 * 60

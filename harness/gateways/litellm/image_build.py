@@ -26,8 +26,9 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Iterable
 
+from harness.common.log import Log
 from harness.gateways.litellm.images import (
     BUILT_LITELLM_REPOSITORY,
     BUILT_POSTGRES_REPOSITORY,
@@ -53,7 +54,6 @@ if TYPE_CHECKING:
     import docker
     from docker.models.images import Image
 
-Log = Callable[[str], None]
 
 DEFAULT_BASE = "debian:bookworm-slim"
 #: What `setup-docker.sh` makes with debootstrap where no registry is reachable.

@@ -21,8 +21,9 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
+from harness.common.log import Log
 from harness.targets.errors import ReleaseError, TargetError
 from harness.gateways.litellm.releases import is_compromised, parse_version_spec, refuse_compromised
 
@@ -30,7 +31,6 @@ if TYPE_CHECKING:  # the docker SDK is imported only where an engine is used
     import docker
     from docker.models.images import Image
 
-Log = Callable[[str], None]
 
 OFFICIAL_REGISTRY = "ghcr.io/berriai"
 #: LiteLLM's published proxy images. `litellm-database` is the one meant for PostgreSQL.

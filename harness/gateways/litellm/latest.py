@@ -22,6 +22,7 @@ from typing import Callable
 from filelock import FileLock
 from packaging.version import Version
 
+from harness.common.log import Log
 from harness.gateways.litellm.package_index import list_published_versions
 from harness.gateways.litellm.releases import (
     LATEST,
@@ -37,8 +38,6 @@ LATEST_CACHE_TTL_S = 24 * 3600
 #: How many candidates `latest` tries before giving up, and how many resolves run at once.
 MAX_LATEST_CANDIDATES = 48
 PARALLEL_RESOLVES = 6
-
-Log = Callable[[str], None]
 
 
 def _no_log(_message: str) -> None:

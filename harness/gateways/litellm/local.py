@@ -24,10 +24,11 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import httpx
 
+from harness.common.log import Log
 from harness.common.redact import Redactor
 from harness.targets.base import Endpoint, ModelSpec, ProxyTarget
 from harness.common.cache_root import default_cache_root
@@ -60,7 +61,6 @@ from harness.gateways.litellm.releases import (
 from harness.targets.upstream import Upstream
 from harness.gateways.litellm.wasm_engine import ensure_wasm_engine, remove_interrupted_installs
 
-Log = Callable[[str], None]
 
 READY_TIMEOUT_S = 180.0
 PORT_ATTEMPTS = 3

@@ -49,10 +49,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from filelock import FileLock
 
+from harness.common.log import Log, quiet
 from harness.targets.build_sites import SweptFolder, build_site, sweep_build_sites
 
 #: The engine commit the wasm build in @prisma/client 5.17.0 was made from. prisma-client-py and
@@ -221,7 +221,7 @@ def _write_executable(path: Path, text: str) -> None:
     path.chmod(0o755)
 
 
-def _install(runtime: NodeRuntime, target: Path, log: Callable[[str], None]) -> None:
+def _install(runtime: NodeRuntime, target: Path, log: Log) -> None:
     """npm-install into a build site beside `target`, then rename the install into place (atomic).
 
     npm runs with the site's run marker and TMPDIR: if we are killed with SIGKILL, the reaper
@@ -284,13 +284,13 @@ def remove_interrupted_installs(cache_root: Path) -> list[SweptFolder]:
     return sweep_build_sites(cache_root, ".wasm-engine-*")
 
 
-def ensure_wasm_engine(cache_root: Path, log: Callable[[str], None] | None = None) -> WasmEngine:
+def ensure_wasm_engine(cache_root: Path, log: Log | None = None) -> WasmEngine:
     """Install (once per content hash) and return the wasm query engine stand-in.
 
     Safe to call from parallel workers: the install runs under a file lock and lands with an
     atomic rename, so a worker sees either nothing or a complete install.
     """
-    log = log or (lambda _msg: None)
+    log = log or quiet
     runtime = find_node()
     if _node_major(runtime.node) < MIN_NODE_MAJOR:
         raise WasmEngineError(f"{runtime.node} is older than Node {MIN_NODE_MAJOR}, which the wasm engine needs")
