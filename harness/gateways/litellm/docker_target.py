@@ -55,7 +55,7 @@ from harness.gateways.litellm.images import (
     refuse_image_version,
 )
 from harness.gateways.litellm.proxy_config import render_proxy_config
-from harness.gateways.litellm.readiness import probe_readiness
+from harness.gateways.litellm.readiness import wait_until_ready
 from harness.targets import upstream_server
 from harness.targets.upstream import RemoteUpstream
 
@@ -72,7 +72,6 @@ POSTGRES_USER = "postgres"
 #: Where the config and the upstream's module are copied inside the containers.
 CONTAINER_DIR = "/gateconform"
 READY_TIMEOUT_S = local_target.READY_TIMEOUT_S
-PROGRESS_EVERY_S = local_target.PROGRESS_EVERY_S
 LOG_TAIL_LINES = local_target.LOG_TAIL_LINES
 UPSTREAM_READY_TIMEOUT_S = 60.0
 POSTGRES_READY_TIMEOUT_S = 90.0
@@ -295,32 +294,22 @@ class DockerTarget(ProxyTarget):
         raise TargetError(f"{container.name}: port {port} was not published")
 
     def _wait_until_ready(self) -> None:
-        started = time.monotonic()
-        next_progress = started + PROGRESS_EVERY_S
-        last_seen = "no answer yet"
-        proxy = self._containers["proxy"]
-        with httpx.Client(timeout=5.0, trust_env=False) as http:
-            while True:
-                elapsed = time.monotonic() - started
-                for role in ("proxy", "postgres"):
-                    container = self._containers[role]
-                    container.reload()
-                    if container.status in ("exited", "dead"):
-                        code = container.attrs.get("State", {}).get("ExitCode")
-                        raise TargetError(self._failure_message(role, f"the {role} container exited with code {code}"))
-                if elapsed > self.ready_timeout_s:
-                    raise TargetError(self._failure_message(
-                        "proxy", f"the proxy was not ready after {self.ready_timeout_s:.0f} s (last: {last_seen})"
-                    ))
-                ready, last_seen = probe_readiness(http, self.base_url)
-                if ready:
-                    self._learn_version(http, proxy)
-                    self.log(f"{self.label}: proxy ready in {elapsed:.1f} s")
-                    return
-                if time.monotonic() >= next_progress:
-                    self.log(f"{self.label}: still starting ({elapsed:.0f} s; {last_seen})")
-                    next_progress += PROGRESS_EVERY_S
-                time.sleep(0.5)
+        def exited() -> str | None:
+            for role in ("proxy", "postgres"):
+                container = self._containers[role]
+                container.reload()
+                if container.status in ("exited", "dead"):
+                    code = container.attrs.get("State", {}).get("ExitCode")
+                    return f"the {role} container exited with code {code}"
+            return None
+
+        def failure(reason: str) -> str:
+            role = "postgres" if reason.startswith("the postgres container") else "proxy"
+            return self._failure_message(role, reason)
+
+        wait_until_ready(self.base_url, label=self.label, timeout_s=self.ready_timeout_s, log=self.log,
+                         exited=exited, failure=failure,
+                         on_ready=lambda http: self._learn_version(http, self._containers["proxy"]))
 
     def _learn_version(self, http: httpx.Client, proxy: "Container") -> None:
         """The version the running proxy reports; a compromised one is refused (and stopped)."""

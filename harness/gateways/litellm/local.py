@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
-import httpx
 
 from harness.common.log import Log
 from harness.common.redact import Redactor
@@ -47,7 +46,7 @@ from harness.targets.processes import running_children, send_signal, signal_grou
 from harness.targets.reaping import RUN_DIR_PREFIX, Reaped
 from harness.targets.postgres import PostgresServer, free_port
 from harness.gateways.litellm.proxy_config import write_proxy_config
-from harness.gateways.litellm.readiness import probe_readiness
+from harness.gateways.litellm.readiness import wait_until_ready
 from harness.gateways.litellm.latest import resolve_version
 from harness.gateways.litellm.releases import (
     DEPS_TODAY,
@@ -65,7 +64,6 @@ from harness.gateways.litellm.wasm_engine import ensure_wasm_engine, remove_inte
 READY_TIMEOUT_S = 180.0
 PORT_ATTEMPTS = 3
 STOP_GRACE_S = 10.0
-PROGRESS_EVERY_S = 10.0
 LOG_TAIL_LINES = 40
 
 #: The only variables the proxy inherits from the user's environment. Anything else (HTTP(S)_PROXY,
@@ -269,27 +267,13 @@ class LocalTarget(ProxyTarget):
         self._wait_until_ready()
 
     def _wait_until_ready(self) -> None:
-        started = time.monotonic()
-        next_progress = started + PROGRESS_EVERY_S
-        last_seen = "no answer yet"
-        with httpx.Client(timeout=5.0, trust_env=False) as client:
-            while True:
-                elapsed = time.monotonic() - started
-                assert self.proxy is not None
-                if self.proxy.poll() is not None:
-                    raise TargetError(self._failure_message(f"the proxy exited with code {self.proxy.returncode}"))
-                if elapsed > self.ready_timeout_s:
-                    raise TargetError(self._failure_message(
-                        f"the proxy was not ready after {self.ready_timeout_s:.0f} s (last: {last_seen})"
-                    ))
-                ready, last_seen = probe_readiness(client, self.base_url)
-                if ready:
-                    self.log(f"{self.label}: proxy ready in {elapsed:.1f} s")
-                    return
-                if time.monotonic() >= next_progress:
-                    self.log(f"{self.label}: still starting ({elapsed:.0f} s; {last_seen})")
-                    next_progress += PROGRESS_EVERY_S
-                time.sleep(0.5)
+        def exited() -> str | None:
+            assert self.proxy is not None
+            code = self.proxy.poll()
+            return None if code is None else f"the proxy exited with code {code}"
+
+        wait_until_ready(self.base_url, label=self.label, timeout_s=self.ready_timeout_s, log=self.log,
+                         exited=exited, failure=self._failure_message)
 
     def _failure_message(self, reason: str) -> str:
         """`reason` with the proxy log's last lines, or saying the proxy wrote nothing (no empty section)."""

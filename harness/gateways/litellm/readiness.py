@@ -7,7 +7,13 @@ wait on this probe.
 
 from __future__ import annotations
 
+import time
+from typing import Callable
+
 import httpx
+
+from harness.common.log import Log
+from harness.targets.errors import TargetError
 
 READINESS_PATH = "/health/readiness"
 
@@ -36,3 +42,45 @@ def probe_readiness(client: httpx.Client, base_url: str) -> tuple[bool, str]:
     if db == "connected":
         return True, "database connected"
     return False, f"database not connected yet (db={db})"
+
+
+PROGRESS_EVERY_S = 10.0  # a "still starting" line this often while a proxy boots
+
+
+def wait_until_ready(
+    base_url: str,
+    *,
+    label: str,
+    timeout_s: float,
+    log: Log,
+    exited: Callable[[], str | None],
+    failure: Callable[[str], str],
+    on_ready: Callable[[httpx.Client], None] | None = None,
+) -> None:
+    """Poll the proxy's readiness until it is ready; raise `TargetError` when it exits or times out.
+
+    `exited()` says why the proxy (or something it needs) is gone, None while it runs;
+    `failure(reason)` words the error (with the log's last lines); `on_ready(client)` runs once
+    ready (e.g. learn the version it reports). Progress reads as a boot in progress.
+    """
+    started = time.monotonic()
+    next_progress = started + PROGRESS_EVERY_S
+    last_seen = "no answer yet"
+    with httpx.Client(timeout=5.0, trust_env=False) as client:
+        while True:
+            elapsed = time.monotonic() - started
+            gone = exited()
+            if gone is not None:
+                raise TargetError(failure(gone))
+            if elapsed > timeout_s:
+                raise TargetError(failure(f"the proxy was not ready after {timeout_s:.0f} s (last: {last_seen})"))
+            ready, last_seen = probe_readiness(client, base_url)
+            if ready:
+                if on_ready is not None:
+                    on_ready(client)
+                log(f"{label}: proxy ready in {elapsed:.1f} s")
+                return
+            if time.monotonic() >= next_progress:
+                log(f"{label}: still starting ({elapsed:.0f} s; {last_seen})")
+                next_progress += PROGRESS_EVERY_S
+            time.sleep(0.5)
