@@ -26,13 +26,13 @@ from harness.common.files import write_text
 from harness.common.redact import Redactor, redact_strings
 from harness.report.html import _environment
 from harness.report.names import HTML_NAME
-from harness.report.view import (
-    _seconds_between,
-    _timestamp_text,
+from harness.report.wording import (
     anchor_for,
     duration_text,
     issue_label,
     outcome_rank,
+    seconds_between,
+    timestamp_text,
 )
 
 #: Cell states, worst first: what a reader must look at comes first.
@@ -220,8 +220,8 @@ def build_matrix_page(document: MatrixDocument, base: str = "") -> MatrixPage:
         cell_counts=counts,
         changed=[row for row in rows if row.first_change],
         release_errors=[r for r in releases if r.error],
-        started_at=_timestamp_text(document.started_at),
-        finished_at=_timestamp_text(document.finished_at),
+        started_at=timestamp_text(document.started_at),
+        finished_at=timestamp_text(document.finished_at),
         duration=_duration(document.started_at, document.finished_at),
         jobs=document.jobs,
         machine=document.machine.model_dump(),
@@ -231,7 +231,7 @@ def build_matrix_page(document: MatrixDocument, base: str = "") -> MatrixPage:
 
 
 def _duration(start: str | None, end: str | None) -> str:
-    return duration_text(_seconds_between(start, end))
+    return duration_text(seconds_between(start, end))
 
 
 def _row(document: MatrixDocument, row: ScenarioRow, versions: list[str], reports: dict[str, str | None]) -> MatrixRow:

@@ -8,9 +8,7 @@ same results.json twice gives the same bytes.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -24,74 +22,12 @@ from harness.common.redact import Redactor, redact_strings
 from harness.probes.registry import find, reaches_upstream
 from harness.model.results import RunResult, ScenarioResult
 from harness.model.verdict import Verdict
+from harness.report.wording import (  # noqa: F401 - renderers take these from the view too
+    OUTCOME_ORDER, anchor_for, duration_text, issue_label, outcome_rank, seconds_between, shown_overall,
+    timestamp_text,
+)
 
-# Reports list what needs attention first: a regression, then "could not tell", then the rest.
-OUTCOME_ORDER = {"fail": 0, "error": 1, "skip": 2, "pass": 3}
 NOT_CHECKED = "none"  # a matrix part with no check behind it
-
-_GITHUB_ISSUE = re.compile(r"^https://github\.com/([^/\s]+/[^/\s]+)/(?:issues|pull)/(\d+)/?$")
-
-
-def shown_overall(overall: str, counts: dict[str, int]) -> str:
-    """The document's overall verdict, except that nothing-but-skips shows as `skip`.
-
-    The document counts an all-skipped scenario as passing (it must not fail a gate); a
-    reader should still see at a glance that nothing was actually checked.
-    """
-    if overall == "pass" and not counts.get("pass") and counts.get("skip"):
-        return "skip"
-    return overall
-
-
-def outcome_rank(outcome: str) -> int:
-    """Sort key putting fail, error, skip, pass in that order."""
-    return OUTCOME_ORDER.get(outcome, len(OUTCOME_ORDER))
-
-
-def anchor_for(check_id: str) -> str:
-    """A stable HTML id for a check (the same check gets the same id in every run)."""
-    return "c-" + hashlib.sha1(check_id.encode("utf-8")).hexdigest()[:12]
-
-
-def issue_label(url: str | None) -> str | None:
-    """`owner/repo#23850` for a GitHub issue or PR address, else the address itself."""
-    if not url:
-        return None
-    match = _GITHUB_ISSUE.match(url.strip())
-    return f"{match.group(1)}#{match.group(2)}" if match else url
-
-
-def duration_text(seconds: float | None) -> str:
-    """`84 s`, `2 min 5 s`, `340 ms`; empty when unknown."""
-    if seconds is None or seconds < 0:
-        return ""
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s"
-
-
-def _seconds_between(start: str | None, end: str | None) -> float | None:
-    if not start or not end:
-        return None
-    try:
-        return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
-    except ValueError:
-        return None
-
-
-def _timestamp_text(value: str | None) -> str:
-    """`2026-11-26 22:25:31 UTC` from an ISO timestamp (as written, no local time zone)."""
-    if not value:
-        return ""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    zone = "UTC" if moment.utcoffset() is not None and not moment.utcoffset() else moment.strftime("%z")
-    return f"{moment.strftime('%Y-%m-%d %H:%M:%S')} {zone}".strip()
 
 
 @dataclass
@@ -253,9 +189,9 @@ def build_view(result: RunResult) -> ReportView:
         image_digest=result.image_digest,
         harness_version=result.harness_version,
         schema_version=result.schema_version,
-        started_at=_timestamp_text(result.started_at),
-        finished_at=_timestamp_text(result.finished_at),
-        duration=duration_text(_seconds_between(result.started_at, result.finished_at)),
+        started_at=timestamp_text(result.started_at),
+        finished_at=timestamp_text(result.finished_at),
+        duration=duration_text(seconds_between(result.started_at, result.finished_at)),
         machine=result.machine.model_dump(),
         overall=shown_overall(result.overall, result.counts),
         counts=dict(result.counts),
