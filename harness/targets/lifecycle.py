@@ -102,6 +102,9 @@ OWNER_IDENTITY = process_identity(os.getpid())
 #: owns it. The reaper finds processes by them and kills those whose owner is gone.
 RUN_ID_ENV = "GATECONFORM_RUN_ID"
 OWNER_ENV = "GATECONFORM_RUN_OWNER"
+#: Set on a warm parent (`warm_parent.py`): the folder where it records each forked child's own run
+#: marker, since a forked child's /proc/<pid>/environ shows the parent's environment, not its own.
+FORK_LEDGER_ENV = "GATECONFORM_FORK_LEDGER"
 #: Run ids of environment and engine builds start with this (runs use bare hex ids).
 BUILD_RUN_PREFIX = "build-"
 #: A run or build folder records its owner in this file, so a later sweep can tell it was abandoned.

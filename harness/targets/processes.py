@@ -5,16 +5,21 @@ Every process a run or a build starts carries the run marker (`lifecycle.RUN_ID_
 `processes_owned_by()` find them by it, which is how a target kills its stragglers, how the
 reaper (`reaping.py`) finds what a killed run left, and how tests check that nothing survived.
 Read from /proc (Linux); signals to processes that are gone or not ours are ignored.
+
+A process forked by a warm parent (`warm_parent.py`) shows its parent's environment in
+/proc/<pid>/environ, so its own marker is read from the ledger its parent keeps
+(`lifecycle.FORK_LEDGER_ENV`, one file per child, checked against the child's start time).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from harness.targets.lifecycle import OWNER_ENV, RUN_ID_ENV
+from harness.targets.lifecycle import FORK_LEDGER_ENV, OWNER_ENV, RUN_ID_ENV
 
 _PROC = Path("/proc")
 
@@ -197,8 +202,27 @@ def _read_marker(pid: int) -> dict[str, str]:
     if RUN_ID_ENV.encode() not in raw:
         return {}
     marker = {}
+    names = (RUN_ID_ENV.encode(), OWNER_ENV.encode(), FORK_LEDGER_ENV.encode())
     for item in raw.split(b"\0"):
         key, _, value = item.partition(b"=")
-        if key in (RUN_ID_ENV.encode(), OWNER_ENV.encode()):
+        if key in names:
             marker[key.decode()] = value.decode(errors="replace")
+    ledger = marker.pop(FORK_LEDGER_ENV, None)
+    if ledger:
+        return _forked_marker(Path(ledger), pid) or marker
     return marker
+
+
+def _forked_marker(ledger: Path, pid: int) -> dict[str, str] | None:
+    """The own marker of a warm parent's child `pid`, from the parent's ledger (None: not a child of it).
+
+    The entry names the child's start time, so a pid reused by another process is not taken for it.
+    """
+    try:
+        entry = json.loads((ledger / str(pid)).read_text())
+    except (OSError, ValueError):
+        return None
+    fields = _stat_fields(pid)
+    if not isinstance(entry, dict) or not fields or len(fields) < 20 or entry.get("start_ticks") != fields[19]:
+        return None
+    return {name: str(entry[name]) for name in (RUN_ID_ENV, OWNER_ENV) if name in entry}

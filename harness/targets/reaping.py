@@ -102,6 +102,7 @@ def reap_orphans(
         # A build's processes (uv, prisma, npm) have nothing to save: SIGKILL at once.
         for pid, run_id in roots.items():
             send_signal(pid, signal.SIGKILL if run_id.startswith(BUILD_RUN_PREFIX) else signal.SIGQUIT)
+            send_signal(pid, signal.SIGCONT)  # a stopped (hung) process acts on it only once continued
         wait_until_gone(orphans, timeout_s=5)
         for pid in orphans:
             send_signal(pid, signal.SIGKILL)
