@@ -2,7 +2,8 @@
 
 `LocalTarget("litellm==1.82.3").start(models)` builds (or reuses) the release's environment,
 starts a throwaway PostgreSQL with LiteLLM's schema, the fake upstream, and the proxy, and waits
-until the proxy reports its database connected. `stop()` leaves nothing behind: the proxy's whole
+until the proxy reports its database connected. The proxy is forked from a warm parent that
+imported LiteLLM once, or started plainly (`proxy_start.py`: start modes, fallback). `stop()` leaves nothing behind: the proxy's whole
 process group (including the Prisma engine it spawns), the upstream, PostgreSQL and every temp
 folder. It also runs on Ctrl-C (use the target as a context manager), at interpreter exit and on
 SIGTERM/SIGHUP; a later run (and `gateconform clean`) also reaps what a killed run or
@@ -45,7 +46,10 @@ from harness.targets.lifecycle import (
 from harness.targets.processes import running_children, send_signal, signal_group
 from harness.targets.reaping import RUN_DIR_PREFIX, Reaped
 from harness.targets.postgres import PostgresServer, free_port
+from harness.gateways.litellm.prisma_shim import PRISMA_CALLS_ENV
 from harness.gateways.litellm.proxy_config import write_proxy_config
+from harness.gateways.litellm.proxy_start import Launch, ProxyProcess, ProxyStarter
+from harness.gateways.litellm.proxy_start import start_mode as start_mode_of
 from harness.gateways.litellm.readiness import wait_until_ready
 from harness.gateways.litellm.latest import resolve_version
 from harness.gateways.litellm.releases import (
@@ -107,7 +111,8 @@ class LocalTarget(ProxyTarget):
 
     `postgres`: a started `PostgresServer` to share between targets (each start gets a fresh
     database copied from its migrated template); the target then does not stop it. By default
-    each target starts and stops its own.
+    each target starts and stops its own. `start_mode`: `fork` or `plain` (default: the
+    `GATECONFORM_PROXY_START` variable, else `fork`; see `proxy_start.py`).
     """
 
     def __init__(
@@ -119,7 +124,9 @@ class LocalTarget(ProxyTarget):
         postgres: PostgresServer | None = None,
         ready_timeout_s: float = READY_TIMEOUT_S,
         deps: str = DEPS_TODAY,
+        start_mode: str | None = None,
     ) -> None:
+        self.start_mode = start_mode_of(start_mode)  # a bad value is refused before any work
         # `litellm==1.95.0@as-released` asks for the release's dependencies as of its upload date
         self.version_spec, self.deps = split_deps(with_deps(version_spec, deps))
         version = parse_version_spec(self.version_spec)  # bad or compromised specs fail here, before any work
@@ -136,12 +143,15 @@ class LocalTarget(ProxyTarget):
         self.master_key = ""
         self.base_url = ""
         self.upstream: Upstream | None = None
-        self.proxy: subprocess.Popen[bytes] | None = None
+        self.proxy: ProxyProcess | None = None
+        #: how the proxy was started (`Launch.how`): forked, plain, or plain as a fallback and why
+        self.started_how = ""
         self._shared_postgres = postgres
         self._own_postgres: PostgresServer | None = None
         self._database_name: str | None = None
         self._redactor = Redactor()
         self._stop_lock = threading.RLock()
+        self._forked = False
 
     @property
     def label(self) -> str:
@@ -182,14 +192,18 @@ class LocalTarget(ProxyTarget):
         self.run_id = secrets.token_hex(6)
         self.run_dir = Path(tempfile.mkdtemp(prefix=f"{RUN_DIR_PREFIX}{self.run_id}-"))
         (self.run_dir / OWNER_FILE).write_text(OWNER_IDENTITY + "\n")
+        starter = ProxyStarter(self.start_mode, environment, self.label, self.log)
+        # First: a warm parent's imports then run while the database and the upstream start.
+        env = self._timed("proxy_prepare_s", lambda: starter.prepare(self._proxy_env(engine.env(), environment)))
         database_url = self._timed("database_s", lambda: self._database_for(environment))
         self.upstream = Upstream(models=[model.name for model in models]).start()
         self.master_key = f"sk-gc-{secrets.token_hex(16)}"
         self._redactor.add(self.master_key)
         self._redactor.add(database_url)
         config = write_proxy_config(self.run_dir / "config.yaml", models, self.upstream.url)
-        env = self._proxy_env(engine.env(), environment, database_url)
-        self._timed("proxy_boot_s", lambda: self._boot_proxy_on_free_port(environment, config, env))
+        env.update({"DATABASE_URL": database_url, "LITELLM_MASTER_KEY": self.master_key,
+                    PRISMA_CALLS_ENV: str(self.run_dir / "prisma-calls.log")})
+        self._timed("proxy_boot_s", lambda: self._boot_proxy_on_free_port(starter, environment, config, env))
         return self.endpoint()
 
     def _run_marker_env(self) -> dict[str, str]:
@@ -209,28 +223,26 @@ class LocalTarget(ProxyTarget):
         self.timings.update({f"postgres_{name}": value for name, value in server.timings.items()})
         return url
 
-    def _proxy_env(
-        self, engine_env: Mapping[str, str], environment: LiteLLMEnvironment, database_url: str
-    ) -> dict[str, str]:
+    def _proxy_env(self, engine_env: Mapping[str, str], environment: LiteLLMEnvironment) -> dict[str, str]:
+        """Everything of the proxy's environment but what each start adds (database, master key)."""
         base = {name: os.environ[name] for name in INHERITED_ENV if name in os.environ}
         base.update({k: v for k, v in os.environ.items() if k.startswith("LC_")})
         base["PATH"] = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
         env = prisma_env(self.cache_root, engine_env, environment.bin_dir, base=base)
         env.update(PROXY_FIXED_ENV)
         env.update(self._run_marker_env())
-        env["DATABASE_URL"] = database_url
-        env["LITELLM_MASTER_KEY"] = self.master_key
         return env
 
-    def _boot_proxy_on_free_port(self, environment: LiteLLMEnvironment, config: Path, env: dict[str, str]) -> None:
+    def _boot_proxy_on_free_port(self, starter: ProxyStarter, environment: LiteLLMEnvironment, config: Path,
+                                 env: dict[str, str]) -> None:
         """Boot the proxy; if its port was taken meanwhile, boot again on another one.
 
-        The proxy binds its port only after ~20 s of imports, so another process (a parallel
-        worker) can take the port we picked in between.
+        A plainly started proxy binds its port only after seconds of imports, so another process
+        (a parallel worker) can take the port we picked in between.
         """
         for attempt in range(1, PORT_ATTEMPTS + 1):
             try:
-                self._boot_proxy(environment, config, free_port(), env)
+                self._boot_proxy(starter, environment, config, free_port(), env)
                 return
             except TargetError:
                 if attempt == PORT_ATTEMPTS or not self._lost_its_port():
@@ -242,7 +254,8 @@ class LocalTarget(ProxyTarget):
         tail = self.proxy_log_tail(LOG_TAIL_LINES).lower()
         return "address already in use" in tail or "errno 98" in tail
 
-    def _boot_proxy(self, environment: LiteLLMEnvironment, config: Path, port: int, env: dict[str, str]) -> None:
+    def _boot_proxy(self, starter: ProxyStarter, environment: LiteLLMEnvironment, config: Path, port: int,
+                    env: dict[str, str]) -> None:
         assert self.run_dir is not None and self.proxy_log is not None
         self.base_url = f"http://127.0.0.1:{port}"
         command = [
@@ -252,19 +265,27 @@ class LocalTarget(ProxyTarget):
             "--port", str(port),
         ]
         self.log(f"{self.label}: starting proxy on {self.base_url} …")
-        with open(self.proxy_log, "wb") as log_file:
-            # Own session: stop() can signal the proxy and every child (the Prisma engine) at once,
-            # and a Ctrl-C in the terminal reaches us, not the proxy, so shutdown stays ordered.
-            self.proxy = subprocess.Popen(
-                command,
-                cwd=self.run_dir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._wait_until_ready()
+        self._launch(starter.launch(command, env, self.run_dir, self.proxy_log))
+        try:
+            self._wait_until_ready()
+        except TargetError as failure:
+            # A forked proxy that exited before it was ready is started once more, plainly: a
+            # fork must never be why a proxy does not start. A taken port is retried by the caller.
+            if not self._forked or self.proxy is None or self.proxy.poll() is None or self._lost_its_port():
+                raise
+            reason = str(failure).splitlines()[0]
+            self.log(f"{self.label}: the forked proxy did not start ({reason}); starting it plainly")
+            self.proxy_log.replace(self.run_dir / "proxy-forked.log")
+            self._stop_proxy()
+            self._launch(starter.launch(command, env, self.run_dir, self.proxy_log, plain=True),
+                         f" (after a forked start failed: {reason})")
+            self._wait_until_ready()
+
+    def _launch(self, launch: Launch, why: str = "") -> None:
+        self.proxy = launch.process
+        self._forked = launch.forked
+        self.started_how = launch.how + why
+        self.log(f"{self.label}: proxy {self.started_how}")
 
     def _wait_until_ready(self) -> None:
         def exited() -> str | None:

@@ -45,6 +45,7 @@ def probe_readiness(client: httpx.Client, base_url: str) -> tuple[bool, str]:
 
 
 PROGRESS_EVERY_S = 10.0  # a "still starting" line this often while a proxy boots
+FAST_POLL_S = 5.0  # readiness is polled every 0.1 s for this long, then every 0.5 s
 
 
 def wait_until_ready(
@@ -83,4 +84,5 @@ def wait_until_ready(
             if time.monotonic() >= next_progress:
                 log(f"{label}: still starting ({elapsed:.0f} s; {last_seen})")
                 next_progress += PROGRESS_EVERY_S
-            time.sleep(0.5)
+            # A forked proxy is ready within a second or two: look often at first.
+            time.sleep(0.1 if elapsed < FAST_POLL_S else 0.5)
