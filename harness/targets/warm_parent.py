@@ -158,7 +158,7 @@ class WarmParent:
         self._buffer = b""
         self._ready = False
         self._failure: ForkUnavailable | None = None
-        self._forked: list[int] = []
+        self._forked: set[int] = set()
         self._lock = threading.RLock()
 
     @property
@@ -238,31 +238,39 @@ class WarmParent:
             if "pid" not in answer:
                 raise ForkUnavailable(f"the warm parent did not fork: {answer.get('error', answer)}")
             pid = int(answer["pid"])
-            self._forked.append(pid)
+            self._forked.add(pid)
             return ForkedProcess(pid, self)
 
     def exit_code(self, pid: int) -> int | None:
         """The exit code of a child of this parent, None while it runs."""
-        assert self.home is not None
-        try:
-            return int((self.home / "exited" / str(pid)).read_text())
-        except (OSError, ValueError):
-            pass
+        home = self.home
+        if home is not None:
+            try:
+                return int((home / "exited" / str(pid)).read_text())
+            except (OSError, ValueError):
+                pass
         if self.alive() or is_running(pid):
             return None
         return -signal.SIGKILL  # the parent is gone, and its children went with it
 
     def live_children(self) -> list[int]:
-        """Children this parent forked that have not exited."""
-        return [pid for pid in self._forked if self.home is not None and not (self.home / "exited" / str(pid)).exists()
-                and is_running(pid)]
+        """Children this parent forked that have not exited (forgetting those that have)."""
+        with self._lock:
+            self._forked = {pid for pid in self._forked if self.exit_code(pid) is None}
+            return sorted(self._forked)
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    @property
+    def ready(self) -> bool:
+        """Whether its imports are done (it forks at once)."""
+        return self._ready
+
     def stop(self) -> None:
         """Stop the parent and every child of it; remove its folder. Idempotent."""
         with self._lock:
+            children = self.live_children() if self.process is not None else []
             process, self.process = self.process, None
             if process is not None:
                 if process.stdin is not None:
@@ -275,7 +283,7 @@ class WarmParent:
                 except subprocess.TimeoutExpired:
                     signal_group(process.pid, signal.SIGKILL)
                     process.wait(timeout=10)
-                wait_until_gone(self._forked, timeout_s=5)
+                wait_until_gone(children, timeout_s=5)
             if self._replies is not None:
                 os.close(self._replies)
                 self._replies = None
@@ -387,8 +395,8 @@ class WarmParents:
         for identity, parent in sorted(self._parents.items(), key=lambda item: item[1].last_used):
             if len(self._parents) < self.limit and parent.alive():
                 continue
-            if parent.alive() and parent.live_children():
-                continue  # its children die with it
+            if parent.alive() and (not parent.ready or parent.live_children()):
+                continue  # still importing (someone waits for it), or its children would die with it
             del self._parents[identity]
             parent.stop()
 
