@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -100,6 +101,7 @@ class PostgresServer:
         self.timings: dict[str, float] = {}
         self._templates: dict[str, str] = {}  # migrations fingerprint -> template database
         self._database_count = 0
+        self._copy_lock = threading.Lock()
 
     # -- paths
 
@@ -362,12 +364,17 @@ class PostgresServer:
         return name
 
     def database_for(self, migrations_dir: Path, prefix: str = "run") -> str:
-        """A new database with the migrations' schema (a copy of the migrated template); its URL."""
-        template = self.migrated_template(migrations_dir)
-        self._database_count += 1
-        name = f"{prefix}_{self._database_count}_{secrets.token_hex(3)}"
-        started = time.monotonic()
-        self.create_database(name, template=template)
-        self.timings["template_copy_s"] = time.monotonic() - started
+        """A new database with the migrations' schema (a copy of the migrated template); its URL.
+
+        Safe from several threads (targets sharing the server start at once): a template is
+        built once, and copied by one thread at a time (a template cannot be copied twice at once).
+        """
+        with self._copy_lock:
+            template = self.migrated_template(migrations_dir)
+            self._database_count += 1
+            name = f"{prefix}_{self._database_count}_{secrets.token_hex(3)}"
+            started = time.monotonic()
+            self.create_database(name, template=template)
+            self.timings["template_copy_s"] = time.monotonic() - started
         self.log(f"postgres: database {name} copied from template in {self.timings['template_copy_s']:.2f} s")
         return self.url(name)

@@ -1,17 +1,20 @@
 """The `local` target: a LiteLLM release from PyPI, started on this machine without Docker.
 
 `LocalTarget("litellm==1.82.3").start(models)` builds (or reuses) the release's environment,
-starts a throwaway PostgreSQL with LiteLLM's schema, the fake upstream, and the proxy, and waits
-until the proxy reports its database connected. The proxy is forked from a warm parent that
-imported LiteLLM once, or started plainly (`proxy_start.py`: start modes, fallback). `stop()` leaves nothing behind: the proxy's whole
-process group (including the Prisma engine it spawns), the upstream, PostgreSQL and every temp
-folder. It also runs on Ctrl-C (use the target as a context manager), at interpreter exit and on
-SIGTERM/SIGHUP; a later run (and `gateconform clean`) also reaps what a killed run or
-environment build (SIGKILL) left: `reap_orphans`.
+gets a fresh database with LiteLLM's schema (on the process's shared PostgreSQL server), starts
+the fake upstream and the proxy, and waits until the proxy reports its database connected. The
+proxy is forked from a warm parent that imported LiteLLM once, or started plainly
+(`proxy_start.py`: start modes, fallback). `stop()` leaves nothing of this start behind: the
+proxy's whole process group (including the Prisma engine it spawns), the upstream, the database
+and every temp folder; what the process shares between starts (the PostgreSQL server, warm
+parents) is stopped at interpreter exit. It also runs on Ctrl-C (use the target as a context
+manager), at interpreter exit and on SIGTERM/SIGHUP; a later run (and `gateconform clean`) also
+reaps what a killed run or environment build (SIGKILL) left: `reap_orphans`.
 
 Every process started for a run or a build carries the run marker (`GATECONFORM_RUN_ID` and its
 owner) in its environment, and inherits it to its children; `processes.running_children()` finds
-them by it, which is how tests check that nothing of ours survived.
+them by it (a forked proxy through its warm parent's ledger), which is how tests check that
+nothing of ours survived.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from harness.targets.lifecycle import (
 from harness.targets.processes import running_children, send_signal, signal_group
 from harness.targets.reaping import RUN_DIR_PREFIX, Reaped
 from harness.targets.postgres import PostgresServer, free_port
+from harness.targets.shared_postgres import SHARED_POSTGRES
 from harness.gateways.litellm.prisma_shim import PRISMA_CALLS_ENV
 from harness.gateways.litellm.proxy_config import write_proxy_config
 from harness.gateways.litellm.proxy_start import Launch, ProxyProcess, ProxyStarter
@@ -109,9 +113,9 @@ def reap_orphans(log: Log | None = None, cache_root: Path | None = None) -> Reap
 class LocalTarget(ProxyTarget):
     """A LiteLLM release from PyPI run locally against a throwaway PostgreSQL.
 
-    `postgres`: a started `PostgresServer` to share between targets (each start gets a fresh
-    database copied from its migrated template); the target then does not stop it. By default
-    each target starts and stops its own. `start_mode`: `fork` or `plain` (default: the
+    `postgres`: a started `PostgresServer` to use; by default the process's shared server
+    (`shared_postgres.SHARED_POSTGRES`). Either way each start gets a fresh database of its own,
+    copied from its migrated template and dropped by `stop()`; the server is not stopped. `start_mode`: `fork` or `plain` (default: the
     `GATECONFORM_PROXY_START` variable, else `fork`; see `proxy_start.py`).
     """
 
@@ -146,8 +150,8 @@ class LocalTarget(ProxyTarget):
         self.proxy: ProxyProcess | None = None
         #: how the proxy was started (`Launch.how`): forked, plain, or plain as a fallback and why
         self.started_how = ""
-        self._shared_postgres = postgres
-        self._own_postgres: PostgresServer | None = None
+        self._postgres = postgres
+        self._database_server: PostgresServer | None = None
         self._database_name: str | None = None
         self._redactor = Redactor()
         self._stop_lock = threading.RLock()
@@ -210,17 +214,13 @@ class LocalTarget(ProxyTarget):
         return marker_env(self.run_id, OWNER_IDENTITY)
 
     def _database_for(self, environment: LiteLLMEnvironment) -> str:
-        server = self._shared_postgres
-        if server is None:
-            self._own_postgres = PostgresServer(log=self.log, extra_env=self._run_marker_env(), name=self.run_id)
-            server = self._own_postgres.start()
-            owner_file = server.run_dir / OWNER_FILE if server.run_dir else None
-            if owner_file is not None:
-                owner_file.write_text(OWNER_IDENTITY + "\n")
+        server = self._postgres or SHARED_POSTGRES.server(self.log)
         self._redactor.add(server.password)
         url = server.database_for(environment.migrations_dir)
-        self._database_name = url.rsplit("/", 1)[1]
+        self._database_server, self._database_name = server, url.rsplit("/", 1)[1]
         self.timings.update({f"postgres_{name}": value for name, value in server.timings.items()})
+        self.log(f"postgres: database {self._database_name} on {server.host}:{server.port} "
+                 f"copied from template in {server.timings.get('template_copy_s', 0):.2f} s")
         return url
 
     def _proxy_env(self, engine_env: Mapping[str, str], environment: LiteLLMEnvironment) -> dict[str, str]:
@@ -360,14 +360,11 @@ class LocalTarget(ProxyTarget):
             upstream.stop()
 
     def _stop_postgres(self) -> None:
+        """Drop the database this start used; the server outlives us (shared, or the caller's)."""
         database, self._database_name = self._database_name, None
-        server, self._own_postgres = self._own_postgres, None
-        if server is not None:
-            server.stop()
-            self.timings.update({f"postgres_{name}": value for name, value in server.timings.items()})
-        elif database and self._shared_postgres is not None and self._shared_postgres.running:
-            # A shared server outlives us: drop just the database this run used.
-            self._shared_postgres.drop_database(database)
+        server, self._database_server = self._database_server, None
+        if database and server is not None and server.running:
+            server.drop_database(database)
 
     def _kill_stragglers(self) -> None:
         """Anything still carrying this run's marker (e.g. a child that left the group)."""
