@@ -19,7 +19,9 @@ import pytest
 from harness.targets.base import ModelSpec
 from harness.targets.errors import TargetError
 from harness.gateways.litellm.local import LocalTarget, reap_orphans
-from harness.targets.processes import running_children
+from harness.targets.lifecycle import OWNER_ENV, read_owner_file
+from harness.targets.processes import marked_processes, running_children
+from harness.targets.reaping import leftover_run_dirs
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +74,8 @@ def test_proxy_boots_with_database_and_stops_clean(version: str) -> None:
 def test_ctrl_c_during_boot_still_cleans_up() -> None:
     def interrupt_while_waiting(message: str) -> None:
         print(message)
-        if "still starting" in message:
+        # a forked proxy is ready in a second or two: interrupt it right after the fork
+        if "still starting" in message or "proxy forked from" in message:
             raise KeyboardInterrupt
 
     target = LocalTarget("litellm==1.82.3", log=interrupt_while_waiting)
@@ -83,7 +86,8 @@ def test_ctrl_c_during_boot_still_cleans_up() -> None:
 
 
 def test_proxy_not_ready_in_time_reports_its_log_without_the_master_key() -> None:
-    target = LocalTarget("litellm==1.82.3", log=print, ready_timeout_s=3)
+    # plainly started: 3 s is then well inside the proxy's import (a forked one may be ready by then)
+    target = LocalTarget("litellm==1.82.3", log=print, ready_timeout_s=3, start_mode="plain")
     with pytest.raises(TargetError) as error:
         target.start(MODELS)
     message = str(error.value)
@@ -107,41 +111,53 @@ time.sleep(600)
 """
 
 
-def _start_owner_until_proxy_spawned() -> tuple[subprocess.Popen[str], str]:
+def _start_owner_until_proxy_ready() -> tuple[subprocess.Popen[str], str]:
+    """An owner whose proxy is up: forked from its warm parent, with its Prisma engine and database."""
     owner = subprocess.Popen([sys.executable, "-c", _OWNER_SCRIPT], stdout=subprocess.PIPE, text=True)
     assert owner.stdout is not None
     deadline = time.monotonic() + 300
+    forked = False
     for line in owner.stdout:
-        if "starting proxy" in line:
+        forked = forked or "proxy forked from warm parent" in line
+        if " ready at " in line:
             run_id = line.split()[0]
             break
-        assert time.monotonic() < deadline, "the owner never got to start its proxy"
+        assert time.monotonic() < deadline, "the owner's proxy never got ready"
     else:
         pytest.fail(f"the owner exited early (code {owner.wait()})")
-    time.sleep(2)  # the proxy is importing; PostgreSQL is up
+    assert forked, "the proxy should have been forked (the default start mode)"
     assert running_children(run_id), "the owner's run should have processes by now"
     return owner, run_id
 
 
-def _assert_run_gone(run_id: str) -> None:
+def _owned_by(pid: int) -> list[int]:
+    """Live processes whose run marker names owner `pid` (any run id: warm parents, the shared server)."""
+    return [found for found, marker in marked_processes() if marker.get(OWNER_ENV, "").startswith(f"{pid}:")]
+
+
+def _assert_run_gone(run_id: str, owner_pid: int) -> None:
     assert running_children(run_id) == []
+    assert _owned_by(owner_pid) == [], "the owner's warm parent, shared PostgreSQL or a forked proxy survived"
     assert list(Path(tempfile.gettempdir()).glob(f"gateconform-*{run_id}*")) == []
+    owned_dirs = [folder for folder in leftover_run_dirs() if (read_owner_file(folder) or "").startswith(f"{owner_pid}:")]
+    assert owned_dirs == [], f"the owner's temp folders survived: {owned_dirs}"
 
 
 def test_sigterm_to_the_owner_still_cleans_up() -> None:
-    owner, run_id = _start_owner_until_proxy_spawned()
+    owner, run_id = _start_owner_until_proxy_ready()
     owner.send_signal(signal.SIGTERM)
     assert owner.wait(timeout=60) != 0
-    _assert_run_gone(run_id)
+    _assert_run_gone(run_id, owner.pid)
 
 
 def test_a_run_whose_owner_was_killed_is_reaped_by_the_next() -> None:
-    owner, run_id = _start_owner_until_proxy_spawned()
+    owner, run_id = _start_owner_until_proxy_ready()
     survivors = set(running_children(run_id))
     owner.kill()  # SIGKILL: the owner can clean up nothing
     owner.wait(timeout=30)
-    # Without an owner the run's processes stay: nothing of the owner's stops them. (Another run
+    # The warm parent and its forked proxy go by themselves (the parent sees its owner gone); the
+    # proxy's engine and the PostgreSQL server stay until a later run reaps them. (Another run
     # starting on this machine right now may reap them before we do; the outcome is the same.)
     assert survivors, "the owner's run should have processes before it is killed"
     reap_orphans()
-    _assert_run_gone(run_id)
+    _assert_run_gone(run_id, owner.pid)

@@ -1,0 +1,118 @@
+"""A forked start is only a faster start: the whole scenario library observes the same with proxies
+forked from a warm parent (Prisma CLI answered by the shim) as with plain starts (the `litellm`
+script, the real Prisma CLI), on 1.82.3 and 1.108.7.
+
+Compared per check: the verdict, the HTTP status, the listed set, the upstream hits (model and
+path), the error type. Compared per proxy: every kind of line it printed, at start-up and while
+serving (numbers, ids, request lines and the random feedback banner aside), which is also how
+the shim is verified per release: LiteLLM printed the same answer from the Prisma CLI either
+way. Each forked proxy ran no Prisma CLI at all (every call it made was replayed).
+
+Cost (2-core machine, loaded; CI's fresh machine is faster): per release a plain library run
+(three proxies, ~20 s each) and a forked one (one warm parent's import, then ~2 s per proxy);
+both releases about 4 minutes. Printed at the end of each run.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.engine.runner import ScenarioRunner
+from harness.gateways.litellm.local import LocalTarget
+from harness.model.results import RunResult
+from harness.scenario.loader import load_scenarios
+from harness.targets.lifecycle import current_owner, marker_env
+from harness.targets.postgres import PostgresServer
+
+pytestmark = pytest.mark.integration
+
+LIBRARY = Path(__file__).parents[2] / "scenarios" / "litellm"
+#: LiteLLM prints one of several feedback prompts at random in its start-up banner.
+_RANDOM_BANNER = re.compile(r"#\s+'.*'\s+#")
+#: uvicorn's line per request (the requests are the probes', compared through the observations).
+_ACCESS_LOG = re.compile(r'^INFO: +[\d.]+:\d+ - "')
+_ID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b|\b[0-9a-f]{12,}\b")
+
+
+class LogKeepingTarget(LocalTarget):
+    """A local target that keeps its proxy's start-up log and Prisma calls when it stops."""
+
+    kept_log: set[str]
+    kept_calls: list[str] | None
+
+    def stop(self) -> None:
+        if self.run_dir is not None and self.proxy_log is not None and self.proxy_log.exists():
+            self.kept_log = kinds_of_lines(self.proxy_log.read_text(errors="replace"))
+            calls = self.run_dir / "prisma-calls.log"
+            self.kept_calls = calls.read_text().splitlines() if calls.exists() else None
+        super().stop()
+
+
+def kinds_of_lines(text: str) -> set[str]:
+    """Every kind of line the proxy printed: numbers, ids, request lines and the random banner aside.
+
+    A set: how often a line comes and in which order depends on timing (concurrent output, the
+    number of requests), what is said does not.
+    """
+    kinds = set()
+    for line in text.splitlines():
+        if _ACCESS_LOG.search(line) or _RANDOM_BANNER.search(line):
+            continue
+        kinds.add(re.sub(r"\d+", "N", _ID.sub("<id>", line)))
+    return kinds
+
+
+def observations(result: RunResult) -> dict[str, tuple]:
+    seen = {}
+    for scenario in result.scenarios:
+        assert scenario.error is None, f"{scenario.id}: {scenario.error}"
+        for verdict in scenario.verdicts:
+            observation = verdict.observation
+            seen[verdict.check_id] = (
+                verdict.outcome.value,
+                observation and observation.status,
+                observation and observation.listed_models is not None and sorted(observation.listed_models),
+                observation and sorted((hit.model, hit.path) for hit in observation.upstream_hits),
+                observation and observation.error_type,
+            )
+    return seen
+
+
+def run_library(version: str, mode: str, postgres: PostgresServer) -> tuple[RunResult, list[LogKeepingTarget], float]:
+    targets: list[LogKeepingTarget] = []
+
+    def factory(spec: str, log):  # type: ignore[no-untyped-def]
+        target = LogKeepingTarget(spec, log=log, start_mode=mode, postgres=postgres)
+        targets.append(target)
+        return target
+
+    started = time.monotonic()
+    with ScenarioRunner(f"litellm=={version}", target_factory=factory) as runner:
+        result = runner.run_all(load_scenarios(LIBRARY))
+    return result, targets, time.monotonic() - started
+
+
+@pytest.mark.parametrize("version", ["1.82.3", "1.108.7"])
+def test_forked_and_plain_starts_observe_the_same_across_the_library(version: str) -> None:
+    with PostgresServer(log=print, extra_env=marker_env(f"parity-{version}", current_owner())) as postgres:
+        plain, plain_targets, plain_s = run_library(version, "plain", postgres)
+        forked, forked_targets, forked_s = run_library(version, "fork", postgres)
+
+    boots = {mode: [round(t.timings["proxy_boot_s"], 1) for t in targets]
+             for mode, targets in (("plain", plain_targets), ("fork", forked_targets))}
+    print(f"\nlitellm {version}: library plain {plain_s:.0f} s, forked {forked_s:.0f} s; proxy boots {boots}")
+
+    assert observations(forked) == observations(plain)
+    assert len(observations(plain)) >= 70  # the whole library ran, not an empty subset
+
+    assert [target.started_how for target in plain_targets] == ["plain start"] * len(plain_targets)
+    assert all(target.started_how.startswith("forked from warm parent") for target in forked_targets), \
+        [target.started_how for target in forked_targets]
+    for plain_target, forked_target in zip(plain_targets, forked_targets, strict=True):
+        assert forked_target.kept_log == plain_target.kept_log
+        assert plain_target.kept_calls is None  # the reference ran the real Prisma CLI
+        assert forked_target.kept_calls and all(call.startswith("replayed: ") for call in forked_target.kept_calls)
