@@ -22,6 +22,7 @@ from harness.gateways.litellm.local import LocalTarget, reap_orphans
 from harness.targets.lifecycle import OWNER_ENV, read_owner_file
 from harness.targets.processes import marked_processes, running_children
 from harness.targets.reaping import leftover_run_dirs
+from harness.targets.shared_postgres import SHARED_POSTGRES
 
 pytestmark = pytest.mark.integration
 
@@ -68,6 +69,9 @@ def test_proxy_boots_with_database_and_stops_clean(version: str) -> None:
         ]
         assert running_children(target.run_id), "the run's processes should be visible while it runs"
     assert_nothing_left(target)
+    # the process's PostgreSQL server stays for the next start; this start's database is gone
+    server = SHARED_POSTGRES.server()
+    assert server.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'run\\_%';").strip() == "0"
     target.stop()  # idempotent
 
 
