@@ -58,6 +58,10 @@ def run(
         help="local target's dependencies: 'today' (default: what pip installs today) or 'as-released' "
         f"(as of the release's upload date; same as --target {registry.spec_name()}==X@as-released)",
     ),
+    jobs: Optional[int] = typer.Option(
+        None, "--jobs", "-j", min=1,
+        help="proxies at once, one per distinct model list (default: from the machine's cores and free memory)",
+    ),
     scenario_deadline: float = typer.Option(
         120.0, "--scenario-deadline", min=1.0, metavar="SECONDS",
         help="longest a scenario's provisioning and probes may take before their checks are ERROR "
@@ -98,9 +102,10 @@ def run(
     for note in checked.notes:
         err.print(note, highlight=False, markup=False)
     limits = WatchLimits(deadline_s=scenario_deadline)
+    jobs = jobs or _default_jobs(spec, scenarios)
     with ScenarioRunner(spec, events=console.progress(), watch_limits=limits) as runner:
         try:
-            result = runner.run_all(scenarios)
+            result = runner.run_all(scenarios, jobs=jobs)
         except KeyboardInterrupt:
             err.print("interrupted: stopping the proxy and removing what this run created")
             raise typer.Exit(ExitCode.INTERRUPTED)
@@ -124,6 +129,14 @@ def run(
                   highlight=False, markup=False)
         raise typer.Exit(ExitCode.UNDECIDED)
     raise typer.Exit(gate.exit_code)
+
+
+def _default_jobs(spec: str, scenarios: list) -> int:  # type: ignore[type-arg]
+    """Proxies at once when `--jobs` is not given: what the machine holds, one per model list."""
+    from harness.engine.grouping import group_by_models
+    from harness.engine.scheduler import default_jobs
+
+    return default_jobs(groups=len(group_by_models(scenarios)))
 
 
 def schema() -> None:

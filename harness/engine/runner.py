@@ -14,11 +14,12 @@ what targets and gateways say in free text reaches it as `TargetProgress`.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import httpx
 
@@ -34,6 +35,7 @@ from harness.engine.events import (
     TargetProgress, TargetReady, TargetStarting, ignore,
 )
 from harness.engine.grouping import group_by_models
+from harness.engine.scheduler import run_groups
 from harness.engine.watch import ProxyStoppedAnswering, ProxyWatch, WatchLimits, answers, is_silence
 from harness.common.redact import Redactor, shareable_path
 from harness.model.reasons import NotRunReason
@@ -127,7 +129,7 @@ class ScenarioRunner:
     #: route and refusals
     gateway: Gateway = None  # type: ignore[assignment] - set in __post_init__
     _slots: dict[tuple[ModelSpec, ...], _Slot] = field(default_factory=dict)
-    _scenario_count: int = 0
+    _scenario_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     #: why the release could not be installed, once it could not (the same for every model list)
     _install_error: str | None = None
     _silent_proxies: dict[str, str] = field(default_factory=dict)  # base url → why it was given up on
@@ -183,20 +185,18 @@ class ScenarioRunner:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def run_all(self, scenarios: Sequence[Scenario], cancel: threading.Event | None = None) -> RunResult:
+    def run_all(self, scenarios: Sequence[Scenario], cancel: threading.Event | None = None,
+                jobs: int = 1) -> RunResult:
         """Run every scenario into one finished results document.
 
         Scenarios sharing a model list share a proxy, and each proxy is stopped as soon as its
-        scenarios ran, so the machine never holds more than one proxy of this runner.
+        scenarios ran, so the machine never holds more than `jobs` proxies of this runner
+        (`harness.engine.scheduler`: the document is the same whatever `jobs` is, but for timings).
         """
         result = RunResult.new(target=self.target_spec, run_id=self.run_id)
-        self.events(RunStarted(self.target_spec, len(scenarios)))
-        for group in group_by_models(scenarios):
-            for scenario in group:
-                if cancel is not None and cancel.is_set():
-                    break
-                result.scenarios.append(self.run(scenario))
-            self.release(tuple(group[0].model_specs()))
+        groups = group_by_models(scenarios)
+        self.events(RunStarted(self.target_spec, len(scenarios), min(max(1, jobs), len(groups) or 1)))
+        result.scenarios = run_groups(self, groups, jobs, cancel)
         self.stamp(result)
         self.events(RunFinished(result))
         return result
@@ -221,9 +221,9 @@ class ScenarioRunner:
 
     def _run(self, scenario: Scenario, started: float) -> ScenarioResult:
         checks = checks_for(scenario)
-        self._scenario_count += 1
         # A distinct prefix per scenario: scenarios share a proxy and must not share entities.
-        scenario_run_id = f"{self.run_id}-{self._scenario_count}"
+        # (`next` on a count is atomic: scenarios may run in several threads at once)
+        scenario_run_id = f"{self.run_id}-{next(self._scenario_numbers)}"
 
         def failed(error: str, reason: NotRunReason) -> ScenarioResult:
             return ScenarioResult.failed(
