@@ -39,7 +39,7 @@ from harness.engine.scheduler import run_groups
 from harness.engine.watch import ProxyStoppedAnswering, ProxyWatch, WatchLimits, answers, is_silence
 from harness.common.redact import Redactor, shareable_path
 from harness.model.reasons import NotRunReason
-from harness.model.results import RunResult, ScenarioResult
+from harness.model.results import EVIDENCE_RESPONSE_ONLY, RunResult, ScenarioResult
 from harness.model.scenario import Scenario
 from harness.targets.base import Endpoint, ModelSpec, Target
 from harness.targets.errors import EnvironmentBuildError, ReleaseError, TargetError
@@ -47,6 +47,7 @@ from harness.targets import spec as target_spec
 from harness.judge import judge
 
 if TYPE_CHECKING:
+    from harness.targets.attach import AttachOptions
     from harness.targets.spec import CheckedTarget
 
 #: Builds (does not start) the target a spec names: `make_target`, or a test's stand-in.
@@ -67,13 +68,24 @@ def make_target(spec: str, log: Log) -> Target:
     return registry.gateway(parsed.gateway).launch(parsed, log)
 
 
-def check_target_spec(spec: str) -> "CheckedTarget":
+def attached_target_factory(options: "AttachOptions") -> TargetFactory:
+    """`make_target`, with what the command line says about attaching to a url target."""
+
+    def factory(spec: str, log: Log) -> Target:
+        parsed = target_spec.parse_target_spec(spec, registry)
+        return registry.gateway(parsed.gateway).launch(parsed, log, attach=options)
+
+    return factory
+
+
+def check_target_spec(spec: str, attach: "AttachOptions | None" = None) -> "CheckedTarget":
     """Judge a target spec before doing anything at all (`harness.targets.spec.check_target`).
 
-    Returns the spec written one way and the notes to print once (what `latest` passed over);
-    raises `TargetError` with one line saying why the spec cannot run and what to use instead.
+    Returns the spec written one way and the notes to print once (what `latest` passed over, a
+    url run's weaker evidence); raises `TargetError` with one line saying why the spec cannot
+    run and what to use instead. `attach`: the command line's say on attaching to a url target.
     """
-    return target_spec.check_target(spec, registry)
+    return target_spec.check_target(spec, registry, attach=attach)
 
 
 def with_deps(spec: str, deps: str) -> str:
@@ -123,6 +135,8 @@ class ScenarioRunner:
     # the version the first started proxy reported (every proxy of a runner shares one spec)
     proxy_version: str | None = None
     image_digest: str | None = None
+    #: `response-only` once a proxy without a recording upstream served a scenario (a url target)
+    evidence: str | None = None
     watch_limits: WatchLimits = field(default_factory=WatchLimits)
     target_factory: TargetFactory | None = None
     #: the gateway of the target spec (default: the one it names): its admin client, liveness
@@ -153,6 +167,8 @@ class ScenarioRunner:
                 slot.endpoint = slot.target.start(list(models))
                 self.redactor.add(slot.endpoint.master_key)
                 self.proxy_version = self.proxy_version or slot.endpoint.proxy_version
+                if not slot.endpoint.upstream_observed:
+                    self.evidence = EVIDENCE_RESPONSE_ONLY
                 self.image_digest = self.image_digest or slot.endpoint.image_digest
                 self.events(TargetReady(spec, slot.endpoint.base_url, slot.endpoint.proxy_version))
             except TargetError as exc:
@@ -202,10 +218,11 @@ class ScenarioRunner:
         return result
 
     def stamp(self, result: RunResult) -> None:
-        """Record what ran (gateway, proxy version, image digest) and the end time in `result`."""
+        """Record what ran (gateway, proxy version, image digest, evidence) and the end time in `result`."""
         result.gateway = self.gateway.name
         result.proxy_version = self.proxy_version
         result.image_digest = self.image_digest
+        result.evidence = self.evidence
         result.finish()
 
     def run(self, scenario: Scenario) -> ScenarioResult:

@@ -107,7 +107,8 @@ class LocalTarget(ProxyTarget):
 
     `postgres`: a started `PostgresServer` to share between targets (each start gets a fresh
     database copied from its migrated template); the target then does not stop it. By default
-    each target starts and stops its own.
+    each target starts and stops its own. `models_in_database`: the proxy also serves models
+    added through its admin API (the proxy `gateconform up` keeps).
     """
 
     def __init__(
@@ -119,6 +120,7 @@ class LocalTarget(ProxyTarget):
         postgres: PostgresServer | None = None,
         ready_timeout_s: float = READY_TIMEOUT_S,
         deps: str = DEPS_TODAY,
+        models_in_database: bool = False,
     ) -> None:
         # `litellm==1.95.0@as-released` asks for the release's dependencies as of its upload date
         self.version_spec, self.deps = split_deps(with_deps(version_spec, deps))
@@ -128,6 +130,8 @@ class LocalTarget(ProxyTarget):
         self.cache_root = (cache_root or default_cache_root()).resolve()
         self.log = log or _no_log
         self.ready_timeout_s = ready_timeout_s
+        #: the proxy also serves models added through its admin API (`gateconform up`'s proxy)
+        self.models_in_database = models_in_database
         self.version: str | None = None
         self.environment: LiteLLMEnvironment | None = None
         self.timings: dict[str, float] = {}
@@ -187,7 +191,8 @@ class LocalTarget(ProxyTarget):
         self.master_key = f"sk-gc-{secrets.token_hex(16)}"
         self._redactor.add(self.master_key)
         self._redactor.add(database_url)
-        config = write_proxy_config(self.run_dir / "config.yaml", models, self.upstream.url)
+        config = write_proxy_config(self.run_dir / "config.yaml", models, self.upstream.url,
+                                    models_in_database=self.models_in_database)
         env = self._proxy_env(engine.env(), environment, database_url)
         self._timed("proxy_boot_s", lambda: self._boot_proxy_on_free_port(environment, config, env))
         return self.endpoint()
