@@ -50,8 +50,11 @@ class Attachment:
     #: where the recording upstream is read (and where added models point); None: there is none
     upstream_url: str | None = None
     add_models: bool = False
-    #: the proxy is one `gateconform up` keeps (its state file said the rest)
+    #: the proxy is one `gateconform up` keeps (its state file said the rest): models added to it
+    #: stay for the next run (the proxy is ours, and `down` removes everything)
     managed: bool = False
+    #: the version the proxy runs, when known without asking it (a kept proxy's state says)
+    proxy_version: str | None = None
 
     @property
     def upstream_observed(self) -> bool:
@@ -96,7 +99,8 @@ def resolve_attachment(url: str, options: AttachOptions | None = None,
     if add_models and not upstream:
         raise TargetError(f"adding models to {base_url} needs a recording upstream for them to point at: "
                           f"run `gateconform upstream serve` where the proxy can reach it and set {UPSTREAM_ENV}")
-    return Attachment(base_url, master_key, upstream, add_models, managed=kept is not None)
+    return Attachment(base_url, master_key, upstream, add_models, managed=kept is not None,
+                      proxy_version=kept.proxy_version if kept else None)
 
 
 def evidence_note(attachment: Attachment) -> str | None:

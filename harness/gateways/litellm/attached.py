@@ -11,6 +11,9 @@ adds is the models a scenario needs:
   database: then the missing model is added for the run (`POST /model/new`, at the recording
   upstream, its deployment id `gc-<target>-<model>` carrying a gateconform prefix) and removed
   when the target stops (`POST /model/delete`, by that id only).
+- On the proxy `gateconform up` keeps (ours, `Attachment.managed`), added models stay for the
+  next run instead (ids `gc-up-<model>`): a rerun finds them and adds nothing; a run that needs
+  other models removes the kept ones it does not need, so a listing sees exactly its models.
 
 The proxy's version comes from `/health/readiness`; its master key must be accepted and its
 database connected, or the target does not start (every check ERROR, saying why).
@@ -35,6 +38,8 @@ from harness.targets.upstream import NoUpstream, RemoteUpstream
 #: Deployment ids of models gateconform adds start with this; such models are never counted as
 #: the proxy's own (another run may remove them any time).
 ADDED_MODEL_PREFIX = "gc-"
+#: Deployment ids of the models kept on a `gateconform up` proxy between runs.
+KEPT_MODEL_PREFIX = f"{ADDED_MODEL_PREFIX}up-"
 _TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 _EXCERPT = 300
 
@@ -68,7 +73,8 @@ class AttachedProxy:
             raise
         upstream = RemoteUpstream(attachment.upstream_url) if attachment.upstream_url else NoUpstream()
         self.log(f"{self.label}: litellm {version or '(version not reported)'}"
-                 + (f", {len(self._added)} model(s) added for the run" if self._added else ""))
+                 + (f", {len(self._added)} model(s) added for the run" if self._added else "")
+                 + (f", {len(unavailable)} model(s) unavailable" if unavailable else ""))
         return Endpoint(
             base_url=attachment.base_url, master_key=attachment.master_key, upstream=upstream,
             proxy_version=version or "", target_label=self.label,
@@ -88,7 +94,10 @@ class AttachedProxy:
             raise TargetError(f"{self.label}: the proxy's database is not connected ({READINESS_PATH}: HTTP "
                               f"{readiness.status_code}, db={db!r}); gateconform creates keys, teams and users "
                               "through it")
-        version = document.get("litellm_version")
+        version = document.get("litellm_version") or self.attachment.proxy_version
+        if not version:  # newer releases tell it to an admin only
+            details = self._get(f"{READINESS_PATH}/details", "its version")
+            version = _json_object(details).get("litellm_version") if details.status_code == 200 else None
         return version if isinstance(version, str) else None
 
     def _deployments(self) -> list[dict[str, Any]]:
@@ -107,8 +116,12 @@ class AttachedProxy:
 
     def _ready_models(self, models: Sequence[ModelSpec], deployments: list[dict[str, Any]]) -> dict[str, str]:
         """Add what may be added; the models that stay unavailable, and why."""
+        if self.attachment.managed:
+            deployments = self._keep_only(models, deployments)
         unavailable: dict[str, str] = {}
         for model in models:
+            if self.attachment.managed and _kept_as(model, deployments):
+                continue  # added for an earlier run, as this one needs it
             served = [d for d in deployments if d.get("model_name") == model.name and not _added_by_us(d)]
             if served:
                 lacking = set(model.access_groups) - {group for d in served for group in _access_groups(d)}
@@ -125,15 +138,31 @@ class AttachedProxy:
                                            f"{ADD_MODELS_ENV}=1, where the proxy stores models in its database)")
         return unavailable
 
+    def _keep_only(self, models: Sequence[ModelSpec], deployments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """On a kept proxy: remove the kept models this run does not need as they are; the rest."""
+        remaining = []
+        for deployment in deployments:
+            kept_id = _kept_id(deployment)
+            if kept_id is None or any(_kept_as(model, [deployment]) for model in models):
+                remaining.append(deployment)
+                continue
+            response = self._post("/model/delete", {"id": kept_id}, f"removing the kept model {kept_id}")
+            if response.status_code != 200 and "not found" not in response.text.lower():
+                raise TargetError(f"{self.label}: removing the kept model {kept_id}: POST /model/delete answered "
+                                  f"HTTP {response.status_code}: {self._excerpt(response.text)}")
+        return remaining
+
     def _add(self, model: ModelSpec) -> str | None:
         """Add `model` at the recording upstream; why it cannot be (None: added). `TargetError` on trouble."""
         assert self.attachment.upstream_url is not None
         entry = model_entry(model, self.attachment.upstream_url)
-        deployment_id = f"{ADDED_MODEL_PREFIX}{self._token}-{model.name}"
+        managed = self.attachment.managed
+        deployment_id = f"{KEPT_MODEL_PREFIX}{model.name}" if managed else f"{ADDED_MODEL_PREFIX}{self._token}-{model.name}"
         entry["model_info"] = {**entry.get("model_info", {}), "id": deployment_id}
         response = self._post("/model/new", entry, f"adding {model.name}")
         if response.status_code == 200:
-            self._added.append(deployment_id)
+            if not managed:  # a kept proxy's models stay for the next run
+                self._added.append(deployment_id)
             return None
         if "STORE_MODEL_IN_DB" in response.text:
             return (f"the proxy at {self.attachment.base_url} has no model {model.name} and does not store models "
@@ -199,6 +228,19 @@ def _added_by_us(deployment: dict[str, Any]) -> bool:
     """A deployment a gateconform run added for itself (never counted as the proxy's own)."""
     info = deployment.get("model_info")
     return isinstance(info, dict) and str(info.get("id") or "").startswith(ADDED_MODEL_PREFIX)
+
+
+def _kept_id(deployment: dict[str, Any]) -> str | None:
+    """The id of a model kept on a `gateconform up` proxy, else None."""
+    info = deployment.get("model_info")
+    deployment_id = str(info.get("id") or "") if isinstance(info, dict) else ""
+    return deployment_id if deployment_id.startswith(KEPT_MODEL_PREFIX) else None
+
+
+def _kept_as(model: ModelSpec, deployments: list[dict[str, Any]]) -> bool:
+    """Whether a kept model serves `model` exactly as declared (same name, same access groups)."""
+    return any(_kept_id(d) is not None and d.get("model_name") == model.name
+               and sorted(_access_groups(d)) == sorted(model.access_groups) for d in deployments)
 
 
 def _access_groups(deployment: dict[str, Any]) -> list[str]:
