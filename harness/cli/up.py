@@ -1,6 +1,6 @@
 """`gateconform up` and `down`: a local proxy kept warm for the edit-and-rerun loop of a bug.
 
-`up` starts a keeper process (`harness.engine.keeper`) that runs a local proxy with its
+`up` starts a keeper process (`harness.cli.keeper`) that runs a local proxy with its
 PostgreSQL and recording upstream until `down`; `run --target url:<its URL>` then needs no
 master key or upstream of its own (the state file gives both) and adds the models each scenario
 needs for the run only, so a rerun costs the scenario, not a proxy boot. `up` again names the
@@ -76,7 +76,7 @@ def up(
     progress(f"starting {spec} (proxy, PostgreSQL, recording upstream) …")
     with open(log_path, "wb") as log:
         keeper = subprocess.Popen(
-            [sys.executable, "-m", "harness.engine.keeper", spec], cwd=folder, stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "harness.cli.keeper", spec], cwd=folder, stdin=subprocess.DEVNULL,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,  # outlives this command and its terminal
             env={**os.environ, "PYTHONPATH": _import_path()},
         )

@@ -1,6 +1,6 @@
-"""The keeper of `gateconform up`: a process that starts a local proxy and keeps it until `down`.
+"""The keeper of `gateconform up` (an entry point: a process of its own): it starts a local proxy and keeps it until `down`.
 
-`gateconform up` starts this module as a detached process (`python -m harness.engine.keeper
+`gateconform up` starts this module as a detached process (`python -m harness.cli.keeper
 SPEC`): it builds the gateway's kept target (a local proxy with its PostgreSQL and recording
 upstream, serving no model from its config and storing models in its database, so each url run
 adds the models its scenarios need and removes them after), starts it, writes the state file
