@@ -158,11 +158,12 @@ def _clear_stale(state: "UpState") -> None:
 
 
 def _remove_up_folder() -> None:
-    """The keeper's log, then its folder if nothing else is in it."""
+    """The keeper's log and the models' lock, then the folder if nothing else is in it."""
     from harness.targets import up_state
 
     folder = up_state.up_dir()
-    (folder / up_state.KEEPER_LOG).unlink(missing_ok=True)
+    for name in (up_state.KEEPER_LOG, up_state.MODELS_LOCK):
+        (folder / name).unlink(missing_ok=True)
     try:
         folder.rmdir()
     except OSError:

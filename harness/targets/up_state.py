@@ -23,6 +23,9 @@ from harness.targets.lifecycle import identity_alive
 #: Overrides where the state of `gateconform up` is kept (tests keep theirs apart).
 UP_DIR_ENV = "GATECONFORM_UP_DIR"
 STATE_FILE = "state.json"
+#: Held by a run while it readies and uses the kept proxy's models: two runs at once (pytest-xdist
+#: workers, two terminals) take turns instead of removing each other's models.
+MODELS_LOCK = "models.lock"
 #: What the keeper process writes while it starts and runs (its own log and the proxy's words).
 KEEPER_LOG = "keeper.log"
 
@@ -77,6 +80,11 @@ def write(state: UpState, environ: Mapping[str, str] | None = None) -> Path:
     path = write_text(folder / STATE_FILE, json.dumps(asdict(state), indent=2))
     path.chmod(0o600)
     return path
+
+
+def models_lock_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The lock a run holds while it uses the kept proxy's models (`MODELS_LOCK`)."""
+    return up_dir(environ) / MODELS_LOCK
 
 
 def clear(environ: Mapping[str, str] | None = None) -> None:

@@ -208,3 +208,35 @@ def test_url_options_are_refused_for_other_targets(no_target: list[str], tmp_pat
     scenario.write_text(LIMITED_KEY)
     result = CliRunner().invoke(cli.app, ["run", str(scenario), "--target", "litellm==1.82.3", "--add-models"])
     assert result.exit_code == 2 and "are for a url target" in result.output
+
+
+def test_runs_on_the_kept_proxy_take_turns_with_its_models(proxy: Any) -> None:
+    """Two runs at once (xdist workers, two terminals) on `up`'s proxy: the second waits for the first,
+    which would otherwise see its models swapped for the second's."""
+    import threading
+
+    from harness.gateways import registry
+    from harness.model.scenario import ModelSpec
+    from harness.targets import up_state
+    from harness.targets.lifecycle import current_owner
+    from harness.targets.spec import parse_target_spec
+
+    fake, url = proxy
+    fake.models_in_database = True
+    with Upstream() as upstream:
+        up_state.write(up_state.UpState(keeper=current_owner(), target="litellm==9.9.9", base_url=url,
+                                        master_key=MASTER_KEY, upstream_url=upstream.url))
+        spec = parse_target_spec(f"url:{url}", registry)
+        first = registry.gateway("litellm").launch(spec, lambda _message: None)
+        second = registry.gateway("litellm").launch(spec, lambda _message: None)
+        first.start([ModelSpec("gpt-4o"), ModelSpec("claude-sonnet")])
+        started = threading.Event()
+        waiter = threading.Thread(target=lambda: (second.start([ModelSpec("gpt-4o")]), started.set()))
+        waiter.start()
+        assert not started.wait(0.5), "the second run did not wait for the first"
+        assert "claude-sonnet" in fake.served  # the first run's model is still there while it runs
+        first.stop()
+        assert started.wait(5)
+        waiter.join()
+        assert "claude-sonnet" not in fake.served  # the second run's turn: the first one's kept model is gone
+        second.stop()

@@ -30,6 +30,7 @@ from harness.common.log import Log, quiet
 from harness.common.redact import Redactor
 from harness.gateways.litellm.proxy_config import model_entry
 from harness.gateways.litellm.readiness import READINESS_PATH
+from harness.targets import up_state
 from harness.targets.attach import ADD_MODELS_ENV, MASTER_KEY_ENV, Attachment
 from harness.targets.base import Endpoint, ModelSpec
 from harness.targets.errors import TargetError
@@ -57,6 +58,7 @@ class AttachedProxy:
         self._client: httpx.Client | None = None
         self._added: list[str] = []  # deployment ids this target added, removed by stop()
         self._token = secrets.token_hex(4)
+        self._turn: Any = None  # the kept proxy's models lock, held from start to stop
 
     # -- start
 
@@ -66,6 +68,8 @@ class AttachedProxy:
         self._client = httpx.Client(base_url=attachment.base_url, timeout=_TIMEOUT,
                                     headers={"Authorization": f"Bearer {attachment.master_key}"})
         try:
+            if attachment.managed:
+                self._take_turn()
             version = self._check_proxy()
             unavailable = self._ready_models(models, self._deployments())
         except BaseException:
@@ -170,6 +174,17 @@ class AttachedProxy:
         raise TargetError(f"{self.label}: adding {model.name} for the run: POST /model/new answered HTTP "
                           f"{response.status_code}: {self._excerpt(response.text)}")
 
+    def _take_turn(self) -> None:
+        """On a kept proxy, wait until no other run uses its models (they would be swapped under it)."""
+        from filelock import FileLock, Timeout
+
+        self._turn = FileLock(str(up_state.models_lock_path()))
+        try:
+            self._turn.acquire(timeout=0)
+        except Timeout:
+            self.log(f"{self.label}: another run is using the kept proxy's models; waiting for its turn")
+            self._turn.acquire()
+
     # -- stop
 
     def stop(self) -> None:
@@ -177,6 +192,9 @@ class AttachedProxy:
         client, self._client = self._client, None
         if client is None:
             return
+        turn, self._turn = self._turn, None
+        if turn is not None:
+            turn.release()
         problems = []
         try:
             for deployment_id in list(self._added):
