@@ -7,8 +7,10 @@ model), so each needs its own proxy; runs them with `gateconform run --jobs J` f
 (as a user types it, in a subprocess) and prints one JSON line per level: wall time, its ratio
 to the import floor (`import litellm.proxy.proxy_server` in the release's environment, timed in
 the same run), the peak memory of the whole run and of one proxy (RSS summed over the run's
-processes, sampled every 0.5 s), and whether the results document is the same as the first
-level's but for timings. The machine's load says how much other work skewed the numbers.
+processes, sampled every 0.5 s), and whether every verdict and observation is the same as the
+first level's (scenario and check order, outcome, status, listed models, upstream hits; response
+bodies differ between any two runs by their ids and clocks). The machine's load says how much
+other work skewed the numbers.
 Nothing here is a test.
 """
 
@@ -40,6 +42,17 @@ def variants(count: int, folder: Path) -> list[Path]:
                                  f"models: [gpt-4o, gpt-4o-mini, claude-sonnet, extra-{number:02d}]", 1))
         paths.append(path)
     return paths
+
+
+def essentials(document: dict) -> list:  # type: ignore[type-arg]
+    """What two runs of the same scenarios must agree on, in document order."""
+    rows = []
+    for scenario in document["scenarios"]:
+        for verdict in scenario["verdicts"]:
+            seen = verdict.get("observation") or {}
+            rows.append((scenario["id"], verdict["check_id"], verdict["outcome"], verdict["observed"],
+                         seen.get("status"), seen.get("listed_models"), len(seen.get("upstream_hits") or [])))
+    return rows
 
 
 def import_floor(version: str) -> float:
@@ -106,11 +119,10 @@ def main() -> int:
     parser.add_argument("--version", default="1.108.7")
     parser.add_argument("--jobs", default="1,2", help="comma-separated levels of --jobs to time")
     args = parser.parse_args()
-    from tests.fixtures.timeless import without_timings
-
     floor = import_floor(args.version)
     print(json.dumps({"import_floor_s": round(floor, 2), "version": args.version, "scenarios": args.count}), flush=True)
     first: object = None
+    first_wall = 0.0
     with tempfile.TemporaryDirectory(prefix="gateconform-bench-parallel-") as folder:
         paths = variants(args.count, Path(folder))
         for jobs in [int(level) for level in args.jobs.split(",")]:
@@ -124,11 +136,12 @@ def main() -> int:
             with MemorySampler(process.pid) as memory:
                 process.wait()
             wall = time.monotonic() - started
-            document = without_timings(json.loads((report / "results.json").read_text()))
+            document = essentials(json.loads((report / "results.json").read_text()))
             first = first or document
+            first_wall = first_wall or wall
             print(json.dumps({
                 "jobs": jobs, "wall_s": round(wall, 1), "wall_to_import_floor": round(wall / floor, 1),
-                "exit": process.returncode, "peak_rss_run_mb": round(memory.peak_run_mb),
+                "to_first_level": round(wall / first_wall, 2), "exit": process.returncode, "peak_rss_run_mb": round(memory.peak_run_mb),
                 "peak_rss_one_proxy_mb": round(memory.peak_proxy_mb), "same_document_as_first_level": document == first,
                 "load_before": [round(x, 1) for x in load_before], "load_after": [round(x, 1) for x in os.getloadavg()],
                 "cores": os.cpu_count(),

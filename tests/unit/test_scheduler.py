@@ -4,6 +4,7 @@ in-process fakes of the proxy (tests/fixtures/fake_litellm.py), some deliberatel
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -126,3 +127,31 @@ def test_free_memory_is_read_from_meminfo(tmp_path: Any) -> None:
     meminfo.write_text("MemTotal:       24000000 kB\nMemFree:  100 kB\nMemAvailable:    3145728 kB\n")
     assert available_memory_gib(meminfo) == 3.0
     assert jobs_that_fit(1.0, 8, None) == 8  # unknown memory does not limit
+
+
+def test_ctrl_c_stops_every_proxy_and_waits_for_the_workers() -> None:
+    import _thread
+
+    closed = threading.Event()
+    ran: list[str] = []
+
+    class Slow:
+        def run(self, scenario: Any) -> ScenarioResult:
+            ran.append(scenario.id)
+            closed.wait(5)  # a scenario on a proxy: it ends once the proxies are stopped
+            return ScenarioResult(id=scenario.id, title=scenario.title)
+
+        def release(self, models: Any) -> None:
+            pass
+
+        def close(self) -> None:
+            closed.set()
+
+    groups = [[parse_scenario(LIMITED_KEY), parse_scenario(SAME_MODELS)], [parse_scenario(OTHER_MODELS)],
+              [parse_scenario(THIRD_MODELS)]]
+    threading.Timer(0.3, _thread.interrupt_main).start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        scheduler.run_groups(Slow(), groups, jobs=2)
+    assert closed.is_set() and time.monotonic() - started < 3
+    assert sorted(ran) == ["runner-limited-key", "runner-other-models"]  # nothing new started after Ctrl-C
