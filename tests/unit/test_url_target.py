@@ -240,3 +240,12 @@ def test_runs_on_the_kept_proxy_take_turns_with_its_models(proxy: Any) -> None:
         waiter.join()
         assert "claude-sonnet" not in fake.served  # the second run's turn: the first one's kept model is gone
         second.stop()
+
+
+def test_upstream_serve_says_how_to_point_a_proxys_models_at_it() -> None:
+    result = CliRunner().invoke(cli.app, ["upstream", "serve", "--port", "0", "-m", "gpt-4o", "--for", "0.2"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "gateconform upstream: recording at http://127.0.0.1:" in text
+    assert "model_name: gpt-4o" in result.output and "model: openai/gpt-4o" in result.output
+    assert "GATECONFORM_UPSTREAM_URL=http://127.0.0.1:" in text and "stopped after 0 request(s)" in text
