@@ -4,6 +4,9 @@
 - allowed = a 2xx well-formed completion AND the fake upstream received the call for that model;
 - denied  = one of the gateway's refusals (`harness.model.refusal`, `Gateway.refusals`: e.g. 401/403,
   or 404 auth_error) with the gateway's error shape AND the upstream received nothing.
+Where no recording upstream was behind the proxy (a url target without one; the observation
+says `upstream_observed: false`), the upstream's half of the evidence does not exist: allowed and
+denied then rest on the answer alone, and the verdict's message says so ("upstream not observed").
 Everything else (5xx, timeouts, other 4xx, odd bodies, a denial after the upstream was
 called) is an ERROR: the harness cannot tell, so it never reports a pass or a "denied".
 
@@ -25,6 +28,8 @@ from harness.probes.kind import ProbeKind
 from harness.probes.registry import find, reaches_upstream
 
 _MAX_ERROR_TEXT = 200  # characters of the gateway's error message quoted in a verdict message
+#: What a verdict's evidence says when no recording upstream was behind the proxy (a url target).
+UPSTREAM_NOT_OBSERVED = "upstream not observed: the proxy's answer alone"
 
 
 def judge(check: Check, observation: Observation | None, refusals: Sequence[Refusal]) -> Verdict:
@@ -65,7 +70,7 @@ def _judge_call(kind: ProbeKind, check: Check, obs: Observation, expected: str,
             return _error(check, obs, expected, f"malformed {status}",
                           f"HTTP {status} came with a body that is not {kind.answer.described}",
                           ErrorReason.ODD_BODY)
-        if model_hits:
+        if model_hits or obs.upstream_unknown:  # without a recording upstream the answer is all there is
             outcome = Outcome.PASS if check.expect is Expect.ALLOWED else Outcome.FAIL
             return _judged(check, obs, outcome, expected, "allowed")
         if hits:
@@ -160,7 +165,9 @@ def _evidence(obs: Observation, with_status: bool = True) -> str:
         parts.append(f"HTTP {obs.status}")
     if reaches_upstream(obs.probe):
         hits = obs.upstream_hits
-        if not hits:
+        if obs.upstream_unknown:
+            parts.append(UPSTREAM_NOT_OBSERVED)
+        elif not hits:
             parts.append("upstream received nothing")
         else:
             parts.append(f"upstream received {len(hits)} request{'s' if len(hits) != 1 else ''}")

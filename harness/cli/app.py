@@ -18,9 +18,9 @@ app = typer.Typer(
 
 
 def _register_command_modules() -> None:
-    from harness.cli import bisect, cache, clean, docker, releases, report, run
+    from harness.cli import bisect, cache, clean, docker, merge, releases, report, run, up, upstream
 
-    for module in (run, report, releases, bisect, cache, docker, clean):
+    for module in (run, up, report, releases, merge, bisect, cache, docker, clean, upstream):
         module.register(app)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
@@ -23,6 +23,10 @@ from harness.cli.release_options import (
 )
 from harness.gateways import registry
 from harness.model.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from harness.compare.matrix import MatrixRun
+    from harness.compare.shards import Shard
 
 #: A matrix over more releases than this needs --max-releases: each release costs minutes.
 DEFAULT_MAX_RELEASES = 25
@@ -82,13 +86,19 @@ def matrix(
         DEFAULT_MAX_RELEASES, "--max-releases", help="refuse larger selections (each release costs minutes)"
     ),
     deps: str = typer.Option("auto", "--deps", help=DEPS_HELP),
+    shard: Optional[str] = typer.Option(
+        None, "--shard", metavar="K/N",
+        help="run only slice K of N of the (scenario, release) cells, e.g. one per CI job; "
+        "`gateconform merge` joins the shards' report folders",
+    ),
 ) -> None:
     """Run every scenario on every chosen release; print scenarios × releases.
 
     Exit code: 0 every cell passed (or skipped), 1 a cell failed, 2 a release or check could
-    not be tested.
+    not be tested (with --shard: of the cells of this shard).
     """
     deps = deps_or_exit(deps)
+    chosen_shard = _shard_or_exit(shard)
     scenarios = load_scenarios_or_exit(paths)
     selected = _select_or_exit(versions, pre)
     if len(selected) > max_releases:
@@ -97,23 +107,40 @@ def matrix(
 
     from harness.compare.matrix import default_jobs, run_matrix
     from harness.report.outputs import write_reports
-    from harness.common.files import OutputError
-    from harness.report import registry as renderers
 
     writable_or_exit(report_dir)
     jobs = jobs or default_jobs()
     folder = report_dir or Path("reports") / f"matrix-{time.strftime('%Y%m%d-%H%M%S')}"
     progress = console.progress()
-    progress(f"{len(scenarios)} scenario(s) × {len(selected)} release(s) ({', '.join(selected)}), "
+    of_shard = f", shard {chosen_shard.label}" if chosen_shard is not None else ""
+    progress(f"{len(scenarios)} scenario(s) × {len(selected)} release(s) ({', '.join(selected)}){of_shard}, "
              f"{min(jobs, len(selected))} at a time → {folder}")
     try:
-        finished = run_matrix(selected, scenarios, folder, jobs, progress, deps, draw_reports=write_reports)
+        finished = run_matrix(selected, scenarios, folder, jobs, progress, deps, draw_reports=write_reports,
+                              shard=chosen_shard)
     except KeyboardInterrupt:
         err.print("interrupted: every proxy started by the matrix was stopped")
         raise typer.Exit(ExitCode.INTERRUPTED)
-    document = finished.document
+    summary = f"matrix: {len(finished.document.versions)} release(s) in {finished.elapsed_s:.0f} s with {jobs} job(s)"
+    shard_info = finished.document.shard
+    if shard_info is not None:
+        cells = sum(len(ids) for ids in shard_info.cells.values())
+        summary += (f"; shard {shard_info.label}: {cells} of {len(scenarios) * len(selected)} cells "
+                    "(the others are the other shards')")
+    show_matrix_and_exit(finished, summary)
+
+
+def show_matrix_and_exit(finished: "MatrixRun", summary: str) -> None:
+    """Print the matrix, write its pages next to matrix.json, name what was written; exit with its verdict.
+
+    Exit 0 every cell passed (or skipped), 1 a cell failed, 2 undecided or a file not written.
+    """
+    from harness.common.files import OutputError
+    from harness.report import registry as renderers
+
+    document, folder = finished.document, finished.folder
     renderers.show(renderers.MATRIX, document, out)  # first: the verdicts are in memory, whatever happens to the files
-    out.print(f"matrix: {len(selected)} release(s) in {finished.elapsed_s:.0f} s with {jobs} job(s)")
+    out.print(summary)
     written = [finished.matrix_json] if finished.matrix_json else []
     write_errors = list(finished.write_errors)
     for renderer in renderers.files(renderers.MATRIX):
@@ -127,6 +154,17 @@ def matrix(
         out.print(f"report: {path}", highlight=False)
     exit_if_not_written(write_errors, "matrix")
     raise typer.Exit({"pass": ExitCode.OK, "fail": ExitCode.FOUND}.get(document.overall, ExitCode.UNDECIDED))
+
+
+def _shard_or_exit(text: str | None) -> "Shard | None":
+    if text is None:
+        return None
+    from harness.compare.shards import parse_shard
+
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise fail(f"gateconform: {exc}")
 
 
 def _select_or_exit(versions: str, pre: bool) -> list[str]:

@@ -41,7 +41,8 @@ def run(
     target: Optional[str] = typer.Option(
         None, "--target", "-t",
         help=f"{registry.spec_name()}==VERSION or latest (local, no Docker); docker:{registry.spec_name()}==VERSION "
-        f"or docker:IMAGE; default {registry.default_gateway().default_target}",
+        f"or docker:IMAGE; url:http://HOST:PORT (a running proxy, master key from $GATECONFORM_MASTER_KEY); "
+        f"default {registry.default_gateway().default_target}",
     ),
     report_dir: Optional[Path] = typer.Option(
         None, "--report-dir",
@@ -57,6 +58,20 @@ def run(
         None, "--deps",
         help="local target's dependencies: 'today' (default: what pip installs today) or 'as-released' "
         f"(as of the release's upload date; same as --target {registry.spec_name()}==X@as-released)",
+    ),
+    upstream: Optional[str] = typer.Option(
+        None, "--upstream", metavar="URL",
+        help="url target: the recording upstream (`gateconform upstream serve`) its test models point at, "
+        "for full evidence (default $GATECONFORM_UPSTREAM_URL); the master key comes from $GATECONFORM_MASTER_KEY",
+    ),
+    add_models: Optional[bool] = typer.Option(
+        None, "--add-models/--no-add-models",
+        help="url target: add the models a scenario needs and the proxy lacks, for the run only (the proxy must "
+        "store models in its database; needs --upstream). Default $GATECONFORM_ADD_MODELS, or yes for `gateconform up`",
+    ),
+    jobs: Optional[int] = typer.Option(
+        None, "--jobs", "-j", min=1,
+        help="proxies at once, one per distinct model list (default: from the machine's cores and free memory)",
     ),
     scenario_deadline: float = typer.Option(
         120.0, "--scenario-deadline", min=1.0, metavar="SECONDS",
@@ -82,14 +97,21 @@ def run(
     from harness.common.files import OutputError
     from harness.engine.watch import WatchLimits
     from harness.report.outputs import write_run_documents
-    from harness.engine.runner import DEFAULT_TARGET, ScenarioRunner, check_target_spec, with_deps
+    from harness.engine.runner import (
+        DEFAULT_TARGET, ScenarioRunner, attached_target_factory, check_target_spec, with_deps,
+    )
+    from harness.model.target import URL, target_kind_of
+    from harness.targets.attach import AttachOptions
     from harness.targets.errors import TargetError
 
     spec = target or DEFAULT_TARGET
+    attach = AttachOptions(upstream_url=upstream, add_models=add_models)
     try:
         if deps is not None:
             spec = with_deps(spec, deps)
-        checked = check_target_spec(spec)  # refused here, once, before anything installs
+        if (upstream is not None or add_models is not None) and target_kind_of(spec) != URL:
+            raise TargetError("--upstream and --add-models are for a url target (url:http://host:port)")
+        checked = check_target_spec(spec, attach)  # refused here, once, before anything installs
     except TargetError as exc:
         err.print(f"gateconform: --target {spec}: {exc}", highlight=False, markup=False)
         raise typer.Exit(ExitCode.UNDECIDED)
@@ -98,9 +120,11 @@ def run(
     for note in checked.notes:
         err.print(note, highlight=False, markup=False)
     limits = WatchLimits(deadline_s=scenario_deadline)
-    with ScenarioRunner(spec, events=console.progress(), watch_limits=limits) as runner:
+    jobs = jobs or _default_jobs(spec, scenarios)
+    factory = attached_target_factory(attach) if target_kind_of(spec) == URL else None
+    with ScenarioRunner(spec, events=console.progress(), watch_limits=limits, target_factory=factory) as runner:
         try:
-            result = runner.run_all(scenarios)
+            result = runner.run_all(scenarios, jobs=jobs)
         except KeyboardInterrupt:
             err.print("interrupted: stopping the proxy and removing what this run created")
             raise typer.Exit(ExitCode.INTERRUPTED)
@@ -124,6 +148,21 @@ def run(
                   highlight=False, markup=False)
         raise typer.Exit(ExitCode.UNDECIDED)
     raise typer.Exit(gate.exit_code)
+
+
+def _default_jobs(spec: str, scenarios: list) -> int:  # type: ignore[type-arg]
+    """Proxies at once when `--jobs` is not given: what the machine holds, one per model list.
+
+    A url target is one proxy whatever the model lists: its scenarios run one at a time, so a
+    listing never sees the models another scenario added for itself.
+    """
+    from harness.engine.grouping import group_by_models
+    from harness.engine.scheduler import default_jobs
+    from harness.model.target import URL, target_kind_of
+
+    if target_kind_of(spec) == URL:
+        return 1
+    return default_jobs(groups=len(group_by_models(scenarios)))
 
 
 def schema() -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from harness.common.files import OutputError
+from harness.common.machine import jobs_that_fit, total_memory_gib
+from harness.compare.shards import Shard, plan_shard, shard_info
 from harness.compare.release_run import DEPS_AUTO, DrawReports, ReleaseRun, failed_release_run, run_on_release
 from harness.engine.events import EventSink, ReleaseFinished, ReleaseStarted
 from harness.model.matrix import MatrixDocument, build_matrix
@@ -35,17 +37,8 @@ def default_jobs(cpu_count: int | None = None, memory_gib: float | None = None) 
 
     On the 2-core / 24 GiB reference machine this is 2 (measured: see benchmarks/matrix.py).
     """
-    cores = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
-    memory = memory_gib if memory_gib is not None else _memory_gib()
-    by_memory = int(memory // MEMORY_PER_JOB_GIB) if memory else cores
-    return max(1, min(cores, by_memory))
-
-
-def _memory_gib() -> float | None:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError, AttributeError):
-        return None
+    memory = memory_gib if memory_gib is not None else total_memory_gib()
+    return jobs_that_fit(MEMORY_PER_JOB_GIB, cpu_count if cpu_count is not None else os.cpu_count() or 1, memory)
 
 
 @dataclass
@@ -70,8 +63,13 @@ def run_matrix(
     events: EventSink,
     deps: str = DEPS_AUTO,
     draw_reports: DrawReports | None = None,
+    shard: Shard | None = None,
 ) -> MatrixRun:
     """Run every scenario on every release (`jobs` releases at a time) and write the documents.
+
+    `shard`: run only that slice of the (scenario, release) cells (`harness.compare.shards`);
+    the document then records the slice (`MatrixDocument.shard`) and has a column only for the
+    releases the slice touches.
 
     `deps`: `auto` (today's dependencies, a release that does not start with them retried once
     as released), `today` or `as-released`. `events` hears each release start and finish
@@ -84,6 +82,8 @@ def run_matrix(
     """
     started = time.monotonic()
     started_at = now_iso()
+    plan = plan_shard(versions, scenarios, shard) if shard is not None else {v: list(scenarios) for v in versions}
+    all_versions, versions = versions, [v for v in versions if v in plan]
     cancel = threading.Event()
     active: list[object] = []
     runs: dict[str, ReleaseRun] = {}
@@ -92,10 +92,10 @@ def run_matrix(
         events(ReleaseStarted(version))
         release_started = time.monotonic()
         try:
-            run = run_on_release(version, scenarios, events, folder / version, cancel, active.append, deps,
+            run = run_on_release(version, plan[version], events, folder / version, cancel, active.append, deps,
                                  draw_reports)
         except Exception as exc:  # noqa: BLE001 - one broken release must not sink the matrix
-            run = failed_release_run(version, scenarios, f"harness error: {type(exc).__name__}: {exc}",
+            run = failed_release_run(version, plan[version], f"harness error: {type(exc).__name__}: {exc}",
                                      time.monotonic() - release_started)
         events(ReleaseFinished(version, run.result.overall, run.elapsed_s, run.deps))
         return run
@@ -118,6 +118,8 @@ def run_matrix(
         jobs,
         started_at,
     )
+    if shard is not None:
+        document.shard = shard_info(shard, all_versions, scenarios, plan)
     write_errors = [r.write_error for r in runs.values() if r.write_error]
     matrix_json: Path | None = None
     try:

@@ -150,7 +150,7 @@ def run_on_release(
 
     run = run_with_deps(version, deps, attempt, in_release)
     if out_dir is not None:
-        run.results_path = _write_documents(run, out_dir, in_release, draw_reports)
+        run.results_path = write_release_documents(run, out_dir, in_release, draw_reports)
     return run
 
 
@@ -173,7 +173,7 @@ def _run_once(
     return ReleaseRun(version, result, time.monotonic() - started, deps=deps, secrets=secrets)
 
 
-def _write_documents(run: ReleaseRun, out_dir: Path, events: EventSink,
+def write_release_documents(run: ReleaseRun, out_dir: Path, events: EventSink,
                      draw_reports: DrawReports | None) -> Path | None:
     """results.json and the reports of `run`; the path of results.json, or None if not written.
 

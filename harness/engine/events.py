@@ -40,10 +40,11 @@ def ignore(_event: Event) -> None:
 
 @dataclass(frozen=True)
 class RunStarted(Event):
-    """`run_all` begins: how many scenarios, on which target spec."""
+    """`run_all` begins: how many scenarios, on which target spec, how many proxies at once."""
 
     target: str
     scenario_count: int
+    jobs: int = 1
 
 
 @dataclass(frozen=True)

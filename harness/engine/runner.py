@@ -14,11 +14,12 @@ what targets and gateways say in free text reaches it as `TargetProgress`.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import httpx
 
@@ -34,10 +35,11 @@ from harness.engine.events import (
     TargetProgress, TargetReady, TargetStarting, ignore,
 )
 from harness.engine.grouping import group_by_models
+from harness.engine.scheduler import run_groups
 from harness.engine.watch import ProxyStoppedAnswering, ProxyWatch, WatchLimits, answers, is_silence
 from harness.common.redact import Redactor, shareable_path
 from harness.model.reasons import NotRunReason
-from harness.model.results import RunResult, ScenarioResult
+from harness.model.results import EVIDENCE_RESPONSE_ONLY, RunResult, ScenarioResult
 from harness.model.scenario import Scenario
 from harness.targets.base import Endpoint, ModelSpec, Target
 from harness.targets.errors import EnvironmentBuildError, ReleaseError, TargetError
@@ -45,6 +47,7 @@ from harness.targets import spec as target_spec
 from harness.judge import judge
 
 if TYPE_CHECKING:
+    from harness.targets.attach import AttachOptions
     from harness.targets.spec import CheckedTarget
 
 #: Builds (does not start) the target a spec names: `make_target`, or a test's stand-in.
@@ -65,13 +68,24 @@ def make_target(spec: str, log: Log) -> Target:
     return registry.gateway(parsed.gateway).launch(parsed, log)
 
 
-def check_target_spec(spec: str) -> "CheckedTarget":
+def attached_target_factory(options: "AttachOptions") -> TargetFactory:
+    """`make_target`, with what the command line says about attaching to a url target."""
+
+    def factory(spec: str, log: Log) -> Target:
+        parsed = target_spec.parse_target_spec(spec, registry)
+        return registry.gateway(parsed.gateway).launch(parsed, log, attach=options)
+
+    return factory
+
+
+def check_target_spec(spec: str, attach: "AttachOptions | None" = None) -> "CheckedTarget":
     """Judge a target spec before doing anything at all (`harness.targets.spec.check_target`).
 
-    Returns the spec written one way and the notes to print once (what `latest` passed over);
-    raises `TargetError` with one line saying why the spec cannot run and what to use instead.
+    Returns the spec written one way and the notes to print once (what `latest` passed over, a
+    url run's weaker evidence); raises `TargetError` with one line saying why the spec cannot
+    run and what to use instead. `attach`: the command line's say on attaching to a url target.
     """
-    return target_spec.check_target(spec, registry)
+    return target_spec.check_target(spec, registry, attach=attach)
 
 
 def with_deps(spec: str, deps: str) -> str:
@@ -121,13 +135,15 @@ class ScenarioRunner:
     # the version the first started proxy reported (every proxy of a runner shares one spec)
     proxy_version: str | None = None
     image_digest: str | None = None
+    #: `response-only` once a proxy without a recording upstream served a scenario (a url target)
+    evidence: str | None = None
     watch_limits: WatchLimits = field(default_factory=WatchLimits)
     target_factory: TargetFactory | None = None
     #: the gateway of the target spec (default: the one it names): its admin client, liveness
     #: route and refusals
     gateway: Gateway = None  # type: ignore[assignment] - set in __post_init__
     _slots: dict[tuple[ModelSpec, ...], _Slot] = field(default_factory=dict)
-    _scenario_count: int = 0
+    _scenario_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     #: why the release could not be installed, once it could not (the same for every model list)
     _install_error: str | None = None
     _silent_proxies: dict[str, str] = field(default_factory=dict)  # base url → why it was given up on
@@ -151,6 +167,8 @@ class ScenarioRunner:
                 slot.endpoint = slot.target.start(list(models))
                 self.redactor.add(slot.endpoint.master_key)
                 self.proxy_version = self.proxy_version or slot.endpoint.proxy_version
+                if not slot.endpoint.upstream_observed:
+                    self.evidence = EVIDENCE_RESPONSE_ONLY
                 self.image_digest = self.image_digest or slot.endpoint.image_digest
                 self.events(TargetReady(spec, slot.endpoint.base_url, slot.endpoint.proxy_version))
             except TargetError as exc:
@@ -183,29 +201,28 @@ class ScenarioRunner:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def run_all(self, scenarios: Sequence[Scenario], cancel: threading.Event | None = None) -> RunResult:
+    def run_all(self, scenarios: Sequence[Scenario], cancel: threading.Event | None = None,
+                jobs: int = 1) -> RunResult:
         """Run every scenario into one finished results document.
 
         Scenarios sharing a model list share a proxy, and each proxy is stopped as soon as its
-        scenarios ran, so the machine never holds more than one proxy of this runner.
+        scenarios ran, so the machine never holds more than `jobs` proxies of this runner
+        (`harness.engine.scheduler`: the document is the same whatever `jobs` is, but for timings).
         """
         result = RunResult.new(target=self.target_spec, run_id=self.run_id)
-        self.events(RunStarted(self.target_spec, len(scenarios)))
-        for group in group_by_models(scenarios):
-            for scenario in group:
-                if cancel is not None and cancel.is_set():
-                    break
-                result.scenarios.append(self.run(scenario))
-            self.release(tuple(group[0].model_specs()))
+        groups = group_by_models(scenarios)
+        self.events(RunStarted(self.target_spec, len(scenarios), min(max(1, jobs), len(groups) or 1)))
+        result.scenarios = run_groups(self, groups, jobs, cancel)
         self.stamp(result)
         self.events(RunFinished(result))
         return result
 
     def stamp(self, result: RunResult) -> None:
-        """Record what ran (gateway, proxy version, image digest) and the end time in `result`."""
+        """Record what ran (gateway, proxy version, image digest, evidence) and the end time in `result`."""
         result.gateway = self.gateway.name
         result.proxy_version = self.proxy_version
         result.image_digest = self.image_digest
+        result.evidence = self.evidence
         result.finish()
 
     def run(self, scenario: Scenario) -> ScenarioResult:
@@ -221,9 +238,9 @@ class ScenarioRunner:
 
     def _run(self, scenario: Scenario, started: float) -> ScenarioResult:
         checks = checks_for(scenario)
-        self._scenario_count += 1
         # A distinct prefix per scenario: scenarios share a proxy and must not share entities.
-        scenario_run_id = f"{self.run_id}-{self._scenario_count}"
+        # (`next` on a count is atomic: scenarios may run in several threads at once)
+        scenario_run_id = f"{self.run_id}-{next(self._scenario_numbers)}"
 
         def failed(error: str, reason: NotRunReason) -> ScenarioResult:
             return ScenarioResult.failed(

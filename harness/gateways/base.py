@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from harness.model.refusal import Refusal
     from harness.model.scenario import ModelSpec, Scenario
     from harness.model.target import TargetSpec
+    from harness.targets.attach import AttachOptions
     from harness.targets.base import Endpoint, Target
     from harness.targets.reaping import BuildSweeper
     from harness.targets.spec import CheckedTarget, ParsedImage
@@ -337,8 +338,20 @@ class Gateway(ABC):
     # -- launchers
 
     @abstractmethod
-    def launch(self, spec: TargetSpec, log: Log) -> Target:
-        """Build (not start) the target for a parsed spec: local or Docker."""
+    def launch(self, spec: TargetSpec, log: Log, *, attach: AttachOptions | None = None) -> Target:
+        """Build (not start) the target for a parsed spec: local, Docker or a running proxy (url).
+
+        `attach`: what the command line says about attaching to a url target (its recording
+        upstream, whether models may be added); the rest comes from the environment
+        (`harness.targets.attach`).
+        """
+
+    def launch_kept(self, spec: TargetSpec, log: Log) -> Target:
+        """Build a local target for `gateconform up`: a proxy that serves no model from its config
+        and stores models in its database, so url runs can add the models each scenario needs."""
+        from harness.targets.errors import TargetError
+
+        raise TargetError(f"{self.title} cannot be kept up by gateconform up")
 
     def prepare_local(self, version: str, deps: str, cache_root: Path) -> bool:
         """Prepare ahead what the local launcher needs for `version` (True: something was built)."""

@@ -4,6 +4,7 @@
 combined document (`matrix.json`, schema `gateconform.matrix/1`):
 
     versions   the releases, oldest first (the column order)
+    shard      in a shard's document only: {index, count, versions, scenario_order, cells} (`ShardInfo`)
     releases   version → {results (relative path), run_id, proxy_version, overall, elapsed_s, error,
                           deps (today | as-released), deps_fallback (why today's did not start)}
     scenarios  [{id, title, path, issue, cells: {version: pass|fail|error|skip|not run},
@@ -85,8 +86,31 @@ class ReleaseColumn(BaseModel):
     deps_fallback: str | None = None
 
 
+class ShardInfo(BaseModel):
+    """What one shard of a matrix ran (`matrix --shard K/N`), so `gateconform merge` can join the shards.
+
+    `versions` and `scenario_order` are the whole matrix's (every shard has the same), `cells`
+    the (release → scenario ids) slice this shard ran.
+    """
+
+    index: int  # K, from 1
+    count: int  # N
+    versions: list[str] = Field(default_factory=list)
+    scenario_order: list[str] = Field(default_factory=list)
+    cells: dict[str, list[str]] = Field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """`2/4`."""
+        return f"{self.index}/{self.count}"
+
+    def holds(self, version: str, scenario_id: str) -> bool:
+        """Whether this shard ran `scenario_id` on `version`."""
+        return scenario_id in self.cells.get(version, ())
+
+
 class MatrixDocument(BaseModel):
-    """The combined results of a matrix run."""
+    """The combined results of a matrix run (of one shard of it, when `shard` is set)."""
 
     schema_version: str = MATRIX_SCHEMA
     harness_version: str = harness.__version__
@@ -97,11 +121,18 @@ class MatrixDocument(BaseModel):
     versions: list[str] = Field(default_factory=list)
     releases: dict[str, ReleaseColumn] = Field(default_factory=dict)
     scenarios: list[ScenarioRow] = Field(default_factory=list)
+    #: set in a shard's document: which slice of the matrix it ran (absent: the whole matrix)
+    shard: ShardInfo | None = None
 
     @property
     def overall(self) -> str:
-        """fail if any cell failed, else error if any cell errored or a release did not run, else pass."""
-        cells = [cell for row in self.scenarios for cell in row.cells.values()]
+        """fail if any cell failed, else error if any cell errored or a release did not run, else pass.
+
+        A shard's document counts only its own cells (the others are other shards' to run).
+        """
+        shard = self.shard
+        cells = [cell for row in self.scenarios for version, cell in row.cells.items()
+                 if shard is None or shard.holds(version, row.id)]
         if "fail" in cells:
             return "fail"
         if "error" in cells or NOT_RUN in cells or not cells:

@@ -68,7 +68,15 @@ class Observation:
     shape: str | None = None
     url: str | None = None  # path probed, e.g. "/v1/chat/completions" (with its query string, if any)
     variant: str | None = None  # absent from the document when None, as in a check
+    #: False: no recording upstream was behind the proxy, so `upstream_hits` says nothing (a url
+    #: target without one); absent (None): the upstream's record is part of the evidence
+    upstream_observed: bool | None = None
+
+    @property
+    def upstream_unknown(self) -> bool:
+        """Whether what reached the provider is unknown (no recording upstream was behind the proxy)."""
+        return self.upstream_observed is False
 
     @model_serializer(mode="wrap")
     def _without_unset_variant(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return omit_unset(handler(self), "variant")
+        return omit_unset(handler(self), "variant", "upstream_observed")

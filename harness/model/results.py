@@ -25,6 +25,9 @@ from harness.common.redact import redact_key, redact_machine_paths, redact_strin
 from harness.model.verdict import Outcome, Verdict, error_verdict, skipped_verdict
 
 SCHEMA_VERSION = "gateconform.results/1"
+#: `RunResult.evidence` of a run without a recording upstream behind the proxy (a url target
+#: without one): every allowed and denied rests on the proxy's answer alone.
+EVIDENCE_RESPONSE_ONLY = "response-only"
 
 
 def now_iso() -> str:
@@ -146,7 +149,10 @@ class RunResult(BaseModel):
     `image_digest` (the exact image a docker target ran),
     `deps` (a local target's dependency mode: `today` or `as-released`; absent = today) and
     `deps_fallback` (set when a matrix or bisect retried the release with dependencies as
-    released because it did not start with today's: why today's did not).
+    released because it did not start with today's: why today's did not) and
+    `evidence` (`response-only` when no recording upstream was behind the proxy, so no verdict
+    could check what reached the provider: weaker evidence, said in every report; absent: the
+    upstream's record backs every allowed and denied).
     """
 
     schema_version: str = SCHEMA_VERSION
@@ -159,6 +165,7 @@ class RunResult(BaseModel):
     image_digest: str | None = None
     deps: str | None = None
     deps_fallback: str | None = None
+    evidence: str | None = None
     started_at: str
     finished_at: str | None = None
     machine: Machine
@@ -225,7 +232,7 @@ def merge_results(runs: Sequence[RunResult]) -> RunResult:
     The same document whatever order the runs come in: they are taken in order of their start
     (then run id). The merged document has the first run's id, machine and harness version,
     the earliest start and the latest end; the gateway, target kind, proxy version, image
-    digest and dependency mode of the first run that recorded one; and one result per scenario
+    digest, dependency mode and evidence of the first run that recorded one; and one result per scenario
     id, sorted by id (the first run's that has it: with `--dist load` a scenario may have run
     on several workers). Raises ValueError for no runs, or runs of different targets (their
     verdicts are not about the same thing).
@@ -257,6 +264,7 @@ def merge_results(runs: Sequence[RunResult]) -> RunResult:
         image_digest=first_recorded("image_digest"),
         deps=first_recorded("deps"),
         deps_fallback=first_recorded("deps_fallback"),
+        evidence=first_recorded("evidence"),
         started_at=first.started_at,
         finished_at=max(finished) if finished else None,
         machine=first.machine.model_copy(),

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 LOCAL, DOCKER, URL = "local", "docker", "url"
 LOCAL_PREFIX = "local:"
 DOCKER_PREFIX = "docker:"
-URL_PREFIXES = ("url:", "http://", "https://")
+URL_PREFIX = "url:"
+URL_PREFIXES = (URL_PREFIX, "http://", "https://")
 #: The newest release of a gateway that can run; what a bare `latest` asks for.
 LATEST = "latest"
 #: The dependency mode a spec without an `@<deps>` suffix means: what installing it today gives.
@@ -37,12 +38,16 @@ class TargetSpec:
     image: str | None = None
     #: whether `gateway` is the default one: then `latest` is written without naming it
     default_gateway: bool = True
+    #: url: the running proxy's base URL (`http://host:4000`, no trailing slash)
+    url: str | None = None
 
     @property
     def normalised(self) -> str:
-        """The spec written one way: `<gateway>==1.82.3`, `latest`, `…@as-released`, `docker:…`."""
+        """The spec written one way: `<gateway>==1.82.3`, `latest`, `…@as-released`, `docker:…`, `url:…`."""
         if self.kind == DOCKER:
             return f"{DOCKER_PREFIX}{self.image}"
+        if self.kind == URL:
+            return f"{URL_PREFIX}{self.url}"
         if self.version == LATEST:
             base = LATEST if self.default_gateway else f"{self.gateway}=={LATEST}"
         else:

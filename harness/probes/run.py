@@ -136,6 +136,8 @@ def _observe(
         marker=ask.marker if kind.reaches_upstream else None,
         url=wire.url,
         variant=ask.variant,
+        # the upstream's record (empty or not) says nothing when no recording upstream is behind the proxy
+        upstream_observed=False if kind.reaches_upstream and not endpoint.upstream_observed else None,
     )
     if not key:
         obs.transport_error = NOT_PROVISIONED

@@ -24,7 +24,7 @@ from typing import Any
 
 from harness.common.files import make_folder, write_text
 from harness.report.text import evidence_text, severity, verdict_data
-from harness.report.view import issue_label, normalized
+from harness.report.view import evidence_note, issue_label, normalized
 from harness.model.results import RunResult, ScenarioResult
 from harness.model.verdict import Verdict
 
@@ -103,7 +103,8 @@ def _result(run: RunResult, scenario: ScenarioResult, verdict: Verdict, folder: 
         "testCaseId": _md5(verdict.check_id),
         "fullName": verdict.check_id,
         "name": verdict.title,
-        "description": f"{scenario.title}\n\n{verdict.message}",
+        "description": "\n\n".join(part for part in (scenario.title, verdict.message, evidence_note(run.evidence))
+                                     if part),
         "status": STATUS[outcome],
         "stage": "finished",
         "start": start,
@@ -130,7 +131,7 @@ def _environment(run: RunResult) -> str:
         ("target", run.target), ("target.kind", run.target_kind), ("proxy.version", run.proxy_version),
         ("image.digest", run.image_digest), ("run.id", run.run_id), ("gateconform", run.harness_version),
         ("started", run.started_at), ("machine", f"{run.machine.hostname}, {run.machine.cores} cores"),
-        ("python", run.machine.python),
+        ("python", run.machine.python), ("evidence", evidence_note(run.evidence)),
     ]
     # .properties values: only a backslash and a line break need escaping.
     def escape(text: str) -> str:

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 
 from harness.report.text import evidence_text
-from harness.report.view import normalized
+from harness.report.view import evidence_note, normalized
 from harness.model.results import RunResult, ScenarioResult
 from harness.model.verdict import Outcome, Verdict
 
@@ -85,6 +85,7 @@ def render_junit(result: RunResult) -> str:
         _properties(suite, [
             ("target", result.target), ("proxy_version", result.proxy_version),
             ("image_digest", result.image_digest), ("run_id", result.run_id),
+            ("evidence", evidence_note(result.evidence)),
             ("scenario_title", scenario.title), ("issue", scenario.issue), ("path", scenario.path),
         ])
         for verdict in scenario.verdicts:

@@ -67,11 +67,13 @@ def _header(view: ReportView) -> list[str]:
     meta = [f"run {_code(view.run_id)}", view.started_at, f"gateconform {view.harness_version}"]
     if view.image_digest:
         meta.insert(1, f"image {_code(view.image_digest)}")
+    note = [f"> ⚠️ {_text(view.evidence_note)}", ""] if view.evidence_note else []
     return [
         f"### gateconform: {_ICON.get(view.overall, '')} {view.overall.upper()} on {_code(view.target)} ({proxy})",
         "",
         f"{', '.join(parts)} — {view.total_checks} checks in {n} scenario{'s' if n != 1 else ''}",
         "",
+        *note,
         f"<sub>{' · '.join(m for m in meta if m)}</sub>",
         "",
     ]

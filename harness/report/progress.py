@@ -58,7 +58,8 @@ def describe(event: Event, nested_indent: str = "") -> Text | None:
 
 @describe.register
 def _(event: RunStarted, nested_indent: str = "") -> Text:
-    return Text(f"{event.scenario_count} scenario(s), target {event.target}")
+    at_once = f", {event.jobs} proxies at a time" if event.jobs > 1 else ""
+    return Text(f"{event.scenario_count} scenario(s), target {event.target}{at_once}")
 
 
 @describe.register(TargetProgress)

@@ -24,7 +24,9 @@ def evidence_text(verdict: Verdict, body_limit: int = BODY_LIMIT) -> str:
             lines.append(f"  HTTP status: {obs.status}")
         if obs.transport_error:
             lines.append(f"  no response: {obs.transport_error}")
-        if reaches_upstream(obs.probe):
+        if reaches_upstream(obs.probe) and obs.upstream_unknown:
+            lines.append("  upstream requests: not observed (no recording upstream behind the proxy)")
+        elif reaches_upstream(obs.probe):
             lines.append(f"  upstream requests: {len(obs.upstream_hits)}")
         if obs.body_excerpt:
             body = obs.body_excerpt

@@ -6,10 +6,27 @@ import hashlib
 import re
 from datetime import datetime
 
+from harness.model.results import EVIDENCE_RESPONSE_ONLY
+
 # Reports list what needs attention first: a regression, then "could not tell", then the rest.
 OUTCOME_ORDER = {"fail": 0, "error": 1, "skip": 2, "pass": 3}
 
 _GITHUB_ISSUE = re.compile(r"^https://github\.com/([^/\s]+/[^/\s]+)/(?:issues|pull)/(\d+)/?$")
+
+
+#: What every report says of a run whose evidence is weaker than the harness's usual (`RunResult.evidence`).
+EVIDENCE_NOTES = {
+    EVIDENCE_RESPONSE_ONLY: (
+        "Weaker evidence: no recording upstream was behind this proxy, so 'allowed' and 'denied' rest on the "
+        "proxy's answers alone, not on what reached the provider (point the proxy's test models at "
+        "`gateconform upstream serve` for full evidence)."
+    ),
+}
+
+
+def evidence_note(evidence: str | None) -> str | None:
+    """The sentence a report shows for the run's evidence; None for full evidence."""
+    return EVIDENCE_NOTES.get(evidence or "")
 
 
 def shown_overall(overall: str, counts: dict[str, int]) -> str:

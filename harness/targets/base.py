@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence, TypeVar
 
 from harness.model.observation import UpstreamHit
@@ -34,6 +34,12 @@ class Endpoint:
     proxy_version: str  # e.g. "1.82.3"
     target_label: str  # e.g. "<gateway>==1.82.3 (local)"
     image_digest: str | None = None  # the exact image a docker target runs
+    #: False when no recording upstream is behind the proxy (a url target without one): probes then
+    #: see only the proxy's answers, and the judge says its verdicts rest on them alone
+    upstream_observed: bool = True
+    #: models a scenario may declare that this proxy cannot serve as declared, and why (a url
+    #: target's proxy lacks them): scenarios that need one are skipped with that reason
+    unavailable_models: dict[str, str] = field(default_factory=dict)
 
 
 class Target(Protocol):

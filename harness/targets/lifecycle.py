@@ -87,11 +87,19 @@ def process_identity(pid: int) -> str:
 
 
 def identity_alive(identity: str) -> bool:
-    """Whether the process `identity` names is still the same live process."""
+    """Whether the process `identity` names is still the same live process.
+
+    A zombie (exited, its parent never reaped it: e.g. a detached process whose new parent does
+    not reap, as the keeper of `gateconform up` may be) is gone: it owns nothing any more.
+    """
     pid_text, _, _ = identity.partition(":")
     if not pid_text.isdigit():
         return False
-    return process_identity(int(pid_text)) == identity
+    try:
+        state = Path(f"/proc/{pid_text}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        state = "?"
+    return state not in ("Z", "X") and process_identity(int(pid_text)) == identity
 
 
 #: This process, as the owner of the runs it starts.

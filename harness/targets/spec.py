@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
 
 from harness.model.target import (
     DEPS_SEPARATOR,
@@ -27,11 +27,15 @@ from harness.model.target import (
     LOCAL,
     LOCAL_PREFIX,
     URL,
+    URL_PREFIX,
     TargetSpec,
     split_deps_suffix,
     target_kind_of,
 )
 from harness.targets.errors import ReleaseError, TargetError
+
+if TYPE_CHECKING:
+    from harness.targets.attach import AttachOptions
 
 #: Characters that make a version a range or a pattern, not one release.
 _RANGE_CHARACTERS = ("<", ">", "~", "!", "=", ",", "*")
@@ -170,7 +174,7 @@ def parse_target_spec(spec: str, gateways: Gateways) -> TargetSpec:
 
     Refuses malformed specs, releases the gateway refuses (compromised ones, also in image
     references), dependency modes the gateway does not have or that are not for its local
-    target, the url target (not available yet) and releases the local launcher cannot run.
+    target, a url that is not an http(s) base URL, and releases the local launcher cannot run.
     Only the gateway the spec names is loaded (every gateway, for an `@` after an image).
     """
     names, default = gateways.names(), gateways.default_name()
@@ -184,7 +188,9 @@ def parse_target_spec(spec: str, gateways: Gateways) -> TargetSpec:
         else:
             text = spec.strip()  # an `@` of an image reference or a URL, not a dependency mode
     if kind == URL:
-        raise TargetError("the url target is not available yet")
+        from harness.targets.attach import normalise_url
+
+        return TargetSpec(URL, default, None, url=normalise_url(text.removeprefix(URL_PREFIX)))
     if kind == DOCKER:
         reference = text[len(DOCKER_PREFIX):]
         name = _named_gateway(reference, names) or default
@@ -209,14 +215,23 @@ def all_deps_modes(gateways: Gateways) -> tuple[str, ...]:
     return tuple(dict.fromkeys(mode for name in gateways.names() for mode in gateways.gateway(name).deps_modes))
 
 
-def check_target(spec: str, gateways: Gateways, cache_root: Path | None = None) -> CheckedTarget:
+def check_target(spec: str, gateways: Gateways, cache_root: Path | None = None,
+                 attach: "AttachOptions | None" = None) -> CheckedTarget:
     """Judge `spec` before anything installs: `CheckedTarget`, or `TargetError` saying why not and what instead.
 
     The gateway writes nothing but its cached release list (and `latest`'s cached answer) in
-    `cache_root` (default: the user cache), so a refused spec leaves nothing behind.
+    `cache_root` (default: the user cache), so a refused spec leaves nothing behind. A url
+    target is judged without the network: its URL, and its master key present (`attach`: what
+    the command line says about attaching, `harness.targets.attach`).
     """
     from harness.common.cache_root import default_cache_root
 
     parsed = parse_target_spec(spec, gateways)
+    if parsed.kind == URL:  # a running proxy: no release to judge, but what attaching needs must be there
+        from harness.targets.attach import evidence_note, resolve_attachment
+
+        assert parsed.url is not None
+        note = evidence_note(resolve_attachment(parsed.url, attach))
+        return CheckedTarget(parsed.normalised, (note,) if note else ())
     return gateways.gateway(parsed.gateway).check_release(parsed, cache_root or default_cache_root())
 

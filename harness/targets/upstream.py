@@ -26,7 +26,7 @@ from harness.targets.upstream_server import (
     marker_text,
 )
 
-__all__ = ["MARKER_HEADER", "MARKER_PATTERN", "RemoteUpstream", "RemoteUpstreamError", "Upstream",
+__all__ = ["MARKER_HEADER", "MARKER_PATTERN", "NoUpstream", "RemoteUpstream", "RemoteUpstreamError", "Upstream",
            "find_marker", "hit_from_dict", "marker_text"]
 
 
@@ -137,3 +137,19 @@ class RemoteUpstream:
             return False
 
 
+
+
+class NoUpstream:
+    """No recording upstream behind the proxy (a url target without one): nothing is ever seen.
+
+    An endpoint with it says `upstream_observed=False`, so an empty record is never read as
+    "nothing reached the provider": the judge then rests on the proxy's answer alone and says so.
+    """
+
+    url = ""
+
+    def hits(self, marker: str) -> list[UpstreamHit]:
+        return []
+
+    def all_hits(self) -> list[UpstreamHit]:
+        return []

@@ -197,3 +197,22 @@ def test_error_verdict_for_failed_provisioning():
                             error_reason=ErrorReason.SCENARIO_NOT_RUN)
     assert verdict.outcome is Outcome.ERROR
     assert verdict.message == "svc can call gpt-4o: provisioning failed: team 'platform' could not be created"
+
+
+def unobserved(status, shape=None, error_type=None) -> Observation:  # type: ignore[no-untyped-def]
+    """What a probe sees on a proxy with no recording upstream behind it (a url target without one)."""
+    return replace(chat(status, shape, error_type=error_type), upstream_observed=False)
+
+
+@pytest.mark.parametrize(("check", "observation", "outcome", "observed"), [
+    (ALLOWED, unobserved(200, SHAPE_COMPLETION), Outcome.PASS, "allowed (200)"),
+    (DENIED, unobserved(200, SHAPE_COMPLETION), Outcome.FAIL, "allowed (200)"),
+    (DENIED, unobserved(401, SHAPE_ERROR, "auth_error"), Outcome.PASS, "denied (401)"),
+    (ALLOWED, unobserved(500, SHAPE_ERROR), Outcome.ERROR, "HTTP 500"),
+    (ALLOWED, unobserved(200, SHAPE_OTHER_JSON), Outcome.ERROR, "malformed 200"),
+])
+def test_without_a_recording_upstream_the_answer_alone_decides_and_says_so(check, observation, outcome, observed):  # type: ignore[no-untyped-def]
+    verdict = judge(check, observation, refusals=REFUSALS)
+    assert (verdict.outcome, verdict.observed) == (outcome, observed)
+    if outcome is not Outcome.ERROR:
+        assert "upstream not observed: the proxy's answer alone" in verdict.message

@@ -10,7 +10,7 @@ down completely. Key secrets live in memory only (`Handles.keys`) and never in a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import httpx
 
@@ -29,6 +29,8 @@ class Capabilities:
 
     access_group_entities: bool  # /v1/access_group (entities attached by access_group_ids)
     service_account_keys: bool  # /key/service-account/generate
+    #: models the proxy cannot serve as a scenario declares them, and why (a url target's proxy)
+    unavailable_models: Mapping[str, str] = field(default_factory=dict)
 
     def missing_for(self, scenario: Scenario) -> list[str]:
         """Reasons the scenario cannot be provisioned faithfully on this proxy (empty: fine)."""
@@ -36,6 +38,7 @@ class Capabilities:
         uses_entities = bool(scenario.access_groups)
         if uses_entities and not self.access_group_entities:
             reasons.append("this proxy has no access-group entities (/v1/access_group)")
+        reasons += [self.unavailable_models[name] for name in scenario.model_names if name in self.unavailable_models]
         return reasons
 
 
@@ -124,6 +127,7 @@ class LiteLLMAdapter:
             self._capabilities = Capabilities(
                 access_group_entities="/v1/access_group" in paths,
                 service_account_keys="/key/service-account/generate" in paths,
+                unavailable_models=dict(self._endpoint.unavailable_models),
             )
         return self._capabilities
 

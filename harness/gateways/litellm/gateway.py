@@ -23,7 +23,8 @@ from harness.gateways.litellm.releases import (
     refuse_too_old_for_local,
 )
 from harness.gateways.litellm.vocabulary import TITLE, VOCABULARY
-from harness.model.target import DOCKER, TargetSpec
+from harness.model.target import DOCKER, LOCAL, URL, TargetSpec
+from harness.targets.errors import ReleaseError
 from harness.targets.spec import CheckedTarget, ParsedImage
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from harness.common.redact import Redactor
     from harness.gateways.litellm.admin import LiteLLMAdapter
     from harness.model.scenario import ModelSpec
+    from harness.targets.attach import AttachOptions
     from harness.targets.base import Endpoint, Target
     from harness.targets.reaping import BuildSweeper
 
@@ -103,14 +105,26 @@ class LiteLLMGateway(Gateway):
 
     # -- launchers
 
-    def launch(self, spec: TargetSpec, log: Log) -> Target:
+    def launch(self, spec: TargetSpec, log: Log, *, attach: AttachOptions | None = None) -> Target:
         if spec.kind == DOCKER:
             from harness.gateways.litellm.docker_target import DockerTarget  # the docker SDK only when asked for
 
             return DockerTarget(spec.image or "", log=log)
+        if spec.kind == URL:
+            from harness.gateways.litellm.attached import AttachedProxy
+            from harness.targets.attach import resolve_attachment
+
+            return AttachedProxy(resolve_attachment(spec.url or "", attach), log, LIVENESS_PATH)
         from harness.gateways.litellm.local import LocalTarget  # heavy imports only when a proxy is needed
 
         return LocalTarget(f"{PACKAGE}=={spec.version}", log=log, deps=spec.deps)
+
+    def launch_kept(self, spec: TargetSpec, log: Log) -> Target:
+        from harness.gateways.litellm.local import LocalTarget
+
+        if spec.kind != LOCAL:
+            raise ReleaseError(f"gateconform up keeps a local proxy: {PACKAGE}==VERSION, not {spec.normalised}")
+        return LocalTarget(f"{PACKAGE}=={spec.version}", log=log, deps=spec.deps, models_in_database=True)
 
     def prepare_local(self, version: str, deps: str, cache_root: Path) -> bool:
         """Build the environment (and the wasm engine) `version` runs from, unless it is built."""

@@ -116,7 +116,8 @@ class LocalTarget(ProxyTarget):
     `postgres`: a started `PostgresServer` to use; by default the process's shared server
     (`shared_postgres.SHARED_POSTGRES`). Either way each start gets a fresh database of its own,
     copied from its migrated template and dropped by `stop()`; the server is not stopped. `start_mode`: `fork` or `plain` (default: the
-    `GATECONFORM_PROXY_START` variable, else `fork`; see `proxy_start.py`).
+    `GATECONFORM_PROXY_START` variable, else `fork`; see `proxy_start.py`). `models_in_database`: the
+    proxy also serves models added through its admin API (the proxy `gateconform up` keeps).
     """
 
     def __init__(
@@ -129,6 +130,7 @@ class LocalTarget(ProxyTarget):
         ready_timeout_s: float = READY_TIMEOUT_S,
         deps: str = DEPS_TODAY,
         start_mode: str | None = None,
+        models_in_database: bool = False,
     ) -> None:
         self.start_mode = start_mode_of(start_mode)  # a bad value is refused before any work
         # `litellm==1.95.0@as-released` asks for the release's dependencies as of its upload date
@@ -139,6 +141,8 @@ class LocalTarget(ProxyTarget):
         self.cache_root = (cache_root or default_cache_root()).resolve()
         self.log = log or _no_log
         self.ready_timeout_s = ready_timeout_s
+        #: the proxy also serves models added through its admin API (`gateconform up`'s proxy)
+        self.models_in_database = models_in_database
         self.version: str | None = None
         self.environment: LiteLLMEnvironment | None = None
         self.timings: dict[str, float] = {}
@@ -204,7 +208,8 @@ class LocalTarget(ProxyTarget):
         self.master_key = f"sk-gc-{secrets.token_hex(16)}"
         self._redactor.add(self.master_key)
         self._redactor.add(database_url)
-        config = write_proxy_config(self.run_dir / "config.yaml", models, self.upstream.url)
+        config = write_proxy_config(self.run_dir / "config.yaml", models, self.upstream.url,
+                                    models_in_database=self.models_in_database)
         env.update({"DATABASE_URL": database_url, "LITELLM_MASTER_KEY": self.master_key,
                     PRISMA_CALLS_ENV: str(self.run_dir / "prisma-calls.log")})
         self._timed("proxy_boot_s", lambda: self._boot_proxy_on_free_port(starter, environment, config, env))

@@ -45,10 +45,15 @@ def proxy_config(
     upstream_url: str,
     master_key: str = MASTER_KEY_FROM_ENV,
     database_url: str = DATABASE_URL_FROM_ENV,
+    models_in_database: bool = False,
 ) -> dict[str, Any]:
-    """The proxy config as a dict: models, deterministic routing, master key and database."""
+    """The proxy config as a dict: models, deterministic routing, master key and database.
+
+    `models_in_database`: the proxy also serves models added through its admin API
+    (`store_model_in_db`), as the proxy `gateconform up` keeps does.
+    """
     _refuse_duplicate_names(models)
-    return {
+    config = {
         "model_list": [model_entry(model, upstream_url) for model in models],
         "litellm_settings": {
             "num_retries": 0,
@@ -68,6 +73,9 @@ def proxy_config(
             "database_url": database_url,
         },
     }
+    if models_in_database:
+        config["general_settings"]["store_model_in_db"] = True
+    return config
 
 
 def _refuse_duplicate_names(models: Sequence[ModelSpec]) -> None:
@@ -84,10 +92,12 @@ def render_proxy_config(
     upstream_url: str,
     master_key: str = MASTER_KEY_FROM_ENV,
     database_url: str = DATABASE_URL_FROM_ENV,
+    models_in_database: bool = False,
 ) -> str:
     """The proxy config as YAML text (see `proxy_config`)."""
     return yaml.safe_dump(
-        proxy_config(models, upstream_url, master_key, database_url), sort_keys=False, default_flow_style=False
+        proxy_config(models, upstream_url, master_key, database_url, models_in_database),
+        sort_keys=False, default_flow_style=False,
     )
 
 
@@ -97,8 +107,9 @@ def write_proxy_config(
     upstream_url: str,
     master_key: str = MASTER_KEY_FROM_ENV,
     database_url: str = DATABASE_URL_FROM_ENV,
+    models_in_database: bool = False,
 ) -> Path:
     """Write the YAML config to `path` (readable by its owner only) and return the path."""
-    path.write_text(render_proxy_config(models, upstream_url, master_key, database_url))
+    path.write_text(render_proxy_config(models, upstream_url, master_key, database_url, models_in_database))
     path.chmod(0o600)
     return path
