@@ -18,6 +18,11 @@ DOCKER_PREFIX = "docker:"
 URL_PREFIXES = ("url:", "http://", "https://")
 #: The newest release of a gateway that can run; what a bare `latest` asks for.
 LATEST = "latest"
+#: The newest release a gateway lists, even one that does not install as published (the gateway
+#: then says what it installed instead); what a bare `newest` asks for.
+NEWEST = "newest"
+#: Words that name a release by where it stands, resolved when the target starts.
+MOVING_VERSIONS = (LATEST, NEWEST)
 #: The dependency mode a spec without an `@<deps>` suffix means: what installing it today gives.
 DEPS_TODAY = "today"
 #: Separates a spec from its dependency mode (`…==1.95.0@as-released`).
@@ -30,7 +35,7 @@ class TargetSpec:
 
     kind: str  # LOCAL, DOCKER or URL
     gateway: str  # the gateway's registry name
-    #: local: the exact version or LATEST; docker: the version a short form names, else None
+    #: local: the exact version, LATEST or NEWEST; docker: the version a short form names, else None
     version: str | None
     deps: str = DEPS_TODAY
     #: docker: what follows `docker:`, as the gateway writes it
@@ -43,8 +48,8 @@ class TargetSpec:
         """The spec written one way: `<gateway>==1.82.3`, `latest`, `…@as-released`, `docker:…`."""
         if self.kind == DOCKER:
             return f"{DOCKER_PREFIX}{self.image}"
-        if self.version == LATEST:
-            base = LATEST if self.default_gateway else f"{self.gateway}=={LATEST}"
+        if self.version in MOVING_VERSIONS:
+            base = self.version if self.default_gateway else f"{self.gateway}=={self.version}"
         else:
             base = f"{self.gateway}=={self.version}"
         return base if self.deps == DEPS_TODAY else f"{base}{DEPS_SEPARATOR}{self.deps}"

@@ -74,6 +74,7 @@ def _header(view: ReportView) -> list[str]:
         "",
         f"<sub>{' · '.join(m for m in meta if m)}</sub>",
         "",
+        *[f"> {note}\n" for note in view.install_notes],
     ]
 
 

@@ -11,6 +11,7 @@ from rich.table import Table
 from harness.gateways import registry
 from harness.model.reasons import ErrorReason
 from harness.model.results import RunResult
+from harness.report.wording import install_notes
 
 OUTCOME_STYLE = {"fail": "bold red", "error": "bold magenta", "skip": "yellow", "pass": "green"}
 _OUTCOME_ORDER = {"fail": 0, "error": 1, "skip": 2, "pass": 3}
@@ -30,6 +31,8 @@ def print_verdicts(result: RunResult, out: Console) -> None:
     and once only across scenarios sharing it; its checks' rows say ERROR and repeat nothing.
     """
     out.print(escape(f"target {result.target} — {_proxy_description(result)}"), style="bold")
+    for note in install_notes(result.proxy_version, result.substitutions, result.deps_dating):
+        out.print(escape(note), highlight=False)
     scenarios = sorted(result.scenarios, key=lambda s: _OUTCOME_ORDER.get(s.overall, 9))
     first_with_error: dict[str, str] = {}  # error text → the scenario it was printed under
     for scenario in scenarios:

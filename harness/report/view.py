@@ -23,8 +23,8 @@ from harness.probes.registry import find, reaches_upstream
 from harness.model.results import RunResult, ScenarioResult
 from harness.model.verdict import Verdict
 from harness.report.wording import (  # noqa: F401 - renderers take these from the view too
-    OUTCOME_ORDER, anchor_for, duration_text, issue_label, outcome_rank, seconds_between, shown_overall,
-    timestamp_text,
+    OUTCOME_ORDER, anchor_for, duration_text, install_notes, issue_label, outcome_rank, seconds_between,
+    shown_overall, timestamp_text,
 )
 
 NOT_CHECKED = "none"  # a matrix part with no check behind it
@@ -135,6 +135,8 @@ class ReportView:
     proxy_version: str | None
     proxy_name: str  # the title of the target's gateway, as in "<proxy_name> 1.82.3"
     image_digest: str | None
+    #: what was installed other than the release as published (`wording.install_notes`)
+    install_notes: list[str]
     harness_version: str
     schema_version: str
     started_at: str
@@ -187,6 +189,7 @@ def build_view(result: RunResult) -> ReportView:
         proxy_version=result.proxy_version,
         proxy_name=registry.title_of(result.target),
         image_digest=result.image_digest,
+        install_notes=install_notes(result.proxy_version, result.substitutions, result.deps_dating),
         harness_version=result.harness_version,
         schema_version=result.schema_version,
         started_at=timestamp_text(result.started_at),

@@ -34,6 +34,10 @@ class Endpoint:
     proxy_version: str  # e.g. "1.82.3"
     target_label: str  # e.g. "<gateway>==1.82.3 (local)"
     image_digest: str | None = None  # the exact image a docker target runs
+    #: what was installed in place of what the release pins, one line each (none: as published)
+    substitutions: tuple[str, ...] = ()
+    #: which dating of the release's dependencies worked (a local target with dependencies as released)
+    deps_dating: str | None = None
 
 
 class Target(Protocol):
@@ -49,8 +53,9 @@ class Target(Protocol):
 class ProxyTarget(StopsOnExit):
     """What every launcher of a proxy shares: its timings, and the endpoint it hands out once up.
 
-    A launcher sets `base_url`, `master_key`, `upstream`, `version` and (for an image)
-    `image_digest` while it starts, then returns `self.endpoint()`.
+    A launcher sets `base_url`, `master_key`, `upstream`, `version`, (for an image) `image_digest`
+    and (when it installed something other than the release as published) `substitutions` and
+    `deps_dating` while it starts, then returns `self.endpoint()`.
     """
 
     label: str
@@ -59,6 +64,8 @@ class ProxyTarget(StopsOnExit):
     upstream: Any
     version: str | None
     image_digest: str | None = None
+    substitutions: tuple[str, ...] = ()
+    deps_dating: str | None = None
     timings: dict[str, float]
 
     def _timed(self, name: str, step: Callable[[], T]) -> T:
@@ -73,4 +80,6 @@ class ProxyTarget(StopsOnExit):
             proxy_version=self.version or "",
             target_label=self.label,
             image_digest=self.image_digest,
+            substitutions=tuple(self.substitutions),
+            deps_dating=self.deps_dating,
         )

@@ -22,6 +22,7 @@ from harness.gateways.litellm.environment_build import uv_pip_install_command
 from harness.gateways.litellm.environments import STAMP_NAME, environment_name, find_complete_environment
 from harness.targets.errors import ReleaseError, TargetError
 from harness.gateways.litellm.package_index import (
+    Dating,
     exclude_newer_for,
     release_upload_time,
     upload_time_from_json_api,
@@ -129,7 +130,9 @@ def test_the_uv_command_line_in_each_mode() -> None:
 
 def test_an_as_released_build_passes_the_cut_off_to_every_install(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     commands: list[list[str]] = []
-    monkeypatch.setattr(environment_build, "as_released_exclude_newer", lambda version: "2026-08-03T02:52:49Z")
+    monkeypatch.setattr(environment_build, "as_released_datings",
+                        lambda version: [Dating("2026-08-03T02:52:49Z", "its upload (2026-08-02)")])
+    monkeypatch.setattr(environment_build, "check_proxy_imports", lambda environment, log: None)
     monkeypatch.setattr(environment_build, "_uv", lambda: "uv")
     monkeypatch.setattr(environment_build, "_create_venv", lambda staging, log, site: (staging / "bin").mkdir(parents=True))
     monkeypatch.setattr(environment_build, "run_with_progress", lambda command, **kw: commands.append(list(command)) or "")
@@ -142,6 +145,7 @@ def test_an_as_released_build_passes_the_cut_off_to_every_install(tmp_path: Path
     assert built.root.name == environment_name("1.95.0", "as-released")
     stamp = json.loads((built.root / STAMP_NAME).read_text())
     assert (stamp["deps"], stamp["exclude_newer"]) == ("as-released", "2026-08-03T02:52:49Z")
+    assert stamp["dating"] == "its upload (2026-08-02)"
 
 
 def _stamp(root: Path, version: str, deps: str | None) -> None:
