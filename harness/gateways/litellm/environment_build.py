@@ -45,7 +45,7 @@ from harness.gateways.litellm.environments import (
     site_packages_of,
     write_stamp,
 )
-from harness.gateways.litellm.package_index import as_released_datings
+from harness.gateways.litellm.package_index import Dating, as_released_datings
 from harness.gateways.litellm.substitutions import (
     Substitution,
     describe_all,
@@ -115,8 +115,8 @@ def _build_as_released(
     failures: list[str] = []
     for dating in as_released_datings(version):
         try:
-            built = _build_environment(version, cache_root, target, engine_env, log, dating.exclude_newer,
-                                       dating=dating.label, dating_failures=tuple(failures))
+            built = _build_environment(version, cache_root, target, engine_env, log, dating,
+                                       dating_failures=tuple(failures))
             check_proxy_imports(built, log)
             return built
         except EnvironmentBuildError as error:
@@ -183,9 +183,8 @@ def _build_environment(
     target: Path,
     engine_env: Mapping[str, str],
     log: Log,
-    exclude_newer: str | None = None,
+    dating: Dating | None = None,
     *,
-    dating: str | None = None,
     dating_failures: tuple[str, ...] = (),
 ) -> LiteLLMEnvironment:
     """Install in a staging folder, rename it to `target`, generate the client there, stamp it.
@@ -202,11 +201,12 @@ def _build_environment(
     # The site outlives the rename: `prisma generate` still needs its TMPDIR and marker.
     with build_site(target) as site:
         staging = site.folder / "env"
-        deps = DEPS_AS_RELEASED if exclude_newer else DEPS_TODAY
+        exclude_newer = dating.exclude_newer if dating else None
+        deps = DEPS_AS_RELEASED if dating else DEPS_TODAY
         label = f"litellm {version}: installing into a new environment ({describe_deps(deps, exclude_newer)})"
         with timed_step(log, label) as step:
             _create_venv(staging, log, site)
-            prisma_requirement, substitutions = _install_litellm(staging, version, log, exclude_newer, site)
+            prisma_requirement, substitutions = _install_litellm(staging, version, log, dating, site)
             installed = _installed_versions(staging, site)
             _verify_installed(version, installed)
         timings["install_s"] = step["seconds"]
@@ -215,7 +215,7 @@ def _build_environment(
             _prisma_generate(target, cache_root, engine_env, log, site)
         timings["generate_s"] = step["seconds"]
         timings["total_s"] = time.monotonic() - total_started
-        provenance = Provenance(tuple(substitutions), dating, dating_failures)
+        provenance = Provenance(tuple(substitutions), dating.label if dating else None, dating_failures)
         write_stamp(target, version, installed, prisma_requirement, engine_env, timings, exclude_newer, provenance)
     log(f"litellm {version}: environment ready in {timings['total_s']:.1f} s ({target})")
     return LiteLLMEnvironment(target, version, installed.get("prisma", ""), timings, deps, exclude_newer, provenance)
@@ -253,11 +253,14 @@ def uv_pip_install_command(
     compile_bytecode: bool = False,
     exclude_newer: str | None = None,
     overrides: Path | None = None,
+    dating: Dating | None = None,
 ) -> list[str]:
-    """The `uv pip install` command line; `exclude_newer` (as-released mode) caps every package's date,
-    `overrides` (a file) replaces what the release pins (`substitutions`)."""
+    """The `uv pip install` command line; `exclude_newer` or `dating` (as-released mode) caps every
+    package's date, `overrides` (a file) replaces what the release pins (`substitutions`)."""
     flags = ["--compile-bytecode"] if compile_bytecode else []
-    if exclude_newer:
+    if dating is not None:
+        flags += dating.uv_flags()
+    elif exclude_newer:
         flags += ["--exclude-newer", exclude_newer]
     if overrides is not None:
         flags += ["--override", str(overrides)]
@@ -270,18 +273,18 @@ def _uv_pip_install(
     log: Log,
     site: BuildSite,
     compile_bytecode: bool = False,
-    exclude_newer: str | None = None,
+    dating: Dating | None = None,
     overrides: Path | None = None,
 ) -> None:
-    cutoff = f" (--exclude-newer {exclude_newer})" if exclude_newer else ""
+    cutoff = f" (--exclude-newer {dating.exclude_newer})" if dating else ""
     substituted = " (with substitutions)" if overrides is not None else ""
     _run_tool(site, uv_pip_install_command(_uv(), staging / "bin" / "python", requirements, compile_bytecode,
-                                           exclude_newer, overrides),
+                                           overrides=overrides, dating=dating),
               f"uv pip install {' '.join(requirements)}{cutoff}{substituted}", log)
 
 
 def _install_litellm(
-    staging: Path, version: str, log: Log, exclude_newer: str | None, site: BuildSite
+    staging: Path, version: str, log: Log, dating: Dating | None, site: BuildSite
 ) -> tuple[str | None, list[Substitution]]:
     """Install `litellm[proxy]==version` and the prisma requirement it declares.
 
@@ -298,29 +301,33 @@ def _install_litellm(
     substitutions: list[Substitution] = []
     overrides: Path | None = None
     try:
-        _uv_pip_install(staging, [litellm_requirement], log, site, compile_bytecode=True, exclude_newer=exclude_newer)
+        _uv_pip_install(staging, [litellm_requirement], log, site, compile_bytecode=True, dating=dating)
     except EnvironmentBuildError as error:
         if "No solution found" not in str(error):
             raise
         # Listed is not installable: stand in the nearest served companions, and say so.
-        substitutions = _plan_substitutions(version, exclude_newer, site)
+        substitutions = _plan_substitutions(version, dating, site)
         log(f"litellm {version} does not install as published ({short_reason(str(error))}); installing "
             + describe_all(version, substitutions).removeprefix(f"litellm {version} "))
         overrides = write_overrides(site.folder / "overrides.txt", substitutions)
-        _uv_pip_install(staging, [litellm_requirement], log, site, compile_bytecode=True, exclude_newer=exclude_newer,
+        _uv_pip_install(staging, [litellm_requirement], log, site, compile_bytecode=True, dating=dating,
                         overrides=overrides)
     prisma_requirement = prisma_requirement_of(_declared_requirements(staging, site))
     if prisma_requirement is not None:
         _uv_pip_install(staging, [litellm_requirement, prisma_requirement], log, site, compile_bytecode=True,
-                        exclude_newer=exclude_newer, overrides=overrides)
+                        dating=dating, overrides=overrides)
     return prisma_requirement, substitutions
 
 
-def _plan_substitutions(version: str, exclude_newer: str | None, site: BuildSite) -> list[Substitution]:
+def _plan_substitutions(version: str, dating: Dating | None, site: BuildSite) -> list[Substitution]:
     from datetime import datetime
 
-    cutoff = datetime.fromisoformat(exclude_newer.replace("Z", "+00:00")) if exclude_newer else None
-    resolve = uv_resolver(version, _uv(), site.tmp, exclude_newer, env=site.child_env(_uv_env()))
+    # Companions are the release's own: with a dating they keep the release's cut-off.
+    cutoffs = dict(dating.packages) if dating else {}
+    own = cutoffs.get("litellm-proxy-extras", dating.exclude_newer if dating else None)
+    cutoff = datetime.fromisoformat(own.replace("Z", "+00:00")) if own else None
+    resolve = uv_resolver(version, _uv(), site.tmp, dating.uv_flags() if dating else (),
+                          env=site.child_env(_uv_env()))
     return plan_substitutions(version, resolve, index_served_versions(cutoff))
 
 

@@ -186,6 +186,10 @@ def as_released_exclude_newer(version: str, index: str | None = None) -> str:
     return exclude_newer_for(release_upload_time(version, index))
 
 
+#: The release's own packages: published with it, so never dated earlier than its upload.
+RELEASE_FAMILY = (PACKAGE, "litellm-proxy", "litellm-proxy-extras", "litellm-enterprise")
+
+
 @dataclass(frozen=True)
 class Dating:
     """One way to date a release's dependencies: a uv `--exclude-newer` cut-off and what it is."""
@@ -193,6 +197,15 @@ class Dating:
     exclude_newer: str
     #: e.g. `its upload (2026-08-02)` or `its first pre-release 1.95.0.dev3 (2026-07-24)`
     label: str
+    #: (package, cut-off) for packages dated otherwise (the release's own, at its upload)
+    packages: tuple[tuple[str, str], ...] = ()
+
+    def uv_flags(self) -> list[str]:
+        """`--exclude-newer …` and one `--exclude-newer-package name=…` per package dated otherwise."""
+        flags = ["--exclude-newer", self.exclude_newer]
+        for package, cutoff in self.packages:
+            flags += ["--exclude-newer-package", f"{package}={cutoff}"]
+        return flags
 
 
 def as_released_datings(version: str, index: str | None = None,
@@ -211,7 +224,10 @@ def as_released_datings(version: str, index: str | None = None,
     simple = (fetch_simple or (lambda b, t: _simple_index_document(b, t)))(base, 30.0)
     first = first_prerelease_upload(simple, version)
     if first is not None and first[1] < upload:
-        datings.append(Dating(exclude_newer_for(first[1]), f"its first pre-release {first[0]} ({first[1]:%Y-%m-%d})"))
+        # the release itself (and its companions) came out later: they keep the upload's date
+        own = tuple((package, datings[0].exclude_newer) for package in RELEASE_FAMILY)
+        datings.append(Dating(exclude_newer_for(first[1]), f"its first pre-release {first[0]} ({first[1]:%Y-%m-%d})",
+                              own))
     return datings
 
 

@@ -160,9 +160,10 @@ def write_overrides(path: Path, substitutions: Sequence[Substitution]) -> Path:
     return path
 
 
-def uv_resolver(version: str, uv: str, work_dir: Path, exclude_newer: str | None = None,
+def uv_resolver(version: str, uv: str, work_dir: Path, date_flags: Sequence[str] = (),
                 env: dict[str, str] | None = None, timeout_s: float = 300.0) -> Resolve:
-    """A `Resolve` that asks `uv pip compile` (nothing installed) with an override file in `work_dir`."""
+    """A `Resolve` that asks `uv pip compile` (nothing installed) with an override file in `work_dir`;
+    `date_flags` (`--exclude-newer …`) date the dependencies as the install will."""
 
     def resolve(overrides: Sequence[str]) -> tuple[bool, str]:
         command = [uv, "pip", "compile", "--quiet", "--no-header",
@@ -171,8 +172,7 @@ def uv_resolver(version: str, uv: str, work_dir: Path, exclude_newer: str | None
             override_file = work_dir / "plan-overrides.txt"
             override_file.write_text("".join(f"{line}\n" for line in overrides))
             command += ["--override", str(override_file)]
-        if exclude_newer:
-            command += ["--exclude-newer", exclude_newer]
+        command += list(date_flags)
         proc = subprocess.run([*command, "-"], input=f"{PACKAGE}[proxy]=={version}\n", capture_output=True,
                               text=True, timeout=timeout_s,
                               env=env or {**os.environ, "UV_PYTHON_DOWNLOADS": "never"})
