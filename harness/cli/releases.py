@@ -3,6 +3,7 @@
 The releases are the default gateway's (`Gateway.releases`).
 
 - `releases [SELECTION]`: what the gateway publishes (compromised releases never listed), oldest first;
+  with `--check` (and `--sample minor`), which of them start (`harness.cli.support_check`);
 - `matrix PATHS --versions …`: every scenario on every release, a table of verdicts.
 
 Heavy modules (runner, targets) are imported inside the commands so `gateconform run` stays fast.
@@ -45,10 +46,31 @@ def releases(
         None, help="e.g. 1.80.0..1.83.0, or 1.80.0,1.82.3,latest (default: every release)"
     ),
     pre: bool = typer.Option(False, "--pre", help="include pre-releases (rc, dev) in ranges"),
+    check: bool = typer.Option(False, "--check", help="boot each release with a trivial scenario and say "
+                               "which start (with substitutions or not) and why the others cannot"),
+    sample: Optional[str] = typer.Option(None, "--sample", help="with --check: 'minor' checks one release per "
+                                         "minor version (its newest)"),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="with --check: releases booted at once "
+                                       "(default: one per core, memory permitting)"),
+    report_dir: Optional[Path] = typer.Option(None, "--report-dir", help="with --check: default "
+                                              "reports/support-<time>/"),
+    deps: str = typer.Option("auto", "--deps", help=DEPS_HELP),
 ) -> None:
-    """List the gateway's releases, oldest first (compromised releases are never listed)."""
+    """List the gateway's releases, oldest first (compromised releases are never listed); with
+    --check, boot each (or one per minor with --sample minor) and say which start.
+
+    Exit code with --check: 0 every release checked starts, 2 one cannot start.
+    """
     from harness.targets.errors import ReleaseError
 
+    if check:
+        from harness.cli.support_check import check_releases
+
+        check_releases(_GATEWAY, selection, pre=pre, sample=sample, jobs=jobs, report_dir=report_dir,
+                       deps=deps_or_exit(deps))
+        return
+    if sample is not None:
+        raise fail("gateconform: --sample goes with --check")
     catalogue = _GATEWAY.releases
     try:
         if selection:

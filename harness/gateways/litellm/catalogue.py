@@ -47,6 +47,11 @@ class LiteLLMReleases:
 
         return latest.resolve_latest(cache_root, log)
 
+    def sample(self, versions: Sequence[str], per: str, selection: str = "") -> ReleaseSelection:
+        from harness.gateways.litellm import release_list
+
+        return release_list.sample_releases(versions, per, selection)
+
     def bisect_range(self, good: str, bad: str) -> BisectRange:
         """The ends as published (local target) and the final releases strictly between them.
 
