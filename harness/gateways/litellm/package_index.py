@@ -34,8 +34,10 @@ def index_url() -> str:
     return PYPI_SIMPLE
 
 
-def _simple_index_document(index: str | None = None, timeout_s: float = 30.0, package: str = PACKAGE) -> dict:
-    """`package`'s page (litellm's by default) of the JSON simple repository API (PEP 691/700) on the configured index."""
+def _simple_index_document(index: str | None = None, timeout_s: float = 30.0, package: str = PACKAGE,
+                           missing_ok: bool = False) -> dict | None:
+    """`package`'s page (litellm's by default) of the JSON simple repository API (PEP 691/700) on the
+    configured index; None when the index has no such package and `missing_ok`."""
     url = f"{index or index_url()}/{package}/"
     try:
         response = httpx.get(
@@ -44,6 +46,8 @@ def _simple_index_document(index: str | None = None, timeout_s: float = 30.0, pa
             timeout=timeout_s,
             follow_redirects=True,
         )
+        if missing_ok and response.status_code == 404:
+            return None
         response.raise_for_status()
         payload = response.json()
     except (httpx.HTTPError, ValueError) as error:
@@ -58,17 +62,10 @@ def served_versions(package: str, index: str | None = None, timeout_s: float = 3
     `uploaded_before` keeps only files uploaded before then (what `uv --exclude-newer` would see).
     Raises `IndexUnreachableError` when the index cannot be asked.
     """
-    url = f"{index or index_url()}/{package}/"
-    try:
-        response = httpx.get(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"}, timeout=timeout_s,
-                             follow_redirects=True)
-        if response.status_code == 404:
-            return None
-        response.raise_for_status()
-        payload = response.json()
-    except (httpx.HTTPError, ValueError) as error:
-        raise IndexUnreachableError(f"could not list {package} releases from {url}: {error}") from error
-    files = [file for file in payload.get("files", []) if isinstance(file, dict)] if isinstance(payload, dict) else []
+    payload = _simple_index_document(index, timeout_s, package, missing_ok=True)
+    if payload is None:
+        return None
+    files = [file for file in payload.get("files", []) if isinstance(file, dict)]
     live: set[Version] = set()
     for file in files:
         version = _version_of_filename(str(file.get("filename", "")))
@@ -92,7 +89,7 @@ def list_published_versions(
     Uses the JSON form of the simple repository API (PEP 691/700), which any PyPI mirror serves.
     `include_prereleases` also keeps rc/beta/dev builds (the release list offers them on request).
     """
-    payload = _simple_index_document(index, timeout_s)
+    payload = _simple_index_document(index, timeout_s) or {}
     return installable_candidates(
         payload.get("versions", []), _yanked_versions(payload.get("files", [])), include_prereleases
     )
@@ -157,7 +154,7 @@ def release_upload_time(
     """
     refuse_compromised(version)
     base = (index or index_url()).rstrip("/")
-    simple = (fetch_simple or (lambda b, t: _simple_index_document(b, t)))(base, timeout_s)
+    simple = (fetch_simple or (lambda b, t: _simple_index_document(b, t) or {}))(base, timeout_s)
     found = upload_time_from_simple(simple, version)
     if found is not None:
         return found
@@ -221,7 +218,7 @@ def as_released_datings(version: str, index: str | None = None,
     upload = release_upload_time(version, index, fetch_simple=fetch_simple)
     datings = [Dating(exclude_newer_for(upload), f"its upload ({upload:%Y-%m-%d})")]
     base = (index or index_url()).rstrip("/")
-    simple = (fetch_simple or (lambda b, t: _simple_index_document(b, t)))(base, 30.0)
+    simple = (fetch_simple or (lambda b, t: _simple_index_document(b, t) or {}))(base, 30.0)
     first = first_prerelease_upload(simple, version)
     if first is not None and first[1] < upload:
         # the release itself (and its companions) came out later: they keep the upload's date
