@@ -11,7 +11,6 @@ Heavy modules (runner, targets) are imported inside the commands so `gateconform
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Optional
 
@@ -20,7 +19,7 @@ import typer
 from harness.cli import console
 from harness.cli.console import err, fail, out
 from harness.cli.release_options import (
-    DEPS_HELP, deps_or_exit, exit_if_not_written, load_scenarios_or_exit, writable_or_exit,
+    DEPS_HELP, deps_or_exit, exit_if_not_written, folder_and_jobs, load_scenarios_or_exit,
 )
 from harness.gateways import registry
 from harness.model.exit_codes import ExitCode
@@ -117,14 +116,12 @@ def matrix(
         raise fail(f"gateconform: {len(selected)} releases selected ({selected[0]} … {selected[-1]}); "
                     f"narrow --versions or pass --max-releases {len(selected)}")
 
-    from harness.compare.matrix import default_jobs, run_matrix
+    from harness.compare.matrix import run_matrix
     from harness.report.outputs import write_reports
     from harness.common.files import OutputError
     from harness.report import registry as renderers
 
-    writable_or_exit(report_dir)
-    jobs = jobs or default_jobs()
-    folder = report_dir or Path("reports") / f"matrix-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder, jobs = folder_and_jobs(report_dir, "matrix", jobs)
     progress = console.progress()
     progress(f"{len(scenarios)} scenario(s) × {len(selected)} release(s) ({', '.join(selected)}), "
              f"{min(jobs, len(selected))} at a time → {folder}")

@@ -15,7 +15,7 @@ import typer
 
 from harness.cli import console
 from harness.cli.console import err, fail, out
-from harness.cli.release_options import exit_if_not_written, writable_or_exit
+from harness.cli.release_options import exit_if_not_written, folder_and_jobs
 from harness.gateways.base import Gateway
 from harness.model.exit_codes import ExitCode
 
@@ -24,7 +24,6 @@ def check_releases(gateway: Gateway, selection: str | None, *, pre: bool, sample
                    report_dir: Path | None, deps: str) -> None:
     """Boot the releases `selection` names (sampled), print the support table, write its documents, exit."""
     from harness.common.files import OutputError
-    from harness.compare.matrix import default_jobs
     from harness.compare.support import run_support_check
     from harness.report import names
     from harness.report import registry as renderers
@@ -45,9 +44,7 @@ def check_releases(gateway: Gateway, selection: str | None, *, pre: bool, sample
         raise fail(f"gateconform: {exc}")
     for note in notes:
         err.print(f"note: {note}", highlight=False)
-    writable_or_exit(report_dir)
-    jobs = jobs or default_jobs()
-    folder = report_dir or Path("reports") / f"support-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder, jobs = folder_and_jobs(report_dir, "support", jobs)
     progress = console.progress()
     progress(f"checking {len(versions)} release(s) ({', '.join(versions)}), {min(jobs, len(versions))} at a time "
              f"→ {folder}")
