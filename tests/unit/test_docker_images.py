@@ -223,3 +223,32 @@ def test_the_digest_recorded_is_the_one_of_the_repository_it_ran_from() -> None:
         "ghcr.io/berriai/litellm-database@sha256:bbb"
     assert repo_digest(digests, "127.0.0.1:5000/berriai/litellm-database:v1.82.3-stable") == digests[0]
     assert repo_digest(digests, "gateconform/litellm:1.82.3") is None  # built here: no registry digest
+
+
+def test_a_built_images_substitutions_are_read_from_it() -> None:
+    import io
+    import shlex
+    import tarfile
+
+    from harness.gateways.litellm.docker_target import substitutions_in
+
+    line = "litellm-proxy-extras 0.4.114.post1 → 0.4.110 (0.4.114.post1 is not served)"
+
+    class Container:
+        def __init__(self, text: str | None) -> None:
+            self.text = text
+
+        def get_archive(self, path: str):  # type: ignore[no-untyped-def]
+            if self.text is None:
+                raise RuntimeError("404 Could not find the file")
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode="w") as archive:
+                data = self.text.encode()
+                info = tarfile.TarInfo(path.rsplit("/", 1)[1])
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+            return iter([buffer.getvalue()]), {}
+
+    assert substitutions_in(Container(f"GATECONFORM_SUBSTITUTION_1={shlex.quote(line)}\n")) == (line,)
+    assert substitutions_in(Container("")) == ()
+    assert substitutions_in(Container(None)) == ()  # an image built before they were recorded
