@@ -78,6 +78,12 @@ def one_line(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def substitution_lines(releases: Iterable[object]) -> list[str]:
+    """`1.110.2 with substitutions: …`, one line per release installed other than as published."""
+    return [note for release in releases
+            for note in install_notes(getattr(release, "version", None), getattr(release, "substitutions", None), None)]
+
+
 def deps_lines(releases: Iterable[object]) -> list[str]:
     """One line per release tested with dependencies as released (and why), for the terminal."""
     lines = []
