@@ -7,6 +7,7 @@ from packaging.version import Version
 
 from harness.gateways.litellm import release_list
 from harness.gateways.litellm.release_list import ReleaseList, parse_selection, select_releases
+from harness.gateways.litellm.release_sampling import sample_releases
 from harness.targets.errors import CompromisedReleaseError, ReleaseError
 
 PUBLISHED = [
@@ -154,10 +155,10 @@ def test_newest_as_a_target_spec() -> None:
 def test_one_release_per_minor_is_its_newest_and_gaps_are_named() -> None:
     listed = ["1.53.1", "1.53.9", "1.54.1", "1.56.0", "1.74.15", "1.74.15.post2", "1.75.0rc1", "1.106.12",
               "1.108.7", "1.108.14"]
-    sampled = release_list.sample_releases(listed, "minor", "1.40..newest")
+    sampled = sample_releases(listed, "minor", "1.40..newest")
     assert sampled.versions == ["1.53.9", "1.54.1", "1.56.0", "1.74.15.post2", "1.106.12", "1.108.14"]
     (note,) = sampled.notes
     assert note.startswith("no release listed on the index for: 1.40–1.52, 1.55, 1.57–1.73, 1.75–1.105")
     assert "1.107" not in note  # compromised: the selection's own note says so
     with pytest.raises(ReleaseError, match="--sample 'patch'"):
-        release_list.sample_releases(listed, "patch")
+        sample_releases(listed, "patch")

@@ -48,9 +48,9 @@ class LiteLLMReleases:
         return latest.resolve_latest(cache_root, log)
 
     def sample(self, versions: Sequence[str], per: str, selection: str = "") -> ReleaseSelection:
-        from harness.gateways.litellm import release_list
+        from harness.gateways.litellm.release_sampling import sample_releases
 
-        return release_list.sample_releases(versions, per, selection)
+        return sample_releases(versions, per, selection)
 
     def bisect_range(self, good: str, bad: str) -> BisectRange:
         """The ends as published (local target) and the final releases strictly between them.

@@ -54,7 +54,7 @@ from harness.gateways.litellm.images import (
     parse_image_ref,
     refuse_image_version,
 )
-from harness.gateways.litellm.image_setup import PROVENANCE_ENV
+from harness.gateways.litellm.image_setup import substitutions_in
 from harness.gateways.litellm.proxy_config import render_proxy_config
 from harness.gateways.litellm.readiness import wait_until_ready
 from harness.targets import upstream_server
@@ -379,26 +379,6 @@ class DockerTarget(ProxyTarget):
                     if self._client is not None:
                         self._client.close()
                         self._client = None
-
-
-def substitutions_in(container: "Container") -> tuple[str, ...]:
-    """What `gateconform image build` installed in place of the release's pins (`image_setup`'s
-    provenance file), one line each; none for an image built before it recorded them."""
-    import shlex
-
-    try:
-        stream, _stat = container.get_archive(f"/opt/gateconform/{PROVENANCE_ENV}")
-        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
-            member = archive.extractfile(PROVENANCE_ENV)
-            text = member.read().decode() if member is not None else ""
-    except Exception:  # noqa: BLE001 - no file: nothing was substituted (or an older image)
-        return ()
-    lines = []
-    for line in text.splitlines():
-        _name, sep, value = line.partition("=")
-        if sep:
-            lines.append(" ".join(shlex.split(value)))
-    return tuple(lines)
 
 
 __all__ = ["DockerTarget", "LABEL_RUN"]

@@ -46,6 +46,7 @@ from harness.gateways.litellm.environments import (
     write_stamp,
 )
 from harness.gateways.litellm.package_index import Dating, as_released_datings
+from harness.gateways.litellm.proxy_import import check_proxy_imports, short_build_failure
 from harness.gateways.litellm.substitutions import (
     Substitution,
     describe_all,
@@ -126,31 +127,6 @@ def _build_as_released(
             shutil.rmtree(target, ignore_errors=True)
     raise EnvironmentBuildError(f"litellm {version} does not install and import with dependencies as released, "
                                 f"however dated: {'; '.join(failures)}")
-
-
-#: Importing the proxy the way `litellm --config …` does, without starting it.
-_IMPORT_CHECK = "import litellm.proxy.proxy_server"
-
-
-def check_proxy_imports(environment: LiteLLMEnvironment, log: Log) -> None:
-    """Raise `EnvironmentBuildError` with the import error when the environment's proxy does not import."""
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH")}
-    env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # else it is fetched from the internet at import
-    with timed_step(log, f"litellm {environment.litellm_version}: checking that the proxy imports"):
-        proc = subprocess.run([str(environment.python), "-c", _IMPORT_CHECK], capture_output=True, text=True,
-                              timeout=600, env=env, cwd=environment.root)
-    if proc.returncode != 0:
-        raise EnvironmentBuildError(f"the proxy does not import: {proc.stderr.strip()[-2000:]}")
-
-
-def short_build_failure(error: str) -> str:
-    """The telling line of a build failure: the last `…Error:` line, else the first line."""
-    lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
-    for line in reversed(lines):
-        head = line.split(":", 1)[0]
-        if head.endswith(("Error", "Exception")) and " " not in head:
-            return line
-    return lines[0] if lines else error
 
 
 def _reuse(found: LiteLLMEnvironment, log: Log, how: str = "") -> LiteLLMEnvironment:

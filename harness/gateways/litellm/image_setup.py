@@ -22,10 +22,13 @@ Only light modules are imported here: the image carries a few harness files, not
 from __future__ import annotations
 
 import argparse
+import io
 import shlex
 import sys
+import tarfile
 import time
 from pathlib import Path
+from typing import Any
 
 from harness.gateways.litellm.database_schema import database_schema, provenance_lines
 from harness.gateways.litellm.environment_build import ensure_environment
@@ -67,6 +70,24 @@ def setup_litellm(root: Path, version: str) -> None:
     source = schema.description or f"{len(schema.migrations())} migrations"
     _log(f"litellm {version}: schema from {source}, environment {environment.root} "
          f"({time.monotonic() - started:.1f} s)")
+
+
+def substitutions_in(container: Any) -> tuple[str, ...]:
+    """What the image of a (created) container was built with in place of the release's pins: the
+    provenance file `setup_litellm` wrote, one line each; none for an image built before it did."""
+    try:
+        stream, _stat = container.get_archive(f"/opt/gateconform/{PROVENANCE_ENV}")
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+            member = archive.extractfile(PROVENANCE_ENV)
+            text = member.read().decode() if member is not None else ""
+    except Exception:  # noqa: BLE001 - no file: nothing was substituted (or an older image)
+        return ()
+    lines = []
+    for line in text.splitlines():
+        _name, sep, value = line.partition("=")
+        if sep:
+            lines.append(" ".join(shlex.split(value)))
+    return tuple(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

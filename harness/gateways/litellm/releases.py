@@ -22,7 +22,7 @@ from typing import Iterable
 
 from packaging.version import InvalidVersion, Version
 
-from harness.model.target import DEPS_TODAY, LATEST, MOVING_VERSIONS, NEWEST
+from harness.model.target import DEPS_TODAY, LATEST, MOVING_VERSIONS, NEWEST  # noqa: F401 - LATEST, NEWEST re-exported
 from harness.targets import spec as target_spec
 from harness.targets.errors import CompromisedReleaseError, ReleaseError
 
