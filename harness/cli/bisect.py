@@ -86,7 +86,7 @@ def bisect(
     try:
         written = _write_bisect_documents(folder, scenario, check, candidates, result, timings,
                                           progress.elapsed_s, deps)
-        out.print(f"report: {written}", highlight=False)
+        out.print(f"report: {written}", highlight=False, soft_wrap=True)  # paths stay copyable
     except OutputError as exc:
         write_errors.append(str(exc))
     out.print(f"bisect took {progress.elapsed_s / 60:.1f} min ({len(result.tested)} release(s) tested)")
@@ -156,7 +156,7 @@ def _release_verdicts(
         try:
             run = run_on_release(version, [scenario], events, folder / version, deps=deps, draw_reports=write_reports)
             verdict = replace(classify(run.result.scenarios[0], version, check), deps=run.deps,
-                              deps_fallback=run.deps_fallback)
+                              deps_fallback=run.deps_fallback, substitutions=tuple(run.result.substitutions or ()))
             if run.write_error and write_errors is not None:
                 write_errors.append(run.write_error)
         except Exception as exc:  # noqa: BLE001 - a broken release is marked, never guessed

@@ -38,6 +38,17 @@ def writable_or_exit(report_dir: Path | None) -> None:
         raise fail(f"gateconform: {exc} ({hint}nothing was started)")
 
 
+def folder_and_jobs(report_dir: Path | None, kind: str, jobs: int | None) -> tuple[Path, int]:
+    """Where a run across releases writes (`--report-dir`, default `reports/<kind>-<time>/`; checked
+    writable now, exit 2 if not) and how many releases it runs at once (default: one per core)."""
+    import time
+
+    from harness.compare.matrix import default_jobs
+
+    writable_or_exit(report_dir)
+    return report_dir or Path("reports") / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}", jobs or default_jobs()
+
+
 def exit_if_not_written(write_errors: list[str], what: str) -> None:
     """Name every file that could not be written and exit 2; `what` (printed above) is complete."""
     if not write_errors:

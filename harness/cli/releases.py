@@ -3,6 +3,7 @@
 The releases are the default gateway's (`Gateway.releases`).
 
 - `releases [SELECTION]`: what the gateway publishes (compromised releases never listed), oldest first;
+  with `--check` (and `--sample minor`), which of them start (`harness.cli.support_check`);
 - `matrix PATHS --versions …`: every scenario on every release, a table of verdicts.
 
 Heavy modules (runner, targets) are imported inside the commands so `gateconform run` stays fast.
@@ -10,7 +11,6 @@ Heavy modules (runner, targets) are imported inside the commands so `gateconform
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -19,7 +19,7 @@ import typer
 from harness.cli import console
 from harness.cli.console import err, fail, out
 from harness.cli.release_options import (
-    DEPS_HELP, deps_or_exit, exit_if_not_written, load_scenarios_or_exit, writable_or_exit,
+    DEPS_HELP, deps_or_exit, exit_if_not_written, folder_and_jobs, load_scenarios_or_exit,
 )
 from harness.gateways import registry
 from harness.model.exit_codes import ExitCode
@@ -49,10 +49,31 @@ def releases(
         None, help="e.g. 1.80.0..1.83.0, or 1.80.0,1.82.3,latest (default: every release)"
     ),
     pre: bool = typer.Option(False, "--pre", help="include pre-releases (rc, dev) in ranges"),
+    check: bool = typer.Option(False, "--check", help="boot each release with a trivial scenario and say "
+                               "which start (with substitutions or not) and why the others cannot"),
+    sample: Optional[str] = typer.Option(None, "--sample", help="with --check: 'minor' checks one release per "
+                                         "minor version (its newest)"),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="with --check: releases booted at once "
+                                       "(default: one per core, memory permitting)"),
+    report_dir: Optional[Path] = typer.Option(None, "--report-dir", help="with --check: default "
+                                              "reports/support-<time>/"),
+    deps: str = typer.Option("auto", "--deps", help=DEPS_HELP),
 ) -> None:
-    """List the gateway's releases, oldest first (compromised releases are never listed)."""
+    """List the gateway's releases, oldest first (compromised releases are never listed); with
+    --check, boot each (or one per minor with --sample minor) and say which start.
+
+    Exit code with --check: 0 every release checked starts, 2 one cannot start.
+    """
     from harness.targets.errors import ReleaseError
 
+    if check:
+        from harness.cli.support_check import check_releases
+
+        check_releases(_GATEWAY, selection, pre=pre, sample=sample, jobs=jobs, report_dir=report_dir,
+                       deps=deps_or_exit(deps))
+        return
+    if sample is not None:
+        raise fail("gateconform: --sample goes with --check")
     catalogue = _GATEWAY.releases
     try:
         if selection:
@@ -105,12 +126,10 @@ def matrix(
         raise fail(f"gateconform: {len(selected)} releases selected ({selected[0]} … {selected[-1]}); "
                     f"narrow --versions or pass --max-releases {len(selected)}")
 
-    from harness.compare.matrix import default_jobs, run_matrix
+    from harness.compare.matrix import run_matrix
     from harness.report.outputs import write_reports
 
-    writable_or_exit(report_dir)
-    jobs = jobs or default_jobs()
-    folder = report_dir or Path("reports") / f"matrix-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder, jobs = folder_and_jobs(report_dir, "matrix", jobs)
     progress = console.progress()
     of_shard = f", shard {chosen_shard.label}" if chosen_shard is not None else ""
     progress(f"{len(scenarios)} scenario(s) × {len(selected)} release(s) ({', '.join(selected)}){of_shard}, "
@@ -151,7 +170,7 @@ def show_matrix_and_exit(finished: "MatrixRun", summary: str) -> None:
         except Exception as exc:  # noqa: BLE001 - matrix.json holds the verdicts; a page bug must not lose them
             err.print(f"{renderer.file_name} not written: {type(exc).__name__}: {exc}", highlight=False, markup=False)
     for path in written:
-        out.print(f"report: {path}", highlight=False)
+        out.print(f"report: {path}", highlight=False, soft_wrap=True)  # paths stay copyable
     exit_if_not_written(write_errors, "matrix")
     raise typer.Exit({"pass": ExitCode.OK, "fail": ExitCode.FOUND}.get(document.overall, ExitCode.UNDECIDED))
 

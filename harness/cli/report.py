@@ -76,7 +76,7 @@ def report(
     except OutputError as exc:  # a read-only or full folder: said in words, not a traceback
         raise refuse(f"{exc} (no partial file was left)")
     for path in written:
-        out.print(f"report: {path}", markup=False, highlight=False)
+        out.print(f"report: {path}", markup=False, highlight=False, soft_wrap=True)  # paths stay copyable
 
 
 def _read(path: Path, kind: str, refuse: Any) -> Any:

@@ -137,6 +137,10 @@ class ScenarioRunner:
     image_digest: str | None = None
     #: `response-only` once a proxy without a recording upstream served a scenario (a url target)
     evidence: str | None = None
+    #: what the target installed in place of the release as published, and how its dependencies
+    #: were dated (recorded even when the proxy then did not start)
+    substitutions: tuple[str, ...] = ()
+    deps_dating: str | None = None
     watch_limits: WatchLimits = field(default_factory=WatchLimits)
     target_factory: TargetFactory | None = None
     #: the gateway of the target spec (default: the one it names): its admin client, liveness
@@ -170,8 +174,10 @@ class ScenarioRunner:
                 if not slot.endpoint.upstream_observed:
                     self.evidence = EVIDENCE_RESPONSE_ONLY
                 self.image_digest = self.image_digest or slot.endpoint.image_digest
+                self._record_provenance(slot.endpoint)
                 self.events(TargetReady(spec, slot.endpoint.base_url, slot.endpoint.proxy_version))
             except TargetError as exc:
+                self._record_provenance(slot.target)
                 slot.error = self.redactor.redact(str(exc))
                 if isinstance(exc, (EnvironmentBuildError, ReleaseError)):
                     slot.failure = NotRunReason.TARGET_NOT_INSTALLED
@@ -183,6 +189,11 @@ class ScenarioRunner:
         if slot.endpoint is None:
             raise NoProxy(slot.error or "target did not start", slot.failure)
         return slot.endpoint
+
+    def _record_provenance(self, source: object) -> None:
+        """Keep the first substitutions and dating a target (or its endpoint) reports."""
+        self.substitutions = self.substitutions or tuple(getattr(source, "substitutions", None) or ())
+        self.deps_dating = self.deps_dating or getattr(source, "deps_dating", None)
 
     def release(self, models: tuple[ModelSpec, ...]) -> None:
         """Stop the proxy for this model list now (the CLI does so once its scenarios ran)."""
@@ -223,6 +234,8 @@ class ScenarioRunner:
         result.proxy_version = self.proxy_version
         result.image_digest = self.image_digest
         result.evidence = self.evidence
+        result.substitutions = list(self.substitutions) or None
+        result.deps_dating = self.deps_dating
         result.finish()
 
     def run(self, scenario: Scenario) -> ScenarioResult:

@@ -208,6 +208,11 @@ class ReleaseCatalogue(Protocol):
         """The releases a bisect between `good` and `bad` searches (local target)."""
         ...
 
+    def sample(self, versions: Sequence[str], per: str, selection: str = "") -> ReleaseSelection:
+        """One release per `per` (`minor`: the newest patch of each minor version) of `versions`
+        (what `selection` chose), with notes naming what the selection holds no release of."""
+        ...
+
 
 # --------------------------------------------------------------------------- launchers' extras
 

@@ -44,6 +44,8 @@ class ReleaseVerdict:
     #: not start, `deps_fallback` says why)
     deps: str = "today"
     deps_fallback: str | None = None
+    #: what was installed in place of what the release pins (none: installed as published)
+    substitutions: tuple[str, ...] = ()
 
 
 class Direction(str, Enum):
@@ -151,6 +153,8 @@ class BisectRelease(BaseModel):
     #: today's did not start
     deps: str
     deps_fallback: str | None
+    #: what was installed in place of what the release pins (absent: installed as published)
+    substitutions: list[str] | None = None
 
 
 class BisectDocument(BaseModel):
@@ -210,6 +214,7 @@ def bisect_document(
             results=f"{verdict.version}/results.json" if verdict.version in with_results else None,
             deps=verdict.deps,
             deps_fallback=verdict.deps_fallback,
+            substitutions=list(verdict.substitutions) or None,
         )
 
     def answer(verdict: ReleaseVerdict | None) -> BisectRelease | None:

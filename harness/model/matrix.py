@@ -84,6 +84,8 @@ class ReleaseColumn(BaseModel):
     deps: str | None = None
     #: set when today's dependencies did not start and it was retried as released: why
     deps_fallback: str | None = None
+    #: what was installed in place of what the release pins (absent: installed as published)
+    substitutions: list[str] | None = None
 
 
 class ShardInfo(BaseModel):
@@ -228,4 +230,5 @@ def _release_column(
         error=errors[0].splitlines()[0] if errors else None,
         deps=run.deps,
         deps_fallback=run.deps_fallback,
+        substitutions=run.substitutions,
     )

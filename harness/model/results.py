@@ -149,7 +149,10 @@ class RunResult(BaseModel):
     `image_digest` (the exact image a docker target ran),
     `deps` (a local target's dependency mode: `today` or `as-released`; absent = today) and
     `deps_fallback` (set when a matrix or bisect retried the release with dependencies as
-    released because it did not start with today's: why today's did not) and
+    released because it did not start with today's: why today's did not),
+    `substitutions` (what was installed in place of what the release pins, because the package
+    index does not serve it: one line each; absent = installed as published), `deps_dating`
+    (with dependencies as released: which dating of them worked) and
     `evidence` (`response-only` when no recording upstream was behind the proxy, so no verdict
     could check what reached the provider: weaker evidence, said in every report; absent: the
     upstream's record backs every allowed and denied).
@@ -166,6 +169,8 @@ class RunResult(BaseModel):
     deps: str | None = None
     deps_fallback: str | None = None
     evidence: str | None = None
+    substitutions: list[str] | None = None
+    deps_dating: str | None = None
     started_at: str
     finished_at: str | None = None
     machine: Machine
@@ -265,6 +270,8 @@ def merge_results(runs: Sequence[RunResult]) -> RunResult:
         deps=first_recorded("deps"),
         deps_fallback=first_recorded("deps_fallback"),
         evidence=first_recorded("evidence"),
+        substitutions=first_recorded("substitutions"),
+        deps_dating=first_recorded("deps_dating"),
         started_at=first.started_at,
         finished_at=max(finished) if finished else None,
         machine=first.machine.model_copy(),

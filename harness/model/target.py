@@ -19,6 +19,11 @@ URL_PREFIX = "url:"
 URL_PREFIXES = (URL_PREFIX, "http://", "https://")
 #: The newest release of a gateway that can run; what a bare `latest` asks for.
 LATEST = "latest"
+#: The newest release a gateway lists, even one that does not install as published (the gateway
+#: then says what it installed instead); what a bare `newest` asks for.
+NEWEST = "newest"
+#: Words that name a release by where it stands, resolved when the target starts.
+MOVING_VERSIONS = (LATEST, NEWEST)
 #: The dependency mode a spec without an `@<deps>` suffix means: what installing it today gives.
 DEPS_TODAY = "today"
 #: Separates a spec from its dependency mode (`…==1.95.0@as-released`).
@@ -31,7 +36,7 @@ class TargetSpec:
 
     kind: str  # LOCAL, DOCKER or URL
     gateway: str  # the gateway's registry name
-    #: local: the exact version or LATEST; docker: the version a short form names, else None
+    #: local: the exact version, LATEST or NEWEST; docker: the version a short form names, else None
     version: str | None
     deps: str = DEPS_TODAY
     #: docker: what follows `docker:`, as the gateway writes it
@@ -48,8 +53,8 @@ class TargetSpec:
             return f"{DOCKER_PREFIX}{self.image}"
         if self.kind == URL:
             return f"{URL_PREFIX}{self.url}"
-        if self.version == LATEST:
-            base = LATEST if self.default_gateway else f"{self.gateway}=={LATEST}"
+        if self.version in MOVING_VERSIONS:
+            base = self.version if self.default_gateway else f"{self.gateway}=={self.version}"
         else:
             base = f"{self.gateway}=={self.version}"
         return base if self.deps == DEPS_TODAY else f"{base}{DEPS_SEPARATOR}{self.deps}"

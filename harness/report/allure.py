@@ -130,6 +130,7 @@ def _environment(run: RunResult) -> str:
     pairs = [
         ("target", run.target), ("target.kind", run.target_kind), ("proxy.version", run.proxy_version),
         ("image.digest", run.image_digest), ("run.id", run.run_id), ("gateconform", run.harness_version),
+        ("substitutions", "; ".join(run.substitutions or [])), ("deps.dating", run.deps_dating),
         ("started", run.started_at), ("machine", f"{run.machine.hostname}, {run.machine.cores} cores"),
         ("python", run.machine.python), ("evidence", evidence_note(run.evidence)),
     ]

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.model.bisect import BisectResult, side_by_side
-from harness.report.terminal import deps_lines, one_line
+from harness.report.terminal import deps_lines, one_line, substitution_lines
 
 STATE_STYLE = {"good": "green", "bad": "bold red", "not applicable": "yellow", "untestable": "magenta"}
 
@@ -44,5 +44,5 @@ def print_bisect(result: BisectResult, out: Console, check: str | None = None,
         tested.add_row(verdict.version, f"[{style}]{verdict.state.value}[/]", deps,
                        escape(one_line(verdict.reason, 120)), f"{timings.get(verdict.version, 0):.0f} s")
     out.print(tested)
-    for line in deps_lines(result.tested):
+    for line in deps_lines(result.tested) + substitution_lines(result.tested):
         out.print(escape(line), highlight=False)

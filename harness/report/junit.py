@@ -86,6 +86,7 @@ def render_junit(result: RunResult) -> str:
             ("target", result.target), ("proxy_version", result.proxy_version),
             ("image_digest", result.image_digest), ("run_id", result.run_id),
             ("evidence", evidence_note(result.evidence)),
+            ("substitutions", "; ".join(result.substitutions or []) or None), ("deps_dating", result.deps_dating),
             ("scenario_title", scenario.title), ("issue", scenario.issue), ("path", scenario.path),
         ])
         for verdict in scenario.verdicts:

@@ -76,6 +76,7 @@ def _header(view: ReportView) -> list[str]:
         *note,
         f"<sub>{' · '.join(m for m in meta if m)}</sub>",
         "",
+        *[f"> {note}\n" for note in view.install_notes],
     ]
 
 

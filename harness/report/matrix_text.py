@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.model.matrix import NOT_RUN, MatrixDocument, ScenarioRow
-from harness.report.terminal import OUTCOME_STYLE, deps_lines
+from harness.report.terminal import OUTCOME_STYLE, deps_lines, substitution_lines
 
 CHANGE_MARK = "▲"
 #: A change line names at most this many checks (the Markdown detail table has them all).
@@ -90,7 +90,7 @@ def print_matrix(document: MatrixDocument, out: Console, **_: object) -> None:
         out.print(f"changed: {escape(line)}", highlight=False)
     for line in release_errors(document):
         out.print(f"[bold magenta]could not test[/] {escape(line)}", highlight=False)
-    for line in deps_lines(document.releases.values()):
+    for line in deps_lines(document.releases.values()) + substitution_lines(document.releases.values()):
         out.print(escape(line), highlight=False)
 
 
@@ -125,6 +125,9 @@ def markdown(document: MatrixDocument) -> str:
     errors = release_errors(document)
     if errors:
         lines += ["", "## Releases that could not be tested", ""] + [f"- {line}" for line in errors]
+    substituted = substitution_lines(document.releases.values())
+    if substituted:
+        lines += ["", "## Releases installed with substitutions", ""] + [f"- {line}" for line in substituted]
     lines += _changed_checks_markdown(document)
     return "\n".join(lines) + "\n"
 

@@ -1,7 +1,7 @@
 """Every renderer, by the document it draws and its name: the one list the commands ask.
 
 A renderer draws one kind of document (`RUN`: a results document, `MATRIX`: a matrix document,
-`BISECT`: a bisect's answer) either into a file of a report folder (`file_name`) or on the
+`BISECT`: a bisect's answer, `SUPPORT`: which releases start) either into a file of a report folder (`file_name`) or on the
 terminal (`file_name` None). `gateconform run`, `report`, `matrix` and `bisect`, and the pytest
 plugin ask this registry which renderers there are; none lists them.
 
@@ -39,7 +39,8 @@ from harness.report import names
 RUN = "run"
 MATRIX = "matrix"
 BISECT = "bisect"
-KINDS = (RUN, MATRIX, BISECT)
+SUPPORT = "support"
+KINDS = (RUN, MATRIX, BISECT, SUPPORT)
 ENTRY_POINT_GROUP = "gateconform.renderers"
 
 
@@ -104,6 +105,8 @@ _BUILT_IN = (
     Renderer(MATRIX, "html", names.MATRIX_HTML_NAME, "harness.report.matrix_html:write_matrix_html"),
     Renderer(MATRIX, "terminal", None, "harness.report.matrix_text:print_matrix"),
     Renderer(BISECT, "terminal", None, "harness.report.bisect_text:print_bisect"),
+    Renderer(SUPPORT, "markdown", names.SUPPORT_MARKDOWN_NAME, _text("harness.report.support_text:markdown")),
+    Renderer(SUPPORT, "terminal", None, "harness.report.support_text:print_support"),
 )
 
 _registered: dict[tuple[str, str], Renderer] | None = None

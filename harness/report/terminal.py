@@ -11,7 +11,7 @@ from rich.table import Table
 from harness.gateways import registry
 from harness.model.reasons import ErrorReason
 from harness.model.results import RunResult
-from harness.report.wording import evidence_note
+from harness.report.wording import evidence_note, install_notes
 
 OUTCOME_STYLE = {"fail": "bold red", "error": "bold magenta", "skip": "yellow", "pass": "green"}
 _OUTCOME_ORDER = {"fail": 0, "error": 1, "skip": 2, "pass": 3}
@@ -34,6 +34,8 @@ def print_verdicts(result: RunResult, out: Console) -> None:
     note = evidence_note(result.evidence)
     if note:
         out.print(escape(note), style="yellow", highlight=False)
+    for note in install_notes(result.proxy_version, result.substitutions, result.deps_dating):
+        out.print(escape(note), highlight=False)
     scenarios = sorted(result.scenarios, key=lambda s: _OUTCOME_ORDER.get(s.overall, 9))
     first_with_error: dict[str, str] = {}  # error text → the scenario it was printed under
     for scenario in scenarios:
@@ -77,6 +79,12 @@ def one_line(text: str, limit: int = 160) -> str:
     """`text` on one line (white space folded), cut to `limit` characters."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def substitution_lines(releases: Iterable[object]) -> list[str]:
+    """`1.110.2 with substitutions: …`, one line per release installed other than as published."""
+    return [note for release in releases
+            for note in install_notes(getattr(release, "version", None), getattr(release, "substitutions", None), None)]
 
 
 def deps_lines(releases: Iterable[object]) -> list[str]:

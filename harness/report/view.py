@@ -23,8 +23,8 @@ from harness.probes.registry import find, reaches_upstream
 from harness.model.results import RunResult, ScenarioResult
 from harness.model.verdict import Verdict
 from harness.report.wording import (  # noqa: F401 - renderers take these from the view too
-    OUTCOME_ORDER, anchor_for, duration_text, evidence_note, issue_label, outcome_rank, seconds_between,
-    shown_overall, timestamp_text,
+    OUTCOME_ORDER, anchor_for, duration_text, evidence_note, install_notes, issue_label, outcome_rank,
+    seconds_between, shown_overall, timestamp_text,
 )
 
 NOT_CHECKED = "none"  # a matrix part with no check behind it
@@ -137,6 +137,8 @@ class ReportView:
     image_digest: str | None
     #: what the reader must know about weaker evidence (a url run without a recording upstream)
     evidence_note: str | None
+    #: what was installed other than the release as published (`wording.install_notes`)
+    install_notes: list[str]
     harness_version: str
     schema_version: str
     started_at: str
@@ -190,6 +192,7 @@ def build_view(result: RunResult) -> ReportView:
         proxy_name=registry.title_of(result.target),
         image_digest=result.image_digest,
         evidence_note=evidence_note(result.evidence),
+        install_notes=install_notes(result.proxy_version, result.substitutions, result.deps_dating),
         harness_version=result.harness_version,
         schema_version=result.schema_version,
         started_at=timestamp_text(result.started_at),

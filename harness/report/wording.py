@@ -27,6 +27,18 @@ EVIDENCE_NOTES = {
 def evidence_note(evidence: str | None) -> str | None:
     """The sentence a report shows for the run's evidence; None for full evidence."""
     return EVIDENCE_NOTES.get(evidence or "")
+def install_notes(version: str | None, substitutions: list[str] | None, deps_dating: str | None) -> list[str]:
+    """What a run installed other than the release as published, as every report says it.
+
+    `1.110.2 with substitutions: <companion> 0.4.114.post1 → 0.4.110 (…); …` and
+    `dependencies dated at its first pre-release … (before it: …)`; nothing for a plain install.
+    """
+    notes = []
+    if substitutions:
+        notes.append(f"{version or 'the release'} with substitutions: {'; '.join(substitutions)}")
+    if deps_dating:
+        notes.append(deps_dating)
+    return notes
 
 
 def shown_overall(overall: str, counts: dict[str, int]) -> str:

@@ -1,4 +1,4 @@
-"""Reading and writing the documents a run leaves: results.json, matrix.json and bisect.json.
+"""Reading and writing the documents a run leaves: results.json, matrix.json, bisect.json, support.json.
 
 The one place documents reach the disk. Written shareable: machine paths (cache root, temp and
 home folders, working directory) are replaced in every string, as in the reports; a results
@@ -17,6 +17,7 @@ from harness.common.redact import redact_machine_paths, redact_strings
 from harness.model.bisect import BISECT_SCHEMA_VERSION, BisectDocument
 from harness.model.matrix import MATRIX_SCHEMA, MatrixDocument
 from harness.model.results import RunResult, assert_no_secrets
+from harness.model.support import SUPPORT_SCHEMA, SupportDocument
 
 
 def write_results(result: RunResult, path: str | Path, secrets: Iterable[str] = ()) -> Path:
@@ -49,6 +50,20 @@ def write_bisect(document: BisectDocument, path: str | Path) -> Path:
     """Write `bisect.json` to `path`, machine paths replaced in every string."""
     data = redact_strings(document.model_dump(mode="json"), redact_machine_paths)
     return write_text(path, json.dumps(data, indent=2))
+
+
+def write_support(document: SupportDocument, path: str | Path) -> Path:
+    """Write `support.json` to `path`, machine paths replaced in every string."""
+    data = redact_strings(document.model_dump(mode="json"), redact_machine_paths)
+    return write_text(path, json.dumps(data, indent=2))
+
+
+def read_support(path: str | Path) -> SupportDocument:
+    """Load a support document from disk; refuses other schema families and majors (ValueError)."""
+    document = SupportDocument.model_validate_json(Path(path).read_text(encoding="utf-8"))
+    if document.schema_version != SUPPORT_SCHEMA:
+        raise ValueError(f"unsupported support schema {document.schema_version!r} (expected {SUPPORT_SCHEMA!r})")
+    return document
 
 
 def read_bisect(path: str | Path) -> BisectDocument:

@@ -40,6 +40,10 @@ class Endpoint:
     #: models a scenario may declare that this proxy cannot serve as declared, and why (a url
     #: target's proxy lacks them): scenarios that need one are skipped with that reason
     unavailable_models: dict[str, str] = field(default_factory=dict)
+    #: what was installed in place of what the release pins, one line each (none: as published)
+    substitutions: tuple[str, ...] = ()
+    #: which dating of the release's dependencies worked (a local target with dependencies as released)
+    deps_dating: str | None = None
 
 
 class Target(Protocol):
@@ -55,8 +59,9 @@ class Target(Protocol):
 class ProxyTarget(StopsOnExit):
     """What every launcher of a proxy shares: its timings, and the endpoint it hands out once up.
 
-    A launcher sets `base_url`, `master_key`, `upstream`, `version` and (for an image)
-    `image_digest` while it starts, then returns `self.endpoint()`.
+    A launcher sets `base_url`, `master_key`, `upstream`, `version`, (for an image) `image_digest`
+    and (when it installed something other than the release as published) `substitutions` and
+    `deps_dating` while it starts, then returns `self.endpoint()`.
     """
 
     label: str
@@ -65,6 +70,8 @@ class ProxyTarget(StopsOnExit):
     upstream: Any
     version: str | None
     image_digest: str | None = None
+    substitutions: tuple[str, ...] = ()
+    deps_dating: str | None = None
     timings: dict[str, float]
 
     def _timed(self, name: str, step: Callable[[], T]) -> T:
@@ -79,4 +86,6 @@ class ProxyTarget(StopsOnExit):
             proxy_version=self.version or "",
             target_label=self.label,
             image_digest=self.image_digest,
+            substitutions=tuple(self.substitutions),
+            deps_dating=self.deps_dating,
         )

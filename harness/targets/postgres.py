@@ -33,11 +33,11 @@ from harness.targets.postgres_binaries import (
     server_user,
 )
 from harness.targets.postgres_migrations import (
+    DatabaseSchema,
     Migration,
-    load_migrations,
     migration_script,
-    migrations_fingerprint,
     psql_quote,
+    schema_script,
     sql_literal,
 )
 from harness.targets.processes import is_running, send_signal, wait_until_gone
@@ -337,8 +337,15 @@ class PostgresServer:
 
     def apply_migrations(self, database: str, migrations: Sequence[Migration]) -> None:
         """Apply `migrations` to `database` in one psql session, recording each like Prisma."""
+        self._run_script(database, migration_script(migrations))
+
+    def apply_schema(self, database: str, schema: DatabaseSchema) -> None:
+        """Create `schema` in `database` (its migrations, then its SQL) in one psql session."""
+        self._run_script(database, schema_script(schema))
+
+    def _run_script(self, database: str, script: str) -> None:
         script_path = self._require_run_dir() / f"migrate-{database}.sql"
-        script_path.write_text(migration_script(migrations))
+        script_path.write_text(script)
         try:
             self.psql(f"\\i {psql_quote(str(script_path))}\n", database=database, timeout_s=600)
         except PostgresError as error:
@@ -346,31 +353,32 @@ class PostgresServer:
         finally:
             script_path.unlink(missing_ok=True)
 
-    def migrated_template(self, migrations_dir: Path) -> str:
-        """A template database with the migrations of `migrations_dir`, built once per server."""
-        migrations = load_migrations(migrations_dir)
-        fingerprint = migrations_fingerprint(migrations)
+    def migrated_template(self, schema: DatabaseSchema | Path) -> str:
+        """A template database with `schema` (or the migrations of a folder), built once per server."""
+        schema = schema if isinstance(schema, DatabaseSchema) else DatabaseSchema(schema)
+        fingerprint = schema.fingerprint()
         if fingerprint in self._templates:
             return self._templates[fingerprint]
         name = f"schema_template_{fingerprint}"
         started = time.monotonic()
         self.create_database(name)
-        self.apply_migrations(name, migrations)
+        self.apply_schema(name, schema)
         # No one may connect to a template while it is copied; mark it as one so nobody does.
         self.psql(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false;')
         self.timings["migrate_s"] = time.monotonic() - started
-        self.log(f"postgres: applied {len(migrations)} schema migrations in {self.timings['migrate_s']:.1f} s")
+        what = schema.description or f"{len(schema.migrations())} schema migrations"
+        self.log(f"postgres: applied {what} in {self.timings['migrate_s']:.1f} s")
         self._templates[fingerprint] = name
         return name
 
-    def database_for(self, migrations_dir: Path, prefix: str = "run") -> str:
-        """A new database with the migrations' schema (a copy of the migrated template); its URL.
+    def database_for(self, schema: DatabaseSchema | Path, prefix: str = "run") -> str:
+        """A new database with `schema` (a copy of its template; a folder means its migrations); its URL.
 
         Safe from several threads (targets sharing the server start at once): a template is
         built once, and copied by one thread at a time (a template cannot be copied twice at once).
         """
         with self._copy_lock:
-            template = self.migrated_template(migrations_dir)
+            template = self.migrated_template(schema)
             self._database_count += 1
             name = f"{prefix}_{self._database_count}_{secrets.token_hex(3)}"
             started = time.monotonic()

@@ -1,4 +1,4 @@
-"""Prisma migrations without Prisma's schema engine (which cannot be downloaded here).
+"""Prisma migrations without Prisma's native schema engine (which cannot be downloaded here).
 
 The SQL files of a Prisma migrations folder (the one a gateway's package ships) are
 run in name order, each recorded in `_prisma_migrations` exactly as `prisma migrate deploy`
@@ -6,6 +6,10 @@ records it, by one psql script (`migration_script`): the local target runs it th
 PostgreSQL server, a built image's entrypoint with psql. Equal fingerprints
 (`migrations_fingerprint`) give identical schemas, so one migrated database can be the template
 of every further one.
+
+A gateway may also have SQL that is no migration (a schema created from its datamodel, or the
+difference between the migrations' schema and the one its code expects): a `DatabaseSchema`
+is migrations (or none) followed by such SQL, applied by one script (`schema_script`).
 """
 
 from __future__ import annotations
@@ -79,6 +83,41 @@ CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
 );
 """
+
+
+@dataclass(frozen=True)
+class DatabaseSchema:
+    """How a database gets a gateway's schema: its migrations (if any), then `sql` (if any).
+
+    `description` says where the schema came from, in a few words, for logs and results.
+    """
+
+    migrations_dir: Path | None = None
+    sql: str = ""
+    description: str = ""
+
+    def migrations(self) -> list[Migration]:
+        """The migrations to run (none without a folder)."""
+        return load_migrations(self.migrations_dir) if self.migrations_dir is not None else []
+
+    def fingerprint(self) -> str:
+        """Short hash of the migrations and the SQL: equal fingerprints give identical schemas."""
+        digest = hashlib.sha256(migrations_fingerprint(self.migrations()).encode())
+        digest.update(b"\0" + self.sql.encode())
+        return digest.hexdigest()[:12]
+
+
+def schema_script(schema: DatabaseSchema) -> str:
+    """One psql script creating `schema`: its migrations (`migration_script`), then its SQL in one transaction.
+
+    `_prisma_migrations` is created even without migrations, so a database made by the script
+    can be told from an empty one by that table alone.
+    """
+    migrations = schema.migrations()
+    script = migration_script(migrations) if migrations else migration_script([])
+    if schema.sql.strip():
+        script += f"\\echo {_MIGRATION_MARK}(schema SQL)\nBEGIN;\n{schema.sql.rstrip()}\nCOMMIT;\n"
+    return script
 
 
 def migration_script(migrations: Sequence[Migration]) -> str:

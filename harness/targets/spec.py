@@ -1,15 +1,15 @@
 """Reading a `--target` value: the one place a target spec is parsed and judged.
 
 The shape is the harness's (`harness.model.target`): `[local:|docker:|url:]<gateway>==<version>
-[@<deps>]`, `<gateway>` or `latest` for the newest release, a bare version for the default
-gateway, `docker:<image>` for an image. What a version may be, which releases are refused,
+[@<deps>]`, `<gateway>` or `latest` for the newest release that installs, `newest` for the
+newest listed, a bare version for the default gateway, `docker:<image>` for an image. What a version may be, which releases are refused,
 which dependency modes exist and how an image reference reads belong to the gateway, asked
 through `ReleaseRules`. This module never imports a gateway: the caller hands it the
 catalogue of installed gateways (`harness.gateways.registry`), so targets stay below gateways.
 
 `parse_target_spec` needs no network: malformed, compromised and too-old specs are refused from
 the text. `check_target` then asks the gateway whether the release is published (and resolves
-`latest`), before anything installs or starts.
+`latest` and `newest`), before anything installs or starts.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from harness.model.target import (
     LATEST,
     LOCAL,
     LOCAL_PREFIX,
+    MOVING_VERSIONS,
     URL,
     URL_PREFIX,
     TargetSpec,
@@ -123,16 +124,17 @@ def with_deps(spec: str, deps: str, modes: Sequence[str]) -> str:
 
 
 def split_release(text: str, names: Sequence[str], default: str, example: str) -> tuple[str, str]:
-    """(gateway, version text or LATEST) of a local spec's body, from its syntax alone.
+    """(gateway, version text, LATEST or NEWEST) of a local spec's body, from its syntax alone.
 
-    `<gateway>==<version>`, `<gateway>==latest`, `<gateway>` and `latest` name a gateway (a bare
-    `latest` or version: `default`). `ReleaseError` for a name no gateway has and for a range;
-    `example` (`<gateway>==<version>`) shows what to write instead.
+    `<gateway>==<version>`, `<gateway>==latest`, `<gateway>==newest`, `<gateway>`, `latest` and
+    `newest` name a gateway (a bare `latest`, `newest` or version: `default`). `ReleaseError` for
+    a name no gateway has and for a range; `example` (`<gateway>==<version>`) shows what to
+    write instead.
     """
     stripped = text.strip()
     lowered = stripped.lower()
-    if lowered == LATEST:
-        return default, LATEST
+    if lowered in MOVING_VERSIONS:
+        return default, lowered
     if lowered in names:
         return lowered, LATEST
     if "==" in stripped:
@@ -142,7 +144,7 @@ def split_release(text: str, names: Sequence[str], default: str, example: str) -
             verb = "is" if len(names) == 1 else "are"
             raise ReleaseError(f"target spec {text!r}: only {' or '.join(names)} {verb} supported, got {name!r}")
         rest = rest.strip()
-        return name.lower(), LATEST if rest.lower() == LATEST else rest
+        return name.lower(), rest.lower() if rest.lower() in MOVING_VERSIONS else rest
     if any(character in stripped for character in _RANGE_CHARACTERS):
         raise ReleaseError(f"target spec {text!r}: give one exact version (e.g. {example}) or 'latest', not a range")
     return default, stripped
@@ -204,8 +206,8 @@ def parse_target_spec(spec: str, gateways: Gateways) -> TargetSpec:
     if deps not in gateway.deps_modes:
         raise ReleaseError(f"target spec {spec!r}: unknown dependency mode {deps!r} after '@' "
                            f"(use {' or '.join(gateway.deps_modes)})")
-    version = LATEST if version_text == LATEST else gateway.parse_version(version_text, body)
-    if version != LATEST:
+    version = version_text if version_text in MOVING_VERSIONS else gateway.parse_version(version_text, body)
+    if version not in MOVING_VERSIONS:
         gateway.refuse_for_local(version)
     return TargetSpec(LOCAL, name, version, deps, default_gateway=name == default)
 

@@ -20,8 +20,11 @@ from harness.report.progress import as_lines
 from harness.gateways.litellm import environment_build, environments
 from harness.gateways.litellm.environment_build import uv_pip_install_command
 from harness.gateways.litellm.environments import STAMP_NAME, environment_name, find_complete_environment
-from harness.targets.errors import ReleaseError, TargetError
+from harness.targets.errors import EnvironmentBuildError, ReleaseError, TargetError
 from harness.gateways.litellm.package_index import (
+    Dating,
+    as_released_datings,
+    first_prerelease_upload,
     exclude_newer_for,
     release_upload_time,
     upload_time_from_json_api,
@@ -85,6 +88,67 @@ def test_the_configured_index_is_asked_and_pypi_json_api_is_the_fallback(monkeyp
         release_upload_time("1.95.0", fetch_simple=simple, fetch_json=lambda _u, _t: {"urls": []})
 
 
+# --------------------------------------------------------------------------- which dating
+
+#: 1.95.0 as the index lists it: its pre-releases came out days before FastAPI dropped the helper
+#: it imports (27 July); the release itself after. `dev1` was (re)uploaded last, `dev3` first.
+DATED_PAGE = {"files": SIMPLE_PAGE["files"] + [
+    {"filename": "litellm-1.95.0.dev1-py3-none-any.whl", "upload-time": "2026-08-06T10:16:36Z"},
+    {"filename": "litellm-1.95.0.dev3-py3-none-any.whl", "upload-time": "2026-07-24T18:26:36.363674Z"},
+    {"filename": "litellm-1.95.0rc1-py3-none-any.whl", "upload-time": "2026-07-29T23:23:36Z"},
+    {"filename": "litellm-1.96.0.dev2-py3-none-any.whl", "upload-time": "2026-07-01T00:00:00Z"},
+]}
+
+
+def test_the_first_pre_release_is_the_earliest_uploaded_one_of_that_release() -> None:
+    first = first_prerelease_upload(DATED_PAGE, "1.95.0")
+    assert first is not None and first[0] == "1.95.0.dev3"  # not dev1: uploaded later
+    assert first_prerelease_upload(DATED_PAGE, "1.94.3") is None
+
+
+def test_the_datings_tried_are_the_upload_then_the_first_pre_release() -> None:
+    upload, pre = as_released_datings("1.95.0", fetch_simple=lambda _b, _t: DATED_PAGE)
+    assert (upload.exclude_newer, upload.label) == ("2026-08-03T02:52:49Z", "its upload (2026-08-02)")
+    assert (pre.exclude_newer, pre.label) == ("2026-07-25T18:26:36Z", "its first pre-release 1.95.0.dev3 (2026-07-24)")
+    # the release and its companions came out with it: they keep the upload's date
+    assert pre.uv_flags()[:2] == ["--exclude-newer", "2026-07-25T18:26:36Z"]
+    assert "litellm=2026-08-03T02:52:49Z" in pre.uv_flags()
+    assert "litellm-proxy-extras=2026-08-03T02:52:49Z" in pre.uv_flags()
+    assert [d.label for d in as_released_datings("1.95.0", fetch_simple=lambda _b, _t: SIMPLE_PAGE)] == [
+        "its upload (2026-08-02)"]  # no pre-release: the upload only
+
+
+def test_a_dating_that_does_not_import_gives_way_to_the_next_and_the_stamp_says_which_worked(
+    tmp_path: Path, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    upload, pre = as_released_datings("1.95.0", fetch_simple=lambda _b, _t: DATED_PAGE)
+    commands: list[list[str]] = []
+    imports: list[str] = []
+
+    def check_imports(environment, log) -> None:  # type: ignore[no-untyped-def]
+        imports.append(environment.exclude_newer)
+        if environment.exclude_newer == upload.exclude_newer:
+            raise EnvironmentBuildError("the proxy does not import: Traceback …\n"
+                                        "ImportError: cannot import name 'get_flat_dependant'")
+
+    monkeypatch.setattr(environment_build, "as_released_datings", lambda version: [upload, pre])
+    monkeypatch.setattr(environment_build, "check_proxy_imports", check_imports)
+    monkeypatch.setattr(environment_build, "_uv", lambda: "uv")
+    monkeypatch.setattr(environment_build, "_create_venv", lambda staging, log, site: (staging / "bin").mkdir(parents=True))
+    monkeypatch.setattr(environment_build, "run_with_progress", lambda command, **kw: commands.append(list(command)) or "")
+    monkeypatch.setattr(environment_build, "_declared_requirements", lambda staging, site: [])
+    monkeypatch.setattr(environment_build, "_installed_versions", lambda staging, site: {"litellm": "1.95.0", "prisma": "0.15.0"})
+    monkeypatch.setattr(environment_build, "_prisma_generate", lambda *a, **k: None)
+    built = environment_build.ensure_environment("1.95.0", tmp_path, engine_env={}, deps="as-released")
+    assert imports == [upload.exclude_newer, pre.exclude_newer]
+    assert built.exclude_newer == pre.exclude_newer
+    assert "--exclude-newer-package" in commands[-1]
+    stamp = json.loads((built.root / STAMP_NAME).read_text())
+    assert stamp["dating"] == "its first pre-release 1.95.0.dev3 (2026-07-24)"
+    assert stamp["dating_failures"] == [
+        "its upload (2026-08-02): ImportError: cannot import name 'get_flat_dependant'"]
+
+
 # --------------------------------------------------------------------------- specs
 
 
@@ -129,7 +193,9 @@ def test_the_uv_command_line_in_each_mode() -> None:
 
 def test_an_as_released_build_passes_the_cut_off_to_every_install(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     commands: list[list[str]] = []
-    monkeypatch.setattr(environment_build, "as_released_exclude_newer", lambda version: "2026-08-03T02:52:49Z")
+    monkeypatch.setattr(environment_build, "as_released_datings",
+                        lambda version: [Dating("2026-08-03T02:52:49Z", "its upload (2026-08-02)")])
+    monkeypatch.setattr(environment_build, "check_proxy_imports", lambda environment, log: None)
     monkeypatch.setattr(environment_build, "_uv", lambda: "uv")
     monkeypatch.setattr(environment_build, "_create_venv", lambda staging, log, site: (staging / "bin").mkdir(parents=True))
     monkeypatch.setattr(environment_build, "run_with_progress", lambda command, **kw: commands.append(list(command)) or "")
@@ -142,6 +208,7 @@ def test_an_as_released_build_passes_the_cut_off_to_every_install(tmp_path: Path
     assert built.root.name == environment_name("1.95.0", "as-released")
     stamp = json.loads((built.root / STAMP_NAME).read_text())
     assert (stamp["deps"], stamp["exclude_newer"]) == ("as-released", "2026-08-03T02:52:49Z")
+    assert stamp["dating"] == "its upload (2026-08-02)"
 
 
 def _stamp(root: Path, version: str, deps: str | None) -> None:

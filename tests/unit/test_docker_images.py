@@ -158,6 +158,9 @@ def test_the_build_context_carries_the_local_targets_recipe_modules() -> None:
                    "targets/postgres_migrations.py", "gateways/litellm/image_setup.py"):
         assert any(name.endswith(f"harness/{module}") for name in files), module
     assert any(name.endswith("wasm_engine_js/package-lock.json") for name in files)
+    # releases before the SQL migrations get their schema from Prisma's wasm schema engine in the image too
+    for part in ("gateways/litellm/database_schema.py", "schema_engine_js/package-lock.json", "schema_engine_js/diff.mjs"):
+        assert any(name.endswith(part) for name in files), part
     dockerfile = files["Dockerfile"].decode()
     assert dockerfile.startswith("# gateconform") and "FROM debian:bookworm-slim" in dockerfile
     assert "--version 1.82.3" in dockerfile
@@ -199,3 +202,53 @@ def test_the_modules_run_inside_the_image_import_only_what_the_image_has() -> No
                 top = module.split(".")[0]
                 ok = top in sys.stdlib_module_names or top in tools or top == "__future__" or module in copied
                 assert ok, f"{name} imports {module}, which the image does not have"
+
+
+def test_official_shorthands_pull_from_the_registry_the_environment_names(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from harness.gateways.litellm.images import REGISTRY_VARIABLE, official_references
+
+    monkeypatch.setenv(REGISTRY_VARIABLE, "127.0.0.1:5000/berriai/")
+    assert parse_image_ref("v1.82.3-stable").candidates == ("127.0.0.1:5000/berriai/litellm-database:v1.82.3-stable",)
+    assert parse_image_ref("litellm-non_root:main-stable").candidates == (
+        "127.0.0.1:5000/berriai/litellm-non_root:main-stable",)
+    assert official_references("1.82.3")[0] == "127.0.0.1:5000/berriai/litellm-database:v1.82.3-stable"
+    assert parse_image_ref("litellm==1.82.3").candidates[0] == "gateconform/litellm:1.82.3"  # a local build first
+
+
+def test_the_digest_recorded_is_the_one_of_the_repository_it_ran_from() -> None:
+    from harness.gateways.litellm.images import repo_digest
+
+    digests = ["127.0.0.1:5000/berriai/litellm-database@sha256:aaa", "ghcr.io/berriai/litellm-database@sha256:bbb"]
+    assert repo_digest(digests, "ghcr.io/berriai/litellm-database:main-v1.82.3-stable") == \
+        "ghcr.io/berriai/litellm-database@sha256:bbb"
+    assert repo_digest(digests, "127.0.0.1:5000/berriai/litellm-database:v1.82.3-stable") == digests[0]
+    assert repo_digest(digests, "gateconform/litellm:1.82.3") is None  # built here: no registry digest
+
+
+def test_a_built_images_substitutions_are_read_from_it() -> None:
+    import io
+    import shlex
+    import tarfile
+
+    from harness.gateways.litellm.docker_target import substitutions_in
+
+    line = "litellm-proxy-extras 0.4.114.post1 → 0.4.110 (0.4.114.post1 is not served)"
+
+    class Container:
+        def __init__(self, text: str | None) -> None:
+            self.text = text
+
+        def get_archive(self, path: str):  # type: ignore[no-untyped-def]
+            if self.text is None:
+                raise RuntimeError("404 Could not find the file")
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode="w") as archive:
+                data = self.text.encode()
+                info = tarfile.TarInfo(path.rsplit("/", 1)[1])
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+            return iter([buffer.getvalue()]), {}
+
+    assert substitutions_in(Container(f"GATECONFORM_SUBSTITUTION_1={shlex.quote(line)}\n")) == (line,)
+    assert substitutions_in(Container("")) == ()
+    assert substitutions_in(Container(None)) == ()  # an image built before they were recorded

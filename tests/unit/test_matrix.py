@@ -156,3 +156,14 @@ def test_a_release_that_crashes_the_harness_is_an_error_column(tmp_path: Path, m
     finished = matrix.run_matrix(["1.80.0"], [seed], tmp_path, jobs=1, events=ignore)
     assert finished.document.releases["1.80.0"].error == "harness error: RuntimeError: disk full"
     assert finished.document.overall == "error"
+
+
+def test_a_release_installed_with_substitutions_says_so_in_the_matrix() -> None:
+    runs = {v: _run(v, Outcome.PASS) for v in VERSIONS}
+    runs["1.108.7"].substitutions = ["litellm-enterprise 0.1.79.post2 → 0.1.79.post1 (0.1.79.post2 is not served)"]
+    document = build_matrix(VERSIONS, runs, None, None, 1)
+    assert document.releases["1.108.7"].substitutions == runs["1.108.7"].substitutions
+    assert document.releases["1.82.3"].substitutions is None
+    text = markdown(document)
+    assert ("- 1.108.7 with substitutions: litellm-enterprise 0.1.79.post2 → 0.1.79.post1 "
+            "(0.1.79.post2 is not served)") in text

@@ -9,9 +9,11 @@ import pytest
 
 from harness.targets.errors import PostgresError
 from harness.targets.postgres_migrations import (
+    DatabaseSchema,
     load_migrations,
     migration_script,
     migrations_fingerprint,
+    schema_script,
     uses_concurrent_index,
 )
 
@@ -61,3 +63,19 @@ def test_fingerprint_changes_with_content(tmp_path: Path) -> None:
 def test_no_migrations_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(PostgresError, match="no migrations"):
         load_migrations(tmp_path)
+
+
+def test_a_schema_without_migrations_is_its_sql_in_one_transaction() -> None:
+    script = schema_script(DatabaseSchema(None, 'CREATE TABLE "t" ("id" TEXT NOT NULL);\n'))
+    assert 'CREATE TABLE IF NOT EXISTS "_prisma_migrations"' in script  # a created database is told by it
+    assert 'INSERT INTO "_prisma_migrations"' not in script
+    assert script.rstrip().endswith('BEGIN;\nCREATE TABLE "t" ("id" TEXT NOT NULL);\nCOMMIT;')
+
+
+def test_a_schema_is_its_migrations_then_its_sql(tmp_path: Path) -> None:
+    write_migration(tmp_path, "1_table", "CREATE TABLE t (id int);")
+    schema = DatabaseSchema(tmp_path, "ALTER TABLE t ADD c int;")
+    script = schema_script(schema)
+    assert script.index("1_table") < script.index("ALTER TABLE t ADD c int;")
+    assert schema.fingerprint() != DatabaseSchema(tmp_path).fingerprint()  # its own template
+    assert DatabaseSchema(tmp_path).fingerprint() == DatabaseSchema(tmp_path, "", "described").fingerprint()

@@ -7,6 +7,7 @@ from packaging.version import Version
 
 from harness.gateways.litellm import release_list
 from harness.gateways.litellm.release_list import ReleaseList, parse_selection, select_releases
+from harness.gateways.litellm.release_sampling import sample_releases
 from harness.targets.errors import CompromisedReleaseError, ReleaseError
 
 PUBLISHED = [
@@ -128,3 +129,36 @@ def test_strictly_between_is_what_a_bisect_searches() -> None:
 
 def test_nearest_suggests_neighbours() -> None:
     assert set(RELEASES.nearest("1.82.99")) >= {"1.82.6", "1.83.0"}
+
+
+# --------------------------------------------------------------------------- newest, and one per minor
+
+
+def test_newest_is_the_newest_release_listed_even_one_that_does_not_install() -> None:
+    assert select("newest").versions == ["1.110.2"]  # `latest` would be 1.108.7: it is not asked
+    assert select("1.106..newest").versions == ["1.106.1", "1.108.7", "1.110.2"]
+    assert select("latest..newest", latest=lambda: "1.108.7").versions == ["1.108.7", "1.110.2"]
+    with pytest.raises(ReleaseError, match="starts at 'newest'"):
+        parse_selection("newest..1.90")
+
+
+def test_newest_as_a_target_spec() -> None:
+    from harness.gateways import registry
+    from harness.targets.spec import parse_target_spec
+
+    for text in ("newest", "litellm==newest", "NEWEST"):
+        parsed = parse_target_spec(text, registry)
+        assert (parsed.version, parsed.normalised) == ("newest", "newest")
+    assert parse_target_spec("newest@as-released", registry).normalised == "newest@as-released"
+
+
+def test_one_release_per_minor_is_its_newest_and_gaps_are_named() -> None:
+    listed = ["1.53.1", "1.53.9", "1.54.1", "1.56.0", "1.74.15", "1.74.15.post2", "1.75.0rc1", "1.106.12",
+              "1.108.7", "1.108.14"]
+    sampled = sample_releases(listed, "minor", "1.40..newest")
+    assert sampled.versions == ["1.53.9", "1.54.1", "1.56.0", "1.74.15.post2", "1.106.12", "1.108.14"]
+    (note,) = sampled.notes
+    assert note.startswith("no release listed on the index for: 1.40–1.52, 1.55, 1.57–1.73, 1.75–1.105")
+    assert "1.107" not in note  # compromised: the selection's own note says so
+    with pytest.raises(ReleaseError, match="--sample 'patch'"):
+        sample_releases(listed, "patch")

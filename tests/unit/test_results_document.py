@@ -230,7 +230,7 @@ BISECT_KEYS = ["schema_version", "scenario", "scenario_path", "check", "directio
                "releases_in_range", "deps", "outcome", "message", "last_good", "first_bad", "last_bad",
                "first_good", "untestable_between", "tested", "elapsed_s"]
 RELEASE_KEYS = ["version", "state", "reason", "observations", "titles", "elapsed_s", "results", "deps",
-                "deps_fallback"]
+                "deps_fallback", "substitutions"]  # a key added later comes last, and is optional
 
 
 def _bisect_answer() -> BisectResult:

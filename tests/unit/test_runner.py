@@ -164,3 +164,21 @@ def test_ctrl_c_while_a_proxy_starts_stops_it_and_is_not_swallowed() -> None:
         runner.run(parse_scenario(LIMITED_KEY))
     assert targets.stopped == 1
     runner.close()
+
+
+def test_what_stood_in_for_the_release_is_recorded_even_when_the_proxy_does_not_start() -> None:
+    class SubstitutedTargets(FakeTargets):
+        def __call__(self, spec, log):  # type: ignore[no-untyped-def]
+            target = super().__call__(spec, log)
+            target.substitutions = ("litellm-proxy-extras 0.4.114.post1 → 0.4.110 (0.4.114.post1 is not served)",)
+            target.deps_dating = "dependencies dated at its upload (2026-08-02)"
+            return target
+
+    targets = SubstitutedTargets(start_error=TargetError(f"{SPEC} (fake): the proxy exited with code 1"))
+    with ScenarioRunner(SPEC, target_factory=targets) as runner:
+        result = runner.run_all([parse_scenario(LIMITED_KEY)])
+    assert result.substitutions == ["litellm-proxy-extras 0.4.114.post1 → 0.4.110 (0.4.114.post1 is not served)"]
+    assert result.deps_dating == "dependencies dated at its upload (2026-08-02)"
+    with ScenarioRunner(SPEC, target_factory=FakeTargets()) as runner:
+        plain = runner.run_all([parse_scenario(LIMITED_KEY)])
+    assert plain.substitutions is None and plain.deps_dating is None  # installed as published

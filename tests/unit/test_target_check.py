@@ -27,6 +27,9 @@ from harness.engine.runner import check_target_spec as check_target
 from harness.gateways.litellm import latest
 from harness.gateways.litellm.environments import STAMP_NAME, environment_name
 from harness.targets.errors import ReleaseError
+from harness.targets.spec import parse_target_spec
+from harness.gateways import registry
+from harness.gateways.litellm.catalogue import LiteLLMReleases
 from harness.store.documents import write_results
 from tests.fixtures import fake_releases, fake_runner, report_docs
 
@@ -72,10 +75,6 @@ def built_environment(version: str) -> None:
         # not listed at all: the nearest published ones, not "listed but does not install"
         ("litellm==9.9.9", ["litellm 9.9.9 is not a published release (nearest: 1.110.2, 1.108.8, 1.108.7"]),
         ("litellm==1.82.9", ["litellm 1.82.9 is not a published release (nearest: 1.82.6"]),
-        # too old for the local target: refused from the number, with what to do instead
-        ("litellm==1.60.0", ["older than the local target can run", "from 1.65.1 on",
-                             "--target docker:litellm==1.60.0"]),
-        ("litellm==1.65.0@as-released", ["litellm 1.65.0 is older than the local target can run"]),
         # compromised: still refused before anything, the index not even asked
         ("litellm==1.82.7", ["litellm 1.82.7 is a compromised release"]),
         # the Docker target's short form is a build of a PyPI release: the same listing check
@@ -99,7 +98,7 @@ def test_a_spec_that_cannot_run_is_refused_in_one_line_before_anything(
     assert not (cache_root() / "envs").exists()
 
 
-@pytest.mark.parametrize("target", ["litellm==1.60.0", "litellm==1.82.7"])
+@pytest.mark.parametrize("target", ["litellm==1.82.7", "litellm==1.107.1"])
 def test_refusals_from_the_number_alone_do_not_ask_the_index(target: str, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(release_list, "published_releases", fake_releases.unreachable_index)
     result = run(target, tmp_path)
@@ -229,8 +228,8 @@ def test_latest_with_the_index_unreachable_and_no_earlier_answer_leaves_nothing(
 
 @pytest.mark.parametrize(
     ("versions", "says"),
-    [("1.82", "litellm 1.82 is not an exact release"), ("1.80.0,1.60.0", "litellm 1.60.0 is older than the local"),
-     ("9.9.9", "not a published release"), ("1.50..1.65", "every release in 1.50..1.65 is older")],
+    [("1.82", "litellm 1.82 is not an exact release"), ("1.80.0,1.60.1", "litellm 1.60.1 is not a published"),
+     ("9.9.9", "not a published release"), ("1.40..1.50", "no published release in 1.40..1.50")],
 )
 def test_matrix_judges_its_versions_like_run(versions: str, says: str, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     ran: list[str] = []
@@ -242,14 +241,19 @@ def test_matrix_judges_its_versions_like_run(versions: str, says: str, tmp_path:
     assert ran == []
 
 
-def test_a_matrix_range_leaves_out_what_the_local_target_cannot_run_and_says_so() -> None:
+def test_a_range_across_the_first_release_with_migrations_leaves_nothing_out() -> None:
+    # releases before 1.65.1 get their database from their own schema.prisma: none is skipped
     chosen = release_list.select_releases("1.60..1.70", local_target=True)
-    assert chosen.versions == ["1.65.1", "1.70.0"]
-    assert any("before 1.65.1" in note for note in chosen.notes)
+    assert chosen.versions == ["1.60.0", "1.65.0", "1.65.1", "1.70.0"]
+    assert not any("older" in note for note in chosen.notes)
 
 
-def test_bisect_refuses_an_end_too_old_for_the_local_target(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(release_list, "published_releases", fake_releases.unreachable_index)
-    result = CliRunner().invoke(cli.app, ["bisect", str(SEED), "--good", "1.60.0", "--bad", "1.82.3"])
-    assert result.exit_code == 2
-    assert "litellm 1.60.0 is older than the local target can run" in result.output
+def test_a_bisect_range_across_the_first_release_with_migrations_searches_them_all() -> None:
+    bisect_range = LiteLLMReleases().bisect_range("1.60.0", "1.75.0")
+    assert (bisect_range.good, bisect_range.bad) == ("1.60.0", "1.75.0")
+    assert bisect_range.between == ["1.65.0", "1.65.1", "1.70.0"]
+
+
+def test_an_old_release_is_a_valid_local_target() -> None:
+    assert parse_target_spec("litellm==1.60.0", registry).version == "1.60.0"
+    assert parse_target_spec("litellm==1.53.1@as-released", registry).deps == "as-released"

@@ -47,19 +47,22 @@ class LiteLLMReleases:
 
         return latest.resolve_latest(cache_root, log)
 
+    def sample(self, versions: Sequence[str], per: str, selection: str = "") -> ReleaseSelection:
+        from harness.gateways.litellm.release_sampling import sample_releases
+
+        return sample_releases(versions, per, selection)
+
     def bisect_range(self, good: str, bad: str) -> BisectRange:
         """The ends as published (local target) and the final releases strictly between them.
 
-        Both ends are refused first when compromised, malformed or too old for the local target,
-        before any lookup; then each is checked against the index's list.
+        Both ends are refused first when compromised or malformed, before any lookup; then each
+        is checked against the index's list. Every listed release can be tested: a range that
+        crosses the first release with SQL migrations skips nothing for its schema.
         """
         from harness.gateways.litellm import release_list
-        from harness.gateways.litellm.releases import LATEST, refuse_too_old_for_local
 
         for end in (good, bad):
-            for item in release_list.parse_selection(end):
-                if isinstance(item, release_list.ExactItem) and item.version != LATEST:
-                    refuse_too_old_for_local(item.version)
+            release_list.parse_selection(end)
         releases = release_list.published_releases()
         ends = [release_list.select_releases(end, releases, local_target=True) for end in (good, bad)]
         good_v, bad_v = ends[0].versions[0], ends[1].versions[0]

@@ -54,6 +54,7 @@ from harness.gateways.litellm.images import (
     parse_image_ref,
     refuse_image_version,
 )
+from harness.gateways.litellm.image_setup import substitutions_in
 from harness.gateways.litellm.proxy_config import render_proxy_config
 from harness.gateways.litellm.readiness import wait_until_ready
 from harness.targets import upstream_server
@@ -184,6 +185,8 @@ class DockerTarget(ProxyTarget):
             self._wait_for_postgres()
         config = render_proxy_config(models, self.upstream.proxy_url)
         self._start_proxy(client, f"{prefix}-proxy", config, database_url)
+        if self.image.built_by_gateconform:
+            self.substitutions = substitutions_in(self._containers["proxy"])
         self._timed("proxy_boot_s", self._wait_until_ready)
         self.timings["boot_s"] = time.monotonic() - boot_started
         return self.endpoint()

@@ -34,6 +34,7 @@ from harness.targets.errors import EnvironmentBuildError
 from harness.targets.tool_runs import run_with_progress, timed_step
 from harness.gateways.litellm.environments import (
     LiteLLMEnvironment,
+    Provenance,
     check_deps,
     describe_deps,
     environment_name,
@@ -44,7 +45,16 @@ from harness.gateways.litellm.environments import (
     site_packages_of,
     write_stamp,
 )
-from harness.gateways.litellm.package_index import as_released_exclude_newer
+from harness.gateways.litellm.package_index import Dating, as_released_datings
+from harness.gateways.litellm.proxy_import import check_proxy_imports, short_build_failure
+from harness.gateways.litellm.substitutions import (
+    Substitution,
+    describe_all,
+    index_served_versions,
+    plan_substitutions,
+    uv_resolver,
+    write_overrides,
+)
 from harness.gateways.litellm.releases import DEPS_AS_RELEASED, DEPS_TODAY, refuse_compromised, short_reason
 
 
@@ -86,10 +96,37 @@ def ensure_environment(
         found = find_complete_environment(cache_root, version, deps)  # another worker may have built it
         if found is not None:
             return _reuse(found, log, " (built by another process)")
-        exclude_newer = as_released_exclude_newer(version) if deps == DEPS_AS_RELEASED else None
-        built = _build_environment(version, cache_root, envs_dir / name, engine_env, log, exclude_newer)
+        if deps == DEPS_AS_RELEASED:
+            built = _build_as_released(version, cache_root, envs_dir / name, engine_env, log)
+        else:
+            built = _build_environment(version, cache_root, envs_dir / name, engine_env, log)
         mark_used(built.root)
         return built
+
+
+def _build_as_released(
+    version: str, cache_root: Path, target: Path, engine_env: Mapping[str, str], log: Log
+) -> LiteLLMEnvironment:
+    """Build with dependencies dated at the release's upload, else at its first pre-release.
+
+    A dating "works" when the environment builds and imports the proxy (a dependency that moved
+    on breaks the import, as FastAPI's dropped helper breaks 1.95.0); the environment records
+    which dating worked and why the ones before it did not.
+    """
+    failures: list[str] = []
+    for dating in as_released_datings(version):
+        try:
+            built = _build_environment(version, cache_root, target, engine_env, log, dating,
+                                       dating_failures=tuple(failures))
+            check_proxy_imports(built, log)
+            return built
+        except EnvironmentBuildError as error:
+            why = short_build_failure(str(error))
+            failures.append(f"{dating.label}: {why}")
+            log(f"litellm {version}: dependencies dated at {dating.label} do not do ({why})")
+            shutil.rmtree(target, ignore_errors=True)
+    raise EnvironmentBuildError(f"litellm {version} does not install and import with dependencies as released, "
+                                f"however dated: {'; '.join(failures)}")
 
 
 def _reuse(found: LiteLLMEnvironment, log: Log, how: str = "") -> LiteLLMEnvironment:
@@ -122,7 +159,9 @@ def _build_environment(
     target: Path,
     engine_env: Mapping[str, str],
     log: Log,
-    exclude_newer: str | None = None,
+    dating: Dating | None = None,
+    *,
+    dating_failures: tuple[str, ...] = (),
 ) -> LiteLLMEnvironment:
     """Install in a staging folder, rename it to `target`, generate the client there, stamp it.
 
@@ -138,11 +177,12 @@ def _build_environment(
     # The site outlives the rename: `prisma generate` still needs its TMPDIR and marker.
     with build_site(target) as site:
         staging = site.folder / "env"
-        deps = DEPS_AS_RELEASED if exclude_newer else DEPS_TODAY
+        exclude_newer = dating.exclude_newer if dating else None
+        deps = DEPS_AS_RELEASED if dating else DEPS_TODAY
         label = f"litellm {version}: installing into a new environment ({describe_deps(deps, exclude_newer)})"
         with timed_step(log, label) as step:
             _create_venv(staging, log, site)
-            prisma_requirement = _install_litellm(staging, version, log, exclude_newer, site)
+            prisma_requirement, substitutions = _install_litellm(staging, version, log, dating, site)
             installed = _installed_versions(staging, site)
             _verify_installed(version, installed)
         timings["install_s"] = step["seconds"]
@@ -151,9 +191,10 @@ def _build_environment(
             _prisma_generate(target, cache_root, engine_env, log, site)
         timings["generate_s"] = step["seconds"]
         timings["total_s"] = time.monotonic() - total_started
-        write_stamp(target, version, installed, prisma_requirement, engine_env, timings, exclude_newer)
+        provenance = Provenance(tuple(substitutions), dating.label if dating else None, dating_failures)
+        write_stamp(target, version, installed, prisma_requirement, engine_env, timings, exclude_newer, provenance)
     log(f"litellm {version}: environment ready in {timings['total_s']:.1f} s ({target})")
-    return LiteLLMEnvironment(target, version, installed.get("prisma", ""), timings, deps, exclude_newer)
+    return LiteLLMEnvironment(target, version, installed.get("prisma", ""), timings, deps, exclude_newer, provenance)
 
 
 def _uv_env() -> dict[str, str]:
@@ -187,11 +228,18 @@ def uv_pip_install_command(
     requirements: Sequence[str],
     compile_bytecode: bool = False,
     exclude_newer: str | None = None,
+    overrides: Path | None = None,
+    dating: Dating | None = None,
 ) -> list[str]:
-    """The `uv pip install` command line; `exclude_newer` (as-released mode) caps every package's date."""
+    """The `uv pip install` command line; `exclude_newer` or `dating` (as-released mode) caps every
+    package's date, `overrides` (a file) replaces what the release pins (`substitutions`)."""
     flags = ["--compile-bytecode"] if compile_bytecode else []
-    if exclude_newer:
+    if dating is not None:
+        flags += dating.uv_flags()
+    elif exclude_newer:
         flags += ["--exclude-newer", exclude_newer]
+    if overrides is not None:
+        flags += ["--override", str(overrides)]
     return [uv, "pip", "install", *flags, "--python", str(python), *requirements]
 
 
@@ -201,43 +249,62 @@ def _uv_pip_install(
     log: Log,
     site: BuildSite,
     compile_bytecode: bool = False,
-    exclude_newer: str | None = None,
+    dating: Dating | None = None,
+    overrides: Path | None = None,
 ) -> None:
-    cutoff = f" (--exclude-newer {exclude_newer})" if exclude_newer else ""
+    cutoff = f" (--exclude-newer {dating.exclude_newer})" if dating else ""
+    substituted = " (with substitutions)" if overrides is not None else ""
     _run_tool(site, uv_pip_install_command(_uv(), staging / "bin" / "python", requirements, compile_bytecode,
-                                           exclude_newer),
-              f"uv pip install {' '.join(requirements)}{cutoff}", log)
+                                           overrides=overrides, dating=dating),
+              f"uv pip install {' '.join(requirements)}{cutoff}{substituted}", log)
 
 
 def _install_litellm(
-    staging: Path, version: str, log: Log, exclude_newer: str | None, site: BuildSite
-) -> str | None:
+    staging: Path, version: str, log: Log, dating: Dating | None, site: BuildSite
+) -> tuple[str | None, list[Substitution]]:
     """Install `litellm[proxy]==version` and the prisma requirement it declares.
 
     Older releases (1.82.x) keep prisma in the `extra-proxy` extra, which also drags in cloud
     SDKs; installing only the prisma requirement litellm itself declares keeps the client
-    version exactly what that release expects. Returns that requirement (None if none found).
+    version exactly what that release expects. A release that pins companions the index does
+    not serve is installed with the nearest served ones (`substitutions`). Returns the prisma
+    requirement (None if none found) and the substitutions made.
     """
     # Compiling bytecode now (uv does it in parallel, ~8 s, for the packages each call installs)
     # spares the first proxy boot ~15 s of compiling on import, which would eat into its
     # readiness timeout, and works where the user's environment sets PYTHONDONTWRITEBYTECODE.
     litellm_requirement = f"litellm[proxy]=={version}"
+    substitutions: list[Substitution] = []
+    overrides: Path | None = None
     try:
-        _uv_pip_install(staging, [litellm_requirement], log, site, compile_bytecode=True, exclude_newer=exclude_newer)
+        _uv_pip_install(staging, [litellm_requirement], log, site, compile_bytecode=True, dating=dating)
     except EnvironmentBuildError as error:
         if "No solution found" not in str(error):
             raise
-        # Listed is not installable: say which companion package the index does not serve.
-        when = f" with dependencies as of {exclude_newer}" if exclude_newer else ""
-        raise EnvironmentBuildError(
-            f"litellm {version} is listed but does not install as published{when} ({short_reason(str(error))}). "
-            "Pick another release, or 'latest' (the newest release that installs)."
-        ) from None
+        # Listed is not installable: stand in the nearest served companions, and say so.
+        substitutions = _plan_substitutions(version, dating, site)
+        log(f"litellm {version} does not install as published ({short_reason(str(error))}); installing "
+            + describe_all(version, substitutions).removeprefix(f"litellm {version} "))
+        overrides = write_overrides(site.folder / "overrides.txt", substitutions)
+        _uv_pip_install(staging, [litellm_requirement], log, site, compile_bytecode=True, dating=dating,
+                        overrides=overrides)
     prisma_requirement = prisma_requirement_of(_declared_requirements(staging, site))
     if prisma_requirement is not None:
         _uv_pip_install(staging, [litellm_requirement, prisma_requirement], log, site, compile_bytecode=True,
-                        exclude_newer=exclude_newer)
-    return prisma_requirement
+                        dating=dating, overrides=overrides)
+    return prisma_requirement, substitutions
+
+
+def _plan_substitutions(version: str, dating: Dating | None, site: BuildSite) -> list[Substitution]:
+    from datetime import datetime
+
+    # Companions are the release's own: with a dating they keep the release's cut-off.
+    cutoffs = dict(dating.packages) if dating else {}
+    own = cutoffs.get("litellm-proxy-extras", dating.exclude_newer if dating else None)
+    cutoff = datetime.fromisoformat(own.replace("Z", "+00:00")) if own else None
+    resolve = uv_resolver(version, _uv(), site.tmp, dating.uv_flags() if dating else (),
+                          env=site.child_env(_uv_env()))
+    return plan_substitutions(version, resolve, index_served_versions(cutoff))
 
 
 def _venv_python_json(staging: Path, code: str, site: BuildSite) -> object:

@@ -25,12 +25,38 @@ from typing import Mapping
 from harness.targets.build_sites import SweptFolder, remove_unless_building, sweep_build_sites, sweep_each
 from harness.targets.errors import EnvironmentBuildError
 from harness.gateways.litellm.releases import DEPS_AS_RELEASED, DEPS_MODES, DEPS_TODAY
+from harness.gateways.litellm.substitutions import Substitution
 
 #: Bump when the recipe changes so environments built by an older recipe are not reused.
 RECIPE_REVISION = 2
 STAMP_NAME = ".gateconform-env.json"
 #: Touched each time an environment is handed out: `gateconform cache list|prune` reads its mtime.
 LAST_USED_NAME = ".gateconform-last-used"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """How an environment departs from a plain install of its release, for the record.
+
+    `substitutions`: companions installed in place of what the release pins (the index does not
+    serve them); `dating`: which dating of the dependencies worked (as-released mode), and
+    `dating_failures` why the ones tried before it did not.
+    """
+
+    substitutions: tuple[Substitution, ...] = ()
+    dating: str | None = None
+    dating_failures: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"substitutions": [s.to_json() for s in self.substitutions], "dating": self.dating,
+                "dating_failures": list(self.dating_failures)}
+
+    @classmethod
+    def from_stamp(cls, stamp: Mapping) -> Provenance:
+        found = [Substitution.from_json(item) for item in stamp.get("substitutions") or []]
+        dating = stamp.get("dating")
+        return cls(tuple(s for s in found if s is not None), str(dating) if dating else None,
+                   tuple(str(item) for item in stamp.get("dating_failures") or []))
 
 
 @dataclass(frozen=True)
@@ -44,6 +70,12 @@ class LiteLLMEnvironment:
     #: `today` or `as-released` (then `exclude_newer` is the uv cut-off it was built with)
     deps: str = DEPS_TODAY
     exclude_newer: str | None = None
+    provenance: Provenance = field(default_factory=Provenance, compare=False)
+
+    @property
+    def substitutions(self) -> tuple[Substitution, ...]:
+        """Companions installed in place of what the release pins (none: it installed as published)."""
+        return self.provenance.substitutions
 
     @property
     def bin_dir(self) -> Path:
@@ -70,6 +102,11 @@ class LiteLLMEnvironment:
     def migrations_dir(self) -> Path:
         """LiteLLM's SQL migrations (from the installed `litellm-proxy-extras`)."""
         return self.site_packages / "litellm_proxy_extras" / "migrations"
+
+    @property
+    def migrations_schema_path(self) -> Path:
+        """The Prisma schema the installed `litellm-proxy-extras`' migrations create."""
+        return self.site_packages / "litellm_proxy_extras" / "schema.prisma"
 
 
 def site_packages_of(root: Path) -> Path:
@@ -141,6 +178,7 @@ def write_stamp(
     engine_env: Mapping[str, str],
     timings: Mapping[str, float],
     exclude_newer: str | None = None,
+    provenance: Provenance | None = None,
 ) -> None:
     """Mark the environment at `root` complete: what was installed, how and how long it took."""
     stamp = {
@@ -155,6 +193,7 @@ def write_stamp(
         "recipe_revision": RECIPE_REVISION,
         "built_at": time.time(),
         "timings": {k: round(v, 2) for k, v in timings.items()},
+        **(provenance or Provenance()).to_json(),
     }
     # Written whole then renamed: a reader sees no stamp or a complete one.
     temporary = root / f"{STAMP_NAME}.tmp"
@@ -173,7 +212,7 @@ def find_complete_environment(cache_root: Path, version: str, deps: str = DEPS_T
     if not (root / "bin" / "python").exists():  # its base interpreter was removed or moved
         return None
     return LiteLLMEnvironment(root, version, str(stamp.get("prisma_version", "")), dict(stamp.get("timings", {})),
-                              deps, stamp.get("exclude_newer"))
+                              deps, stamp.get("exclude_newer"), Provenance.from_stamp(stamp))
 
 
 def describe_deps(deps: str, exclude_newer: str | None = None) -> str:

@@ -20,7 +20,6 @@ from harness.gateways.litellm.releases import (
     PACKAGE,
     parse_version,
     parse_version_spec,
-    refuse_too_old_for_local,
 )
 from harness.gateways.litellm.vocabulary import TITLE, VOCABULARY
 from harness.model.target import DOCKER, LOCAL, URL, TargetSpec
@@ -86,7 +85,8 @@ class LiteLLMGateway(Gateway):
         return parse_version(text, spec)
 
     def refuse_for_local(self, version: str) -> None:
-        refuse_too_old_for_local(version)
+        """Nothing to refuse: every listed release runs locally (a release without SQL migrations
+        gets its database from its own schema.prisma, `database_schema.py`)."""
 
     def parse_image(self, text: str) -> ParsedImage:
         from harness.gateways.litellm.images import parse_image_ref  # no docker SDK: it parses text only
@@ -128,7 +128,8 @@ class LiteLLMGateway(Gateway):
 
     def prepare_local(self, version: str, deps: str, cache_root: Path) -> bool:
         """Build the environment (and the wasm engine) `version` runs from, unless it is built."""
-        from harness.gateways.litellm.environments import ensure_environment, find_complete_environment
+        from harness.gateways.litellm.environment_build import ensure_environment
+        from harness.gateways.litellm.environments import find_complete_environment
         from harness.gateways.litellm.wasm_engine import ensure_wasm_engine
 
         if find_complete_environment(cache_root, version, deps) is not None:

@@ -125,11 +125,13 @@ def build_litellm_image(
     """Build `gateconform/litellm:<version>` (or find it up to date). Refuses compromised releases."""
     log = log or _no_log
     version = parse_version_spec(version_spec)  # raises for compromised releases and ranges
-    if version == "latest":
+    if version in ("latest", "newest"):
         from harness.common.cache_root import default_cache_root
         from harness.gateways.litellm.latest import resolve_version
+        from harness.gateways.litellm.release_list import newest_release
 
-        version = resolve_version(version, default_cache_root(), log)
+        version = resolve_version(version, default_cache_root(), log,
+                                  newest=lambda: newest_release(default_cache_root()))
     base_ref, base_image = resolve_base(client, base, log)
     files = litellm_context_files(version, base_ref)
     labels = {

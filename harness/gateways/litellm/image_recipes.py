@@ -19,6 +19,7 @@ import hashlib
 import importlib.metadata
 
 from harness.gateways.litellm.package_index import PYPI_SIMPLE, index_url
+from harness.gateways.litellm.schema_engine import source_files as schema_engine_source_files
 from harness.gateways.litellm.wasm_engine import engine_source_files
 from harness.common.sources import HARNESS_ROOT, module_closure
 
@@ -190,6 +191,8 @@ def litellm_context_files(version: str, base: str) -> dict[str, bytes]:
     for relative, path in module_closure([_LITELLM_ENTRY]).items():
         if relative not in engine_modules:
             files[f"litellm/harness/{relative}"] = path.read_bytes()
+    for path in schema_engine_source_files():  # what `database_schema` npm-installs for old releases
+        files[f"litellm/harness/{path.relative_to(HARNESS_ROOT).as_posix()}"] = path.read_bytes()
     return files
 
 

@@ -14,10 +14,15 @@ Accepted forms (after the `docker:` prefix):
 
 Compromised releases (1.82.7, 1.82.8, every 1.107.x) are refused from the reference itself,
 before anything is pulled, and again from the image's own version labels before it is started.
+
+`GATECONFORM_LITELLM_REGISTRY` names another place LiteLLM's official images are served from
+(a mirror, or a local registry holding images pushed under the official names:
+`127.0.0.1:5000/berriai`); every official shorthand then pulls from there.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -33,6 +38,8 @@ if TYPE_CHECKING:  # the docker SDK is imported only where an engine is used
 
 
 OFFICIAL_REGISTRY = "ghcr.io/berriai"
+#: Where the official images are pulled from instead, when set (a mirror, a local registry).
+REGISTRY_VARIABLE = "GATECONFORM_LITELLM_REGISTRY"
 #: LiteLLM's published proxy images. `litellm-database` is the one meant for PostgreSQL.
 OFFICIAL_REPOSITORIES = ("litellm-database", "litellm", "litellm-non_root")
 DEFAULT_OFFICIAL_REPOSITORY = "litellm-database"
@@ -112,14 +119,20 @@ def version_in_tag(tag: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+def official_registry() -> str:
+    """Where LiteLLM's official images are pulled from: `$GATECONFORM_LITELLM_REGISTRY`, else ghcr.io/berriai."""
+    return (os.environ.get(REGISTRY_VARIABLE) or OFFICIAL_REGISTRY).strip().rstrip("/")
+
+
 def is_official(reference: str) -> bool:
-    """True for LiteLLM's own published images (ghcr.io/berriai/…)."""
-    return reference.lower().startswith(OFFICIAL_REGISTRY + "/")
+    """True for LiteLLM's own published images (ghcr.io/berriai/…, or where they are mirrored)."""
+    return reference.lower().startswith((OFFICIAL_REGISTRY + "/", official_registry().lower() + "/"))
 
 
 def official_references(version: str, repository: str = DEFAULT_OFFICIAL_REPOSITORY) -> tuple[str, ...]:
     """The official image references a release is published under, best first."""
-    return tuple(f"{OFFICIAL_REGISTRY}/{repository}:{pattern.format(version=version)}" for pattern in OFFICIAL_TAG_PATTERNS)
+    return tuple(f"{official_registry()}/{repository}:{pattern.format(version=version)}"
+                 for pattern in OFFICIAL_TAG_PATTERNS)
 
 
 def built_reference(version: str) -> str:
@@ -147,7 +160,7 @@ def parse_image_ref(text: str) -> ImageRef:
         if version == "latest":
             raise ImageError(
                 f"docker:{raw}: name one exact release (e.g. docker:litellm==1.82.3); for a moving "
-                f"tag name it: docker:{OFFICIAL_REGISTRY}/{DEFAULT_OFFICIAL_REPOSITORY}:main-stable"
+                f"tag name it: docker:{official_registry()}/{DEFAULT_OFFICIAL_REPOSITORY}:main-stable"
             )
         return ImageRef(raw, (built_reference(version), *official_references(version)), version, short_form=True)
 
@@ -164,11 +177,11 @@ def parse_image_ref(text: str) -> ImageRef:
 def _expand(raw: str) -> str:
     """Official shorthands → full references; anything else unchanged."""
     if _OFFICIAL_TAG.match(raw) or raw in _MOVING_OFFICIAL_TAGS:
-        return f"{OFFICIAL_REGISTRY}/{DEFAULT_OFFICIAL_REPOSITORY}:{raw}"
+        return f"{official_registry()}/{DEFAULT_OFFICIAL_REPOSITORY}:{raw}"
     repo, tag, digest = split_reference(raw)
     if repo in OFFICIAL_REPOSITORIES:
         suffix = (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
-        return f"{OFFICIAL_REGISTRY}/{repo}{suffix}"
+        return f"{official_registry()}/{repo}{suffix}"
     return raw
 
 
@@ -235,11 +248,20 @@ def ensure_image(client: "docker.DockerClient", ref: ImageRef, log: Log) -> Reso
     version = image_version(labels) or ref.version
     if version is not None and is_compromised(version):
         refuse_image_version(version, chosen)
-    digests = image.attrs.get("RepoDigests") or []
-    resolved = ResolvedImage(chosen, image.id, labels, version, digests[0] if digests else None)
+    resolved = ResolvedImage(chosen, image.id, labels, version, repo_digest(image.attrs.get("RepoDigests") or [], chosen))
     log(f"image {chosen} ({image.short_id.removeprefix('sha256:')}"
         f"{', litellm ' + version if version else ''})")
     return resolved
+
+
+def repo_digest(digests: list[str], reference: str) -> str | None:
+    """The registry digest (`repo@sha256:…`) of `reference`'s repository among an image's RepoDigests.
+
+    An image pushed or pulled under several names has one digest per repository; the one of the
+    repository it was used from is what ran (another's, or none: the image was only built here).
+    """
+    repository, _tag, _digest = split_reference(reference)
+    return next((digest for digest in digests if digest.partition("@")[0] == repository), None)
 
 
 def _not_found_message(ref: ImageRef, failures: list[str]) -> str:

@@ -26,6 +26,7 @@ from harness.common.log import Log
 from harness.gateways.litellm.package_index import list_published_versions
 from harness.gateways.litellm.releases import (
     LATEST,
+    NEWEST,
     PACKAGE,
     is_compromised,
     parse_version_spec,
@@ -201,12 +202,22 @@ def _write_latest_cache(cache_file: Path, answer: LatestAnswer) -> None:
     temporary.replace(cache_file)
 
 
-def resolve_version(spec: str, cache_root: Path, log: Log | None = None) -> str:
-    """The exact litellm version a target spec means (`latest` resolved to an installable one).
+def resolve_version(spec: str, cache_root: Path, log: Log | None = None,
+                    newest: Callable[[], str] | None = None) -> str:
+    """The exact litellm version a target spec means (`latest` resolved to an installable one,
+    `newest` to the newest listed, by `newest()`: `release_list.newest_release`).
 
     Compromised releases are refused here, before any download.
     """
     parsed = parse_version_spec(spec)
     if parsed == LATEST:
         return resolve_latest(cache_root, log)
+    if parsed == NEWEST:
+        if newest is None:
+            raise ReleaseError("'newest' needs the release list to be resolved")
+        version = newest()
+        refuse_compromised(version)
+        if log is not None:
+            log(f"'newest' = litellm {version}, the newest release listed")
+        return version
     return parsed

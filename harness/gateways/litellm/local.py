@@ -37,7 +37,7 @@ from harness.targets.base import Endpoint, ModelSpec, ProxyTarget
 from harness.common.cache_root import default_cache_root
 from harness.gateways.litellm.environment_build import ensure_environment
 from harness.gateways.litellm.environments import LiteLLMEnvironment, prisma_env, remove_interrupted_builds
-from harness.targets.errors import ReleaseError, TargetError
+from harness.targets.errors import TargetError
 from harness.targets import reaping
 from harness.targets.lifecycle import (
     OWNER_FILE,
@@ -56,15 +56,9 @@ from harness.gateways.litellm.proxy_start import Launch, ProxyProcess, ProxyStar
 from harness.gateways.litellm.proxy_start import start_mode as start_mode_of
 from harness.gateways.litellm.readiness import wait_until_ready
 from harness.gateways.litellm.latest import resolve_version
-from harness.gateways.litellm.releases import (
-    DEPS_TODAY,
-    LATEST,
-    LOCAL_TARGET_MINIMUM,
-    parse_version_spec,
-    refuse_too_old_for_local,
-    split_deps,
-    with_deps,
-)
+from harness.gateways.litellm.release_list import newest_release
+from harness.gateways.litellm.database_schema import database_schema, provenance_lines
+from harness.gateways.litellm.releases import DEPS_TODAY, parse_version_spec, split_deps, with_deps
 from harness.targets.upstream import Upstream
 from harness.gateways.litellm.wasm_engine import ensure_wasm_engine, remove_interrupted_installs
 
@@ -135,9 +129,7 @@ class LocalTarget(ProxyTarget):
         self.start_mode = start_mode_of(start_mode)  # a bad value is refused before any work
         # `litellm==1.95.0@as-released` asks for the release's dependencies as of its upload date
         self.version_spec, self.deps = split_deps(with_deps(version_spec, deps))
-        version = parse_version_spec(self.version_spec)  # bad or compromised specs fail here, before any work
-        if version != LATEST:
-            refuse_too_old_for_local(version)  # would fail only after install and `prisma generate`
+        parse_version_spec(self.version_spec)  # bad or compromised specs fail here, before any work
         self.cache_root = (cache_root or default_cache_root()).resolve()
         self.log = log or _no_log
         self.ready_timeout_s = ready_timeout_s
@@ -189,14 +181,13 @@ class LocalTarget(ProxyTarget):
         return start_or_clean_up(self, start)
 
     def _start(self, models: Sequence[ModelSpec]) -> Endpoint:
-        self.version = resolve_version(self.version_spec, self.cache_root, self.log)
-        refuse_too_old_for_local(self.version)
+        self.version = resolve_version(self.version_spec, self.cache_root, self.log,
+                                       newest=lambda: newest_release(self.cache_root))
         engine = ensure_wasm_engine(self.cache_root, self.log)
         environment = self._timed("environment_s", lambda: ensure_environment(
             self.version or "", self.cache_root, engine.env(), self.log, deps=self.deps
         ))
         self.environment = environment
-        _require_sql_migrations(environment)
         self.run_id = secrets.token_hex(6)
         self.run_dir = Path(tempfile.mkdtemp(prefix=f"{RUN_DIR_PREFIX}{self.run_id}-"))
         (self.run_dir / OWNER_FILE).write_text(OWNER_IDENTITY + "\n")
@@ -221,7 +212,9 @@ class LocalTarget(ProxyTarget):
     def _database_for(self, environment: LiteLLMEnvironment) -> str:
         server = self._postgres or SHARED_POSTGRES.server(self.log)
         self._redactor.add(server.password)
-        url = server.database_for(environment.migrations_dir)
+        schema = database_schema(environment, self.cache_root, self.log)
+        self.substitutions, self.deps_dating = provenance_lines(environment, schema)
+        url = server.database_for(schema)
         self._database_server, self._database_name = server, url.rsplit("/", 1)[1]
         self.timings.update({f"postgres_{name}": value for name, value in server.timings.items()})
         self.log(f"postgres: database {self._database_name} on {server.host}:{server.port} "
@@ -388,13 +381,3 @@ class LocalTarget(ProxyTarget):
         run_dir, self.run_dir = self.run_dir, None
         if run_dir is not None:
             shutil.rmtree(run_dir, ignore_errors=True)
-
-
-def _require_sql_migrations(environment: LiteLLMEnvironment) -> None:
-    """The schema comes from litellm-proxy-extras' SQL migrations; older releases have none."""
-    if not any(environment.migrations_dir.glob("*/migration.sql")):
-        raise ReleaseError(
-            f"litellm {environment.litellm_version} ships no SQL migrations (no litellm-proxy-extras "
-            "was installed with it): its schema can only be created by Prisma's schema engine, which "
-            f"cannot be downloaded here. Use a newer release ({LOCAL_TARGET_MINIMUM} and later have the migrations)."
-        )

@@ -8,11 +8,12 @@ were when a release was published (`as_released_exclude_newer`, for `@as-release
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
 import httpx
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from harness.gateways.litellm.releases import (
     AS_RELEASED_MARGIN,
@@ -33,9 +34,11 @@ def index_url() -> str:
     return PYPI_SIMPLE
 
 
-def _simple_index_document(index: str | None = None, timeout_s: float = 30.0) -> dict:
-    """litellm's page of the JSON simple repository API (PEP 691/700) on the configured index."""
-    url = f"{index or index_url()}/{PACKAGE}/"
+def _simple_index_document(index: str | None = None, timeout_s: float = 30.0, package: str = PACKAGE,
+                           missing_ok: bool = False) -> dict | None:
+    """`package`'s page (litellm's by default) of the JSON simple repository API (PEP 691/700) on the
+    configured index; None when the index has no such package and `missing_ok`."""
+    url = f"{index or index_url()}/{package}/"
     try:
         response = httpx.get(
             url,
@@ -43,11 +46,39 @@ def _simple_index_document(index: str | None = None, timeout_s: float = 30.0) ->
             timeout=timeout_s,
             follow_redirects=True,
         )
+        if missing_ok and response.status_code == 404:
+            return None
         response.raise_for_status()
         payload = response.json()
     except (httpx.HTTPError, ValueError) as error:
-        raise IndexUnreachableError(f"could not list {PACKAGE} releases from {url}: {error}") from error
+        raise IndexUnreachableError(f"could not list {package} releases from {url}: {error}") from error
     return payload if isinstance(payload, dict) else {}
+
+
+def served_versions(package: str, index: str | None = None, timeout_s: float = 30.0,
+                    uploaded_before: datetime | None = None) -> list[Version] | None:
+    """Versions of `package` the index serves (not yanked), oldest first; None when it has no such package.
+
+    `uploaded_before` keeps only files uploaded before then (what `uv --exclude-newer` would see).
+    Raises `IndexUnreachableError` when the index cannot be asked.
+    """
+    payload = _simple_index_document(index, timeout_s, package, missing_ok=True)
+    if payload is None:
+        return None
+    files = [file for file in payload.get("files", []) if isinstance(file, dict)]
+    live: set[Version] = set()
+    for file in files:
+        version = _version_of_filename(str(file.get("filename", "")))
+        uploaded = _parse_time(file.get("upload-time"))
+        if version is None or file.get("yanked"):
+            continue
+        if uploaded_before is not None and uploaded is not None and uploaded >= uploaded_before:
+            continue
+        try:
+            live.add(Version(version))
+        except InvalidVersion:
+            continue
+    return sorted(live)
 
 
 def list_published_versions(
@@ -58,7 +89,7 @@ def list_published_versions(
     Uses the JSON form of the simple repository API (PEP 691/700), which any PyPI mirror serves.
     `include_prereleases` also keeps rc/beta/dev builds (the release list offers them on request).
     """
-    payload = _simple_index_document(index, timeout_s)
+    payload = _simple_index_document(index, timeout_s) or {}
     return installable_candidates(
         payload.get("versions", []), _yanked_versions(payload.get("files", [])), include_prereleases
     )
@@ -123,7 +154,7 @@ def release_upload_time(
     """
     refuse_compromised(version)
     base = (index or index_url()).rstrip("/")
-    simple = (fetch_simple or (lambda b, t: _simple_index_document(b, t)))(base, timeout_s)
+    simple = (fetch_simple or (lambda b, t: _simple_index_document(b, t) or {}))(base, timeout_s)
     found = upload_time_from_simple(simple, version)
     if found is not None:
         return found
@@ -150,6 +181,74 @@ def _fetch_json(url: str, timeout_s: float) -> dict:
 def as_released_exclude_newer(version: str, index: str | None = None) -> str:
     """The `--exclude-newer` timestamp that resolves `version`'s dependencies as of its release."""
     return exclude_newer_for(release_upload_time(version, index))
+
+
+#: The release's own packages: published with it, so never dated earlier than its upload.
+RELEASE_FAMILY = (PACKAGE, "litellm-proxy", "litellm-proxy-extras", "litellm-enterprise")
+
+
+@dataclass(frozen=True)
+class Dating:
+    """One way to date a release's dependencies: a uv `--exclude-newer` cut-off and what it is."""
+
+    exclude_newer: str
+    #: e.g. `its upload (2026-08-02)` or `its first pre-release 1.95.0.dev3 (2026-07-24)`
+    label: str
+    #: (package, cut-off) for packages dated otherwise (the release's own, at its upload)
+    packages: tuple[tuple[str, str], ...] = ()
+
+    def uv_flags(self) -> list[str]:
+        """`--exclude-newer …` and one `--exclude-newer-package name=…` per package dated otherwise."""
+        flags = ["--exclude-newer", self.exclude_newer]
+        for package, cutoff in self.packages:
+            flags += ["--exclude-newer-package", f"{package}={cutoff}"]
+        return flags
+
+
+def as_released_datings(version: str, index: str | None = None,
+                        fetch_simple: Callable[[str, float], dict] | None = None) -> list[Dating]:
+    """The datings to try for `version`'s dependencies, in order: its upload, then its first pre-release.
+
+    A release is often uploaded days after its first pre-release was cut; a dependency that
+    broke it in between (FastAPI dropped a helper 1.95.0 imports on 27 July; 1.95.0 came out
+    on 2 August, its first pre-release on 24 July) is then still absent at the pre-release's
+    date. "First" is the earliest uploaded pre-release (rc, dev, beta) of the same release;
+    none earlier than the upload: only the upload dating.
+    """
+    upload = release_upload_time(version, index, fetch_simple=fetch_simple)
+    datings = [Dating(exclude_newer_for(upload), f"its upload ({upload:%Y-%m-%d})")]
+    base = (index or index_url()).rstrip("/")
+    simple = (fetch_simple or (lambda b, t: _simple_index_document(b, t) or {}))(base, 30.0)
+    first = first_prerelease_upload(simple, version)
+    if first is not None and first[1] < upload:
+        # the release itself (and its companions) came out later: they keep the upload's date
+        own = tuple((package, datings[0].exclude_newer) for package in RELEASE_FAMILY)
+        datings.append(Dating(exclude_newer_for(first[1]), f"its first pre-release {first[0]} ({first[1]:%Y-%m-%d})",
+                              own))
+    return datings
+
+
+def first_prerelease_upload(payload: dict, version: str) -> tuple[str, datetime] | None:
+    """(pre-release, upload time) of the earliest uploaded pre-release of `version`'s release, if any."""
+    release = Version(version).release
+    earliest: dict[str, datetime] = {}
+    for file in payload.get("files", []):
+        if not isinstance(file, dict):
+            continue
+        name = _version_of_filename(str(file.get("filename", "")))
+        uploaded = _parse_time(file.get("upload-time"))
+        if name is None or uploaded is None:
+            continue
+        try:
+            candidate = Version(name)
+        except InvalidVersion:
+            continue
+        if candidate.release == release and (candidate.is_prerelease or candidate.is_devrelease):
+            earliest[name] = min(uploaded, earliest.get(name, uploaded))
+    if not earliest:
+        return None
+    name = min(earliest, key=lambda key: earliest[key])
+    return name, earliest[name]
 
 
 def _yanked_versions(files: Iterable[dict]) -> set[str]:

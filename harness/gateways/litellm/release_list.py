@@ -2,8 +2,9 @@
 
 A selection is what a user types after `--versions`: comma-separated items, each an exact
 release (`1.82.3`, `litellm==1.82.3`), `latest` (the newest release that installs, see
-`harness.gateways.litellm.latest.resolve_latest`) or an inclusive range `A..B` whose ends may be
-unpublished numbers (`1.80..1.90`) or `latest`.
+`harness.gateways.litellm.latest.resolve_latest`), `newest` (the newest release listed, which
+may run only with substitutions, `substitutions.py`) or an inclusive range `A..B` whose ends may
+be unpublished numbers (`1.80..1.90`), `latest` or `newest`.
 
 Rules that keep a selection safe and honest:
 - compromised releases (1.82.7, 1.82.8, every 1.107.x) are never offered: a range silently
@@ -34,13 +35,12 @@ from harness.gateways.litellm.releases import (
     COMPROMISED_RELEASES,
     COMPROMISED_SERIES,
     LATEST,
-    LOCAL_TARGET_MINIMUM,
+    NEWEST,
     is_compromised,
     parse_version_spec,
     refuse_compromised,
-    refuse_too_old_for_local,
 )
-from harness.targets.errors import ReleaseError
+from harness.targets.errors import IndexUnreachableError, ReleaseError
 
 RANGE_SEPARATOR = ".."
 
@@ -86,6 +86,13 @@ class ReleaseList:
         """Releases with `low <= v <= high`, oldest first (the ends need not be published)."""
         low_v, high_v = Version(str(low)), Version(str(high))
         return [str(v) for v in self.finals(include_prereleases) if low_v <= v <= high_v]
+
+    def newest(self) -> str:
+        """The newest final release listed (`ReleaseError` for an empty list)."""
+        finals = self.finals()
+        if not finals:
+            raise ReleaseError("the package index lists no litellm release")
+        return str(finals[-1])
 
     def strictly_between(self, low: str | Version, high: str | Version) -> list[str]:
         """Final releases with `low < v < high`, oldest first (what a bisect searches)."""
@@ -224,19 +231,32 @@ def write_cached_release_list(cache_root: Path, releases: ReleaseList, fetched_a
         pass  # a read-only cache costs a lookup next time, nothing else
 
 
+def newest_release(cache_root: Path, now: Callable[[], float] = time.time) -> str:
+    """The newest final release listed: from a fresh list, else (index unreachable) the cached one."""
+    try:
+        fresh = published_releases()
+    except IndexUnreachableError:
+        cached = read_cached_release_list(cache_root)
+        if cached is None:
+            raise
+        return cached[0].newest()
+    write_cached_release_list(cache_root, fresh, now())
+    return fresh.newest()
+
+
 # --------------------------------------------------------------------------- parsing a selection
 
 
 @dataclass(frozen=True)
 class ExactItem:
-    """One named release, or `latest` (version == LATEST)."""
+    """One named release, `latest` or `newest` (version == LATEST / NEWEST)."""
 
     version: str
 
 
 @dataclass(frozen=True)
 class RangeItem:
-    """An inclusive range; an end may be `latest`."""
+    """An inclusive range; an end may be `latest` or `newest`."""
 
     low: str
     high: str
@@ -262,18 +282,19 @@ def _parse_item(part: str, whole: str) -> SelectionItem:
         return ExactItem(parse_version_spec(part))
     low, _, high = part.partition(RANGE_SEPARATOR)
     low_v, high_v = _range_end(low, part), _range_end(high, part)
-    if LATEST not in (low_v, high_v) and Version(low_v) > Version(high_v):
+    moving = (LATEST, NEWEST)
+    if low_v not in moving and high_v not in moving and Version(low_v) > Version(high_v):
         raise ReleaseError(f"--versions {whole!r}: range {part!r} runs backwards (write {high_v}..{low_v})")
-    if low_v == LATEST and high_v != LATEST:
-        raise ReleaseError(f"--versions {whole!r}: range {part!r} starts at 'latest'; put 'latest' last")
+    if low_v in moving and high_v != NEWEST and (high_v != LATEST or low_v == NEWEST):
+        raise ReleaseError(f"--versions {whole!r}: range {part!r} starts at '{low_v}'; put '{low_v}' last")
     return RangeItem(low_v, high_v)
 
 
 def _range_end(text: str, part: str) -> str:
-    """One end of a range: a version (need not be published, may be compromised) or `latest`."""
+    """One end of a range: a version (need not be published, may be compromised), `latest` or `newest`."""
     text = text.strip().removeprefix("litellm==").strip()
-    if text.lower() == LATEST:
-        return LATEST
+    if text.lower() in (LATEST, NEWEST):
+        return text.lower()
     try:
         return str(Version(text))
     except InvalidVersion:
@@ -290,15 +311,11 @@ def select_releases(
     """Turn a `--versions` value into releases to test, oldest first, de-duplicated.
 
     `releases` defaults to the index's list (fetched only if the selection needs it);
-    `resolve_latest` defaults to the cached "newest release that installs". `local_target`:
-    the releases will run on the local target, so those older than it can run
-    (`LOCAL_TARGET_MINIMUM`) are refused when named and left out of ranges, with a note.
+    `resolve_latest` defaults to the cached "newest release that installs". `local_target`: the
+    releases will run on the local target, which runs every listed release (those before
+    litellm-proxy-extras get their database from their own schema), so it changes nothing today.
     """
     items = parse_selection(text)  # compromised or malformed: refused before any network
-    if local_target:
-        for item in items:
-            if isinstance(item, ExactItem) and item.version != LATEST:
-                refuse_too_old_for_local(item.version)  # no network needed either
     needs_list = any(isinstance(item, RangeItem) or item.version != LATEST for item in items)
     if releases is None and needs_list:
         releases = published_releases()
@@ -310,18 +327,8 @@ def select_releases(
             chosen.add(Version(_exact_release(item.version, releases, latest)))
             continue
         assert releases is not None
-        high = latest() if item.high == LATEST else item.high
-        low = item.low
-        if local_target and Version(low) < Version(LOCAL_TARGET_MINIMUM):
-            if Version(high) < Version(LOCAL_TARGET_MINIMUM):
-                raise ReleaseError(
-                    f"every release in {item.low}..{high} is older than the local target can run (it needs "
-                    f"the SQL migrations first shipped in {LOCAL_TARGET_MINIMUM}): start the range at "
-                    f"{LOCAL_TARGET_MINIMUM} or later"
-                )
-            low = LOCAL_TARGET_MINIMUM
-            notes.append(f"left out as older than the local target can run (no SQL migrations): releases "
-                         f"before {LOCAL_TARGET_MINIMUM}")
+        high = _moving_end(item.high, releases, latest)
+        low = _moving_end(item.low, releases, latest)
         found = releases.between(low, high, include_prereleases)
         if not found:
             raise ReleaseError(f"no published release in {item.low}..{high}")
@@ -329,6 +336,15 @@ def select_releases(
         notes.extend(_compromised_note(low, high))
     notes.extend(latest.notes)
     return ReleaseSelection([str(v) for v in sorted(chosen)], list(dict.fromkeys(notes)))
+
+
+def _moving_end(end: str, releases: ReleaseList, latest: "_LatestOnce") -> str:
+    """A range end as a version: `latest` resolved, `newest` the newest listed, a version as written."""
+    if end == LATEST:
+        return latest()
+    if end == NEWEST:
+        return releases.newest()
+    return end
 
 
 class _LatestOnce:
@@ -362,6 +378,8 @@ def _exact_release(version: str, releases: ReleaseList | None, latest: _LatestOn
     if version == LATEST:
         return latest()
     assert releases is not None
+    if version == NEWEST:
+        return releases.newest()
     return releases.exact(version)
 
 

@@ -22,7 +22,7 @@ from typing import Iterable
 
 from packaging.version import InvalidVersion, Version
 
-from harness.model.target import DEPS_TODAY, LATEST
+from harness.model.target import DEPS_TODAY, LATEST, MOVING_VERSIONS, NEWEST  # noqa: F401 - LATEST, NEWEST re-exported
 from harness.targets import spec as target_spec
 from harness.targets.errors import CompromisedReleaseError, ReleaseError
 
@@ -35,11 +35,10 @@ COMPROMISED_RELEASES: frozenset[tuple[int, int, int]] = frozenset({(1, 82, 7), (
 #: Whole minor series known to be malicious: every 1.107.x.
 COMPROMISED_SERIES: frozenset[tuple[int, int]] = frozenset({(1, 107)})
 
-#: The oldest release the local target can run. It builds the database from the SQL migrations of
-#: `litellm-proxy-extras` (Prisma's schema engine cannot be downloaded here); `litellm[proxy]`
-#: first depends on that package in 1.65.1 (0.1.1, with migrations): 1.65.0 and 1.65.0.post1 do
-#: not. 1.65.1 was checked to start and enforce a key's models on the local target.
-LOCAL_TARGET_MINIMUM = "1.65.1"
+#: The first release whose `litellm[proxy]` brings SQL migrations (`litellm-proxy-extras`). Older
+#: releases get their database from their own `schema.prisma` (Prisma's wasm schema engine,
+#: `database_schema.py`); the local target runs both.
+FIRST_WITH_MIGRATIONS = "1.65.1"
 
 #: Dependency modes of an environment. `today`: what a plain `pip install` resolves today (the
 #: default: users gate what they would install). `as-released`: every package as it was when the
@@ -71,14 +70,14 @@ def parse_version(text: str, spec: str) -> str:
 
 
 def parse_version_spec(spec: str) -> str:
-    """Normalise a LiteLLM spec to a version string, or `"latest"`.
+    """Normalise a LiteLLM spec to a version string, `"latest"` or `"newest"`.
 
-    Accepts `litellm==1.82.3`, `1.82.3`, `v1.82.3`, `latest`, `litellm==latest`, `litellm`.
+    Accepts `litellm==1.82.3`, `1.82.3`, `v1.82.3`, `latest`, `litellm==latest`, `litellm`, `newest`.
     Raises `ReleaseError` for anything else (ranges, other packages, garbage) and
     `CompromisedReleaseError` for a compromised release.
     """
     _name, text = target_spec.split_release(spec, (PACKAGE,), PACKAGE, f"{PACKAGE}=={EXAMPLE_VERSION}")
-    return text if text == LATEST else parse_version(text, spec)
+    return text if text in MOVING_VERSIONS else parse_version(text, spec)
 
 
 def split_deps(spec: str) -> tuple[str, str]:
@@ -105,18 +104,6 @@ def refuse_compromised(version: str | Version) -> None:
             f"litellm {version} is a compromised release (malicious code published to PyPI in "
             "March 2026; 1.82.7, 1.82.8 and every 1.107.x). gateconform never installs it. "
             "Pick another version, e.g. litellm==1.82.3 or 'latest'."
-        )
-
-
-def refuse_too_old_for_local(version: str | Version) -> None:
-    """Raise `ReleaseError` for a release older than the local target can run (no network needed)."""
-    if Version(str(version)) < Version(LOCAL_TARGET_MINIMUM):
-        raise ReleaseError(
-            f"litellm {version} is older than the local target can run: releases before {LOCAL_TARGET_MINIMUM} "
-            "ship no SQL migrations (litellm-proxy-extras), and their schema would need Prisma's schema "
-            f"engine, which cannot be downloaded here. Use a release from {LOCAL_TARGET_MINIMUM} on, or the "
-            "Docker target with LiteLLM's official image of it, which creates its schema itself "
-            f"(--target docker:litellm=={version}, where that image is published)."
         )
 
 

@@ -1,7 +1,7 @@
 """A LiteLLM target spec judged before anything installs or starts.
 
-`harness.targets.spec` parses a `--target` value (malformed, compromised and too-old specs are
-refused there, from the text: `LOCAL_TARGET_MINIMUM`); the LiteLLM gateway's `check_release`
+`harness.targets.spec` parses a `--target` value (malformed and compromised specs are refused
+there, from the text); the LiteLLM gateway's `check_release`
 (this module) then says whether the release exists, before anything installs. A matrix's
 `--versions` and a bisect's ends get the same judgement through
 `harness.gateways.litellm.release_list`. A spec that could only fail later is refused here, in
@@ -24,7 +24,8 @@ before anything starts. No minimum applies there: LiteLLM's official images crea
 themselves.
 
 `latest` is resolved here (cached for a day), and the answer says which newer releases it passed
-over and why.
+over and why. `newest` is the newest release listed; when it does not install as published (what
+`latest` passed over says), the note says it will run with substitutions.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from harness.gateways.litellm.releases import DEPS_MODES, LATEST
+from harness.gateways.litellm.releases import DEPS_MODES, LATEST, NEWEST
 from harness.model.target import LOCAL, TargetSpec
 from harness.targets.errors import IndexUnreachableError, ReleaseError
 from harness.targets.spec import CheckedTarget
@@ -48,6 +49,8 @@ def check_release(parsed: TargetSpec, cache_root: Path) -> CheckedTarget:
         from harness.gateways.litellm import latest
 
         return CheckedTarget(parsed.normalised, tuple(latest.resolve_latest_answer(cache_root).lines()))
+    if parsed.kind == LOCAL and parsed.version == NEWEST:
+        return CheckedTarget(parsed.normalised, (_newest_note(cache_root),))
     if parsed.kind == LOCAL:
         assert parsed.version is not None
         published = _local_release(parsed.version, cache_root)
@@ -55,6 +58,22 @@ def check_release(parsed: TargetSpec, cache_root: Path) -> CheckedTarget:
     if parsed.version is not None:  # docker:litellm==X, a build of a PyPI release
         return CheckedTarget(parsed.normalised, _docker_release_notes(parsed.version, cache_root))
     return CheckedTarget(parsed.normalised)
+
+
+def _newest_note(cache_root: Path) -> str:
+    """`'newest' = litellm 1.110.2, …` and whether it installs as published (as `latest` found)."""
+    from harness.gateways.litellm import latest
+    from harness.gateways.litellm.release_list import newest_release
+
+    try:
+        version = newest_release(cache_root)
+    except IndexUnreachableError as error:
+        raise ReleaseError(f"cannot tell which litellm release is the newest: {error}") from None
+    resolved = latest.dry_run_resolve(version)  # one resolve (~1 s), not all of `latest`'s
+    if not resolved.installable:
+        return (f"'newest' = litellm {version}, the newest release listed; it does not install as published "
+                f"({resolved.reason}): it runs with substitutions, named in the results")
+    return f"'newest' = litellm {version}, the newest release listed (it installs as published)"
 
 
 def _local_release(version: str, cache_root: Path) -> str:

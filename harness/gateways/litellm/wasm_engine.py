@@ -49,6 +49,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Sequence
 
 from filelock import FileLock
 
@@ -66,6 +67,8 @@ JS_DIR = Path(__file__).resolve().parent / "wasm_engine_js"
 _INSTALL_FILES = ("package.json", "package-lock.json")
 
 _NPM_TIMEOUT_S = 600
+#: What an install of the query engine must contain (the tarball carries it; no script makes it).
+_QUERY_ENGINE_WASM = "node_modules/@prisma/client/runtime/query_engine_bg.postgresql.wasm"
 
 
 class WasmEngineError(RuntimeError):
@@ -116,8 +119,13 @@ def engine_source_files() -> list[Path]:
 
 def engine_hash() -> str:
     """Short content hash of package.json (+ lock) and the server's .mjs files."""
+    return files_hash(engine_source_files())
+
+
+def files_hash(files: Sequence[Path]) -> str:
+    """Short content hash of `files` (names and contents): what defines an npm install folder."""
     digest = hashlib.sha256()
-    for path in engine_source_files():
+    for path in files:
         digest.update(path.name.encode() + b"\0")
         digest.update(path.read_bytes())
         digest.update(b"\0")
@@ -221,8 +229,19 @@ def _write_executable(path: Path, text: str) -> None:
     path.chmod(0o755)
 
 
-def _install(runtime: NodeRuntime, target: Path, log: Log) -> None:
-    """npm-install into a build site beside `target`, then rename the install into place (atomic).
+def npm_install_folder(
+    runtime: NodeRuntime,
+    source_files: Sequence[Path],
+    target: Path,
+    log: Log,
+    *,
+    label: str,
+    required: str,
+    finish: Callable[[Path], None] | None = None,
+) -> None:
+    """npm-install `source_files` (package.json, lock, scripts) into a build site beside `target`,
+    check that `required` (a path inside the install) exists, let `finish(staging)` add what else
+    belongs there, then rename the install into place (atomic).
 
     npm runs with the site's run marker and TMPDIR: if we are killed with SIGKILL, the reaper
     finds and kills it and `remove_interrupted_installs` removes the site.
@@ -231,7 +250,7 @@ def _install(runtime: NodeRuntime, target: Path, log: Log) -> None:
     with build_site(target) as site:
         staging = site.folder / "engine"
         staging.mkdir()
-        for src in engine_source_files():
+        for src in source_files:
             shutil.copy2(src, staging / src.name)
         has_lock = (staging / "package-lock.json").is_file()
         cmd = [
@@ -259,44 +278,44 @@ def _install(runtime: NodeRuntime, target: Path, log: Log) -> None:
         if ca_bundle and "NODE_EXTRA_CA_CERTS" not in env and Path(ca_bundle).is_file():
             env["NODE_EXTRA_CA_CERTS"] = ca_bundle
         started = time.monotonic()
-        log(f"wasm engine: npm {cmd[len(runtime.npm_command)]} into {target} …")
+        log(f"{label}: npm {cmd[len(runtime.npm_command)]} into {target} …")
         proc = subprocess.run(
             cmd, cwd=staging, env=env, capture_output=True, text=True, timeout=_NPM_TIMEOUT_S
         )
         if proc.returncode != 0:
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-30:])
-            raise WasmEngineError(f"npm failed (exit {proc.returncode}) installing the wasm engine:\n{tail}")
-        wasm = staging / "node_modules" / "@prisma" / "client" / "runtime" / "query_engine_bg.postgresql.wasm"
-        if not wasm.is_file():
-            raise WasmEngineError(f"npm install finished but {wasm.relative_to(staging)} is missing")
-        _write_executable(staging / "query-engine", _launcher_text(runtime.node, target))
-        _write_executable(staging / "schema-engine-stub", _schema_stub_text())
-        (staging / "dmmf").mkdir(exist_ok=True)
-        (staging / ".complete").write_text(f"{engine_hash()}\n")
+            raise WasmEngineError(f"npm failed (exit {proc.returncode}) installing the {label}:\n{tail}")
+        if not (staging / required).is_file():
+            raise WasmEngineError(f"npm install finished but {required} is missing")
+        if finish is not None:
+            finish(staging)
+        (staging / ".complete").write_text(f"{files_hash(source_files)}\n")
         staging.rename(target)
-        log(f"wasm engine: installed in {time.monotonic() - started:.1f} s")
+        log(f"{label}: installed in {time.monotonic() - started:.1f} s")
 
 
-def remove_interrupted_installs(cache_root: Path) -> list[SweptFolder]:
-    """Remove the build sites of wasm engine installs whose installer is gone (see `build_sites`)."""
-    if not cache_root.is_dir():
-        return []
-    return sweep_build_sites(cache_root, ".wasm-engine-*")
-
-
-def ensure_wasm_engine(cache_root: Path, log: Log | None = None) -> WasmEngine:
-    """Install (once per content hash) and return the wasm query engine stand-in.
+def ensure_npm_folder(
+    cache_root: Path,
+    prefix: str,
+    source_files: Sequence[Path],
+    log: Log,
+    *,
+    label: str,
+    required: str,
+    finish_for: Callable[[Path, NodeRuntime], Callable[[Path], None]] | None = None,
+) -> tuple[Path, NodeRuntime]:
+    """`<cache_root>/<prefix>-<hash of source_files>`, npm-installed once (see `npm_install_folder`).
 
     Safe to call from parallel workers: the install runs under a file lock and lands with an
-    atomic rename, so a worker sees either nothing or a complete install.
+    atomic rename, so a worker sees either nothing or a complete install. `finish_for(target,
+    runtime)` gives the `finish` step (it may need to know where the install will live).
     """
-    log = log or quiet
     runtime = find_node()
     if _node_major(runtime.node) < MIN_NODE_MAJOR:
-        raise WasmEngineError(f"{runtime.node} is older than Node {MIN_NODE_MAJOR}, which the wasm engine needs")
+        raise WasmEngineError(f"{runtime.node} is older than Node {MIN_NODE_MAJOR}, which the {label} needs")
     cache_root = Path(cache_root).resolve()
     cache_root.mkdir(parents=True, exist_ok=True)
-    target = cache_root / f"wasm-engine-{engine_hash()}"
+    target = cache_root / f"{prefix}-{files_hash(source_files)}"
     if not (target / ".complete").is_file():
         with FileLock(str(cache_root / f"{target.name}.lock")):
             if not (target / ".complete").is_file():
@@ -304,7 +323,38 @@ def ensure_wasm_engine(cache_root: Path, log: Log | None = None) -> WasmEngine:
                     shutil.rmtree(target)
                 for stale in cache_root.glob(f".{target.name}.*"):  # staging of a killed install
                     shutil.rmtree(stale, ignore_errors=True)
-                _install(runtime, target, log)
+                npm_install_folder(runtime, source_files, target, log, label=label, required=required,
+                                   finish=finish_for(target, runtime) if finish_for else None)
+    return target, runtime
+
+
+#: The npm installs in the cache (`ensure_npm_folder` prefixes): the query engine, the schema engine.
+NPM_FOLDER_PREFIXES = ("wasm-engine", "schema-engine")
+
+
+def remove_interrupted_installs(cache_root: Path) -> list[SweptFolder]:
+    """Remove the build sites of npm installs (both engines) whose installer is gone (see `build_sites`)."""
+    if not cache_root.is_dir():
+        return []
+    return [swept for prefix in NPM_FOLDER_PREFIXES for swept in sweep_build_sites(cache_root, f".{prefix}-*")]
+
+
+def ensure_wasm_engine(cache_root: Path, log: Log | None = None) -> WasmEngine:
+    """Install (once per content hash) and return the wasm query engine stand-in.
+
+    Safe to call from parallel workers (see `ensure_npm_folder`).
+    """
+    def finish_for(target: Path, runtime: NodeRuntime) -> Callable[[Path], None]:
+        def finish(staging: Path) -> None:
+            _write_executable(staging / "query-engine", _launcher_text(runtime.node, target))
+            _write_executable(staging / "schema-engine-stub", _schema_stub_text())
+            (staging / "dmmf").mkdir(exist_ok=True)
+        return finish
+
+    target, runtime = ensure_npm_folder(
+        cache_root, "wasm-engine", engine_source_files(), log or quiet, label="wasm engine",
+        required=_QUERY_ENGINE_WASM, finish_for=finish_for,
+    )
     return WasmEngine(
         query_engine=target / "query-engine",
         schema_engine_stub=target / "schema-engine-stub",
