@@ -18,7 +18,7 @@ from typing import Any, Iterable, Sequence
 from pydantic import BaseModel, Field, computed_field, field_serializer
 
 import harness
-from harness.model.check import Check
+from harness.model.check import SET_FIELDS, Check
 from harness.model.reasons import ErrorReason, NotRunReason
 from harness.model.target import deps_of, target_kind_of
 from harness.common.redact import redact_key, redact_machine_paths, redact_strings
@@ -106,8 +106,9 @@ class ScenarioResult(BaseModel):
         data = handler(verdicts)
         for verdict in data if isinstance(data, list) else ():
             check = verdict.get("check") if isinstance(verdict, dict) else None
-            if isinstance(check, dict) and isinstance(check.get("listed"), list):
-                check["listed"] = sorted(check["listed"])
+            for name in SET_FIELDS if isinstance(check, dict) else ():
+                if isinstance(check.get(name), list):
+                    check[name] = sorted(check[name])
         return data
 
     @classmethod

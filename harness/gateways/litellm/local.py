@@ -29,6 +29,7 @@ from typing import Mapping, Sequence
 
 from harness.common.log import Log
 from harness.common.redact import Redactor
+from harness.model.proxy import ProxySettings
 from harness.targets.base import Endpoint, ModelSpec, ProxyTarget
 from harness.common.cache_root import default_cache_root
 from harness.gateways.litellm.environment_build import ensure_environment
@@ -135,6 +136,7 @@ class LocalTarget(ProxyTarget):
         self.run_dir: Path | None = None
         self.master_key = ""
         self.base_url = ""
+        self.database = None  # runs SQL on this proxy's database (a timeline's `remove_row`) once started
         self.upstream: Upstream | None = None
         self.proxy: subprocess.Popen[bytes] | None = None
         self._shared_postgres = postgres
@@ -156,8 +158,10 @@ class LocalTarget(ProxyTarget):
 
     # -- start
 
-    def start(self, models: Sequence[ModelSpec]) -> Endpoint:
+    def start(self, models: Sequence[ModelSpec], settings: ProxySettings | None = None) -> Endpoint:
         """Start everything and return the endpoint once the proxy's database is connected.
+
+        `settings`: a scenario's proxy configuration and environment (`ProxySettings`).
 
         On any failure (or Ctrl-C) everything started so far is stopped before the error
         propagates; a proxy that does not get ready raises `TargetError` with its log tail.
@@ -166,11 +170,11 @@ class LocalTarget(ProxyTarget):
             raise TargetError(f"{self.label} is already started; stop() it first")
         def start() -> Endpoint:
             reap_orphans(self.log, self.cache_root)
-            return self._start(models)
+            return self._start(models, settings or ProxySettings())
 
         return start_or_clean_up(self, start)
 
-    def _start(self, models: Sequence[ModelSpec]) -> Endpoint:
+    def _start(self, models: Sequence[ModelSpec], settings: ProxySettings) -> Endpoint:
         self.version = resolve_version(self.version_spec, self.cache_root, self.log)
         refuse_too_old_for_local(self.version)
         engine = ensure_wasm_engine(self.cache_root, self.log)
@@ -187,8 +191,8 @@ class LocalTarget(ProxyTarget):
         self.master_key = f"sk-gc-{secrets.token_hex(16)}"
         self._redactor.add(self.master_key)
         self._redactor.add(database_url)
-        config = write_proxy_config(self.run_dir / "config.yaml", models, self.upstream.url)
-        env = self._proxy_env(engine.env(), environment, database_url)
+        config = write_proxy_config(self.run_dir / "config.yaml", models, self.upstream.url, settings=settings)
+        env = self._proxy_env(engine.env(), environment, database_url, settings)
         self._timed("proxy_boot_s", lambda: self._boot_proxy_on_free_port(environment, config, env))
         return self.endpoint()
 
@@ -206,17 +210,21 @@ class LocalTarget(ProxyTarget):
         self._redactor.add(server.password)
         url = server.database_for(environment.migrations_dir)
         self._database_name = url.rsplit("/", 1)[1]
+        database_name = self._database_name
+        self.database = lambda sql: server.psql(sql, database=database_name)
         self.timings.update({f"postgres_{name}": value for name, value in server.timings.items()})
         return url
 
     def _proxy_env(
-        self, engine_env: Mapping[str, str], environment: LiteLLMEnvironment, database_url: str
+        self, engine_env: Mapping[str, str], environment: LiteLLMEnvironment, database_url: str,
+        settings: ProxySettings | None = None,
     ) -> dict[str, str]:
         base = {name: os.environ[name] for name in INHERITED_ENV if name in os.environ}
         base.update({k: v for k, v in os.environ.items() if k.startswith("LC_")})
         base["PATH"] = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
         env = prisma_env(self.cache_root, engine_env, environment.bin_dir, base=base)
         env.update(PROXY_FIXED_ENV)
+        env.update(settings.env() if settings is not None else {})  # the scenario's; never the harness's own below
         env.update(self._run_marker_env())
         env["DATABASE_URL"] = database_url
         env["LITELLM_MASTER_KEY"] = self.master_key
