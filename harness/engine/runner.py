@@ -236,6 +236,7 @@ class ScenarioRunner:
                 id=scenario.id, title=scenario.title, issue=scenario.issue,
                 path=shareable_path(scenario.path), source=scenario.source_text,
                 models=scenario.model_names, checks=checks, error=error, reason=reason,
+                not_expressed=scenario.not_expressed,
             )
 
         written_for = scenario.gateway or registry.default_name()
@@ -281,6 +282,7 @@ class ScenarioRunner:
             id=scenario.id, title=scenario.title, issue=scenario.issue,
             path=shareable_path(scenario.path), source=scenario.source_text, models=scenario.model_names,
             verdicts=verdicts, elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+            not_expressed=scenario.not_expressed or None,
         )
 
     def _still_silent(self, endpoint: Endpoint) -> str | None:

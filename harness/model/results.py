@@ -87,6 +87,8 @@ class ScenarioResult(BaseModel):
     error: str | None = None
     error_reason: NotRunReason | None = None
     elapsed_ms: float | None = None
+    #: what the scenario's source describes that the scenario cannot check (its `not_expressed`)
+    not_expressed: list[str] | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -124,6 +126,7 @@ class ScenarioResult(BaseModel):
         path: str | None = None,
         source: str | None = None,
         models: Sequence[str] | None = None,
+        not_expressed: Sequence[str] | None = None,
     ) -> ScenarioResult:
         """A scenario that could not run (`reason`): every check is ERROR with `error` as its message.
 
@@ -136,7 +139,8 @@ class ScenarioResult(BaseModel):
         ]
         return cls(id=id, title=title, issue=issue, path=path, source=source,
                    models=list(models) if models is not None else None,
-                   verdicts=verdicts, error=error, error_reason=reason)
+                   verdicts=verdicts, error=error, error_reason=reason,
+                   not_expressed=list(not_expressed) if not_expressed else None)
 
 
 class RunResult(BaseModel):

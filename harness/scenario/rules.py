@@ -129,7 +129,8 @@ def _entity_problems(s: Scenario, names: WorldNames, vocabulary: Vocabulary, add
             add(loc, f"'{ref}' is an access-group entity: attach it with `access_groups: [{ref}]`, not in `models`")
             return
         add(loc, with_not_served_hint(unknown("model or access group", ref,
-                                              names.models + names.config_groups + list(vocabulary.accepted_by(owner)),
+                                              names.models + names.config_groups + names.not_served
+                                              + list(vocabulary.accepted_by(owner)),
                                               "no models")))
 
     def ref(loc: Loc, kind: str, name: str, declared: Sequence[str], none: str) -> None:
