@@ -21,7 +21,7 @@ from harness.common.redact import Redactor
 from harness.engine.watch import ProxyWatch
 from harness.gateways.base import AdminAnswer, AdminClient, Gateway, Handles, Unavailable, WorldDiverged
 from harness.judge import judge
-from harness.model.check import Check, Judgement
+from harness.model.check import Check, Expect, Judgement
 from harness.model.observation import Observation
 from harness.model.scenario import Scenario
 from harness.model.steps import CHANGE_TYPES, RemoveRowStep, WaitStep, change_ids
@@ -83,11 +83,15 @@ class Timeline:
     # -- steps
 
     def _judge_creations(self) -> None:
-        """The admin checks of declared entities, from the answers to their creation."""
+        """The admin checks of declared entities, from the answers to their creation.
+
+        An entity created though its refusal was expected is a failure, but the world still holds
+        everything the rounds were written for (nothing may refer to such an entity): they go on.
+        """
         for check in self._admin_checks():
             answer = self.handles.answers.get(check.principal)
             if answer is not None:
-                self._admin_verdict(check, answer)
+                self._admin_verdict(check, answer, diverges=not (answer.accepted and check.expect is Expect.REFUSED))
 
     def _round(self, name: str | None) -> None:
         """Probe and judge one round's checks (all skipped once the world diverged)."""
@@ -143,9 +147,9 @@ class Timeline:
     def _admin_checks(self) -> list[Check]:
         return [c for c in self.checks if c.judgement is Judgement.ADMIN]
 
-    def _admin_verdict(self, check: Check, answer: AdminAnswer) -> None:
+    def _admin_verdict(self, check: Check, answer: AdminAnswer, diverges: bool = True) -> None:
         """Judge an admin check from its answer; a licence refusal skips it, any other surprise
-        ends the world the later checks were written for."""
+        ends the world the later checks were written for (unless `diverges` is False)."""
         reason = self.adapter.unavailable(answer)
         if reason is not None:
             self._verdicts[check.id] = judge(replace(check, skip_reason=reason), None, refusals=self.gateway.refusals)
@@ -153,7 +157,7 @@ class Timeline:
             return
         verdict = judge(check, self._observe(check, answer), refusals=self.gateway.refusals)
         self._verdicts[check.id] = verdict
-        if verdict.outcome is not Outcome.PASS and self._diverged is None:
+        if verdict.outcome is not Outcome.PASS and diverges and self._diverged is None:
             self._diverged = f"the world is not the scenario's after {check.principal}: {verdict.message}"
 
     def _observe(self, check: Check, answer: AdminAnswer) -> Observation:

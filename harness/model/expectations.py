@@ -20,12 +20,13 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, Field
 
-from harness.model.world import MAX_NAME_LENGTH, MAX_TEXT_LENGTH, ModelName, Name, Strict, Text
+from harness.model.world import MAX_NAME_LENGTH, MAX_TEXT_LENGTH, DeclaredModelName, ModelName, Name, Strict, Text
 
 #: A denial's message is matched as a regular expression (Python `re.search`).
 Pattern = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_LENGTH)]
 ErrorType = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
-Served = Annotated[list[Name], Field(min_length=1, max_length=MAX_NAME_LENGTH)]
+#: Deployment ids: a deployment's `id`, or the name of a model with one implicit deployment (`openai/*`).
+Served = Annotated[list[DeclaredModelName], Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 
 
 class AllowedCall(Strict):

@@ -152,8 +152,9 @@ expect:
     assert outcomes(as_expected) == {"created::create-key-outside::admin": Outcome.PASS,
                                      "created::inside::chat::gpt-4o": Outcome.PASS}
 
-    accepted, targets = run(world)
-    assert outcomes(accepted)["created::create-key-outside::admin"] is Outcome.FAIL
+    accepted, targets = run(world)  # created though refusal was expected: a failure, and the rest still runs
+    assert outcomes(accepted) == {"created::create-key-outside::admin": Outcome.FAIL,
+                                  "created::inside::chat::gpt-4o": Outcome.PASS}
     assert targets.proxies[0].alive() == []  # what was created though refusal was expected is torn down too
 
     diverged, _ = run(world.replace("admin: refused", "admin: accepted"), failures=refused)
