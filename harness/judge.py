@@ -17,10 +17,11 @@ completion", "a model list"). A check of a kind nobody registered is an ERROR to
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Sequence
 
 from harness.model.check import Check, Expect, Judgement
-from harness.model.observation import DEADLINE_PASSED, SHAPE_ERROR, STOPPED_ANSWERING, Observation
+from harness.model.observation import DEADLINE_PASSED, SHAPE_ERROR, STOPPED_ANSWERING, Observation, UpstreamHit
 from harness.model.reasons import ErrorReason
 from harness.model.refusal import Refusal, describe
 from harness.model.verdict import Outcome, Verdict, error_verdict, expected_text, list_text, skipped_verdict
@@ -63,18 +64,23 @@ def _judge_call(kind: ProbeKind, check: Check, obs: Observation, expected: str,
     status = obs.status
     assert status is not None
     hits = obs.upstream_hits
-    model_hits = [hit for hit in hits if hit.model == check.model]
+    model_hits = [hit for hit in hits if _serves(hit, check)]
 
     if 200 <= status < 300:
         if obs.shape != kind.answer.name:
             return _error(check, obs, expected, f"malformed {status}",
                           f"HTTP {status} came with a body that is not {kind.answer.described}",
                           ErrorReason.ODD_BODY)
-        if model_hits or obs.upstream_unknown:  # without a recording upstream the answer is all there is
-            outcome = Outcome.PASS if check.expect is Expect.ALLOWED else Outcome.FAIL
-            return _judged(check, obs, outcome, expected, "allowed")
+        if model_hits:
+            return _allowed(check, obs, expected, model_hits)
+        if obs.upstream_unknown:  # without a recording upstream the answer is all there is
+            if check.served_by:
+                return _error(check, obs, expected, f"{status}, deployment unseen",
+                              "which deployment served the call cannot be seen without a recording upstream",
+                              ErrorReason.NO_UPSTREAM_CALL)
+            return _allowed(check, obs, expected, [])
         if hits:
-            other = ", ".join(sorted({hit.model or "?" for hit in hits}))
+            other = ", ".join(sorted({_hit_name(hit) for hit in hits}))
             return _error(check, obs, expected, f"{status}, wrong model",
                           f"HTTP {status} came while the upstream was asked for {other}, not {check.model}",
                           ErrorReason.WRONG_MODEL)
@@ -94,13 +100,61 @@ def _judge_call(kind: ProbeKind, check: Check, obs: Observation, expected: str,
                           '({"error": {"message", "type"}}), so it is not a recognisable denial',
                           ErrorReason.ODD_BODY)
         if any(refusal.accepts(status, obs.error_type) for refusal in candidates):
-            outcome = Outcome.PASS if check.expect is Expect.DENIED else Outcome.FAIL
-            return _judged(check, obs, outcome, expected, "denied")
+            return _denied(check, obs, expected)
 
     what = ("a server error" if status >= 500
             else f"neither allowed (2xx) nor a refusal ({describe(refusals)})")
     why = ErrorReason.SERVER_ERROR if status >= 500 else ErrorReason.UNEXPECTED_STATUS
     return _error(check, obs, expected, f"HTTP {status}", f"HTTP {status} is {what}", why)
+
+
+def _serves(hit: UpstreamHit, check: Check) -> bool:
+    """Whether an upstream hit is the call `check` asks about: at a deployment that serves its
+    model (the check's `deployments`, else the model's own), or, from an upstream that records no
+    deployment, for the model by name."""
+    if hit.deployment is None:
+        return hit.model == check.model
+    return hit.deployment in (check.deployments if check.deployments is not None else {check.model})
+
+
+def _hit_name(hit: UpstreamHit) -> str:
+    if hit.deployment is not None and hit.deployment != hit.model:
+        return f"{hit.model or '?'} (deployment {hit.deployment})"
+    return hit.model or "?"
+
+
+def _allowed(check: Check, obs: Observation, expected: str, hits: list[UpstreamHit]) -> Verdict:
+    """An allowed call: as expected unless denial was expected or the wrong deployment served it."""
+    if check.expect is Expect.DENIED:
+        return _judged(check, obs, Outcome.FAIL, expected, "allowed")
+    served = sorted({hit.deployment or "?" for hit in hits})
+    if check.served_by and not any(hit.deployment in check.served_by for hit in hits):
+        return _judged(check, obs, Outcome.FAIL, expected, f"allowed, served by {', '.join(served)}")
+    seen = f"allowed, served by {', '.join(served)}" if check.served_by else "allowed"
+    return _judged(check, obs, Outcome.PASS, expected, seen)
+
+
+def _denied(check: Check, obs: Observation, expected: str) -> Verdict:
+    """A recognised refusal: as expected unless allowed was expected or it is not the kind asked for."""
+    if check.expect is Expect.ALLOWED:
+        return _judged(check, obs, Outcome.FAIL, expected, "denied")
+    if check.expect is Expect.DENIED:
+        wrong = _denial_mismatch(check, obs)
+        if wrong:
+            return _judged(check, obs, Outcome.FAIL, expected, f"denied, but {wrong}")
+    return _judged(check, obs, Outcome.PASS, expected, "denied")
+
+
+def _denial_mismatch(check: Check, obs: Observation) -> str:
+    """How a denial differs from the kind the check asks for (empty: it does not)."""
+    wrong = []
+    if check.denial_status is not None and obs.status != check.denial_status:
+        wrong.append(f"with HTTP {obs.status}, not {check.denial_status}")
+    if check.denial_type is not None and obs.error_type != check.denial_type:
+        wrong.append(f"of type {obs.error_type or 'none'}, not {check.denial_type}")
+    if check.denial_message is not None and not re.search(check.denial_message, obs.error_message or ""):
+        wrong.append(f"its message does not match /{check.denial_message}/")
+    return "; ".join(wrong)
 
 
 def _judge_listing(kind: ProbeKind, check: Check, obs: Observation, expected: str,
@@ -116,30 +170,64 @@ def _judge_listing(kind: ProbeKind, check: Check, obs: Observation, expected: st
 
     listed = obs.listed_models
     unique = list(dict.fromkeys(listed))  # keep the proxy's order for "extra"
-    want = check.listed or frozenset()
-    missing = sorted(want - set(unique))
-    extra = [name for name in unique if name not in want]
     observed = list_text(sorted(unique))
     duplicates = sorted({name for name in listed if listed.count(name) > 1})
-    note = f"; listed more than once: {', '.join(duplicates)}" if duplicates else ""
+    note = f"; listed more than once: {', '.join(duplicates)}" if duplicates and not check.no_duplicates else ""
 
-    if not missing and not extra:
-        return Verdict(check, Outcome.PASS,
-                       f"{check.title}: listed exactly the expected models (HTTP 200{note})",
-                       obs, expected, observed)
     parts = []
-    if missing:
-        parts.append(f"missing: {', '.join(missing)}")
-    if extra:
-        parts.append(f"extra: {', '.join(extra)}")
+    if check.listed is not None:
+        want = check.listed
+        missing = sorted(want - set(unique))
+        extra = [name for name in unique if name not in want]
+        if missing:
+            parts.append(f"missing: {', '.join(missing)}")
+        if extra:
+            parts.append(f"extra: {', '.join(extra)}")
+    if check.includes:
+        absent = sorted(check.includes - set(unique))
+        if absent:
+            parts.append(f"not listed: {', '.join(absent)}")
+    if check.excludes:
+        present = [name for name in unique if name in check.excludes]
+        if present:
+            parts.append(f"listed though excluded: {', '.join(present)}")
+    if check.no_wildcards:
+        wildcards = [name for name in unique if "*" in name]
+        if wildcards:
+            parts.append(f"wildcard ids: {', '.join(wildcards)}")
+    if check.no_duplicates and duplicates:
+        parts.append(f"listed more than once: {', '.join(duplicates)}")
+
+    if not parts:
+        what = "listed exactly the expected models" if check.listed is not None else "the listing is as expected"
+        return Verdict(check, Outcome.PASS, f"{check.title}: {what} (HTTP 200{note})", obs, expected, observed)
     return Verdict(check, Outcome.FAIL,
                    f"{check.title}: {'; '.join(parts)} (HTTP 200 listed {observed}{note})",
                    obs, expected, observed)
 
 
+def _judge_admin(kind: ProbeKind, check: Check, obs: Observation, expected: str,
+                 refusals: Sequence[Refusal]) -> Verdict:
+    """An admin call: accepted (2xx) or refused (4xx) as expected; a 5xx is not a refusal."""
+    status = obs.status
+    assert status is not None
+    if 200 <= status < 300:
+        seen = "accepted"
+    elif 400 <= status < 500:
+        seen = "refused"
+    else:
+        what = "a server error" if status >= 500 else "neither an acceptance (2xx) nor a refusal (4xx)"
+        why = ErrorReason.SERVER_ERROR if status >= 500 else ErrorReason.UNEXPECTED_STATUS
+        return _error(check, obs, expected, f"HTTP {status}", f"HTTP {status} is {what}", why)
+    outcome = Outcome.PASS if seen == expected else Outcome.FAIL
+    return _judged(check, obs, outcome, expected, seen)
+
+
 _Rule = Callable[[ProbeKind, Check, Observation, str, Sequence[Refusal]], Verdict]
 #: One rule per judgement; a probe kind picks one by declaring its judgement.
-_RULES: dict[Judgement, _Rule] = {Judgement.LISTING: _judge_listing, Judgement.CALL: _judge_call}
+_RULES: dict[Judgement, _Rule] = {
+    Judgement.LISTING: _judge_listing, Judgement.CALL: _judge_call, Judgement.ADMIN: _judge_admin,
+}
 
 
 def _judged(check: Check, obs: Observation, outcome: Outcome, expected: str, seen: str) -> Verdict:

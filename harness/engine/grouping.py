@@ -1,7 +1,9 @@
-"""Which scenarios share a proxy: those that need the same model list.
+"""Which scenarios share a proxy: those that need the same proxy (`Scenario.proxy_spec()`).
 
-One proxy serves every scenario with the same models; the CLI runs them one after another on it,
-and the pytest plugin keeps them on one xdist worker (`proxy_group`).
+A proxy's identity is its model list (with deployments and aliases) *and* its settings (config
+sections, environment): one proxy serves every scenario with an equal spec, and scenarios with
+different settings never meet on one. The CLI runs a group one scenario after another on its
+proxy, and the pytest plugin keeps a group on one xdist worker (`proxy_group`).
 """
 
 from __future__ import annotations
@@ -10,18 +12,19 @@ import hashlib
 from collections import defaultdict
 from typing import Sequence
 
-from harness.model.scenario import ModelSpec, Scenario
+from harness.model.proxy import ProxySpec
+from harness.model.scenario import Scenario
 
 
 def group_by_models(scenarios: Sequence[Scenario]) -> list[list[Scenario]]:
-    """Scenarios grouped by the model list they need, in first-seen order (one proxy per group)."""
-    groups: dict[tuple[ModelSpec, ...], list[Scenario]] = defaultdict(list)
+    """Scenarios grouped by the proxy they need (models and settings), in first-seen order (one proxy per group)."""
+    groups: dict[ProxySpec, list[Scenario]] = defaultdict(list)
     for scenario in scenarios:
-        groups[tuple(scenario.model_specs())].append(scenario)
+        groups[scenario.proxy_spec()].append(scenario)
     return list(groups.values())
 
 
 def proxy_group(scenario: Scenario) -> str:
-    """`gateconform-<hash>`: the same for scenarios served by one proxy (same model list)."""
-    models = repr(tuple(scenario.model_specs()))
-    return f"gateconform-{hashlib.sha256(models.encode()).hexdigest()[:10]}"
+    """`gateconform-<hash>`: the same for scenarios served by one proxy (same models and settings)."""
+    spec = repr(scenario.proxy_spec())
+    return f"gateconform-{hashlib.sha256(spec.encode()).hexdigest()[:10]}"

@@ -27,8 +27,7 @@ from harness.gateways import registry
 from harness.gateways.base import AdminClient, Gateway, Handles, ProvisionError
 from harness.model.check import Check
 from harness.oracle.explicit import checks_for
-from harness.probes.run import run_probes
-from harness.common.abandonable import ConnectionGuard, Tally
+from harness.common.abandonable import ConnectionGuard
 from harness.common.log import Log
 from harness.engine.events import (
     EventSink, RunFinished, RunStarted, ScenarioFinished, ScenarioProgress, ScenarioStarted, TargetFailed,
@@ -36,10 +35,12 @@ from harness.engine.events import (
 )
 from harness.engine.grouping import group_by_models
 from harness.engine.scheduler import run_groups
+from harness.engine.timeline import Timeline
 from harness.engine.watch import ProxyStoppedAnswering, ProxyWatch, WatchLimits, answers, is_silence
 from harness.common.redact import Redactor, shareable_path
 from harness.model.reasons import NotRunReason
 from harness.model.results import EVIDENCE_RESPONSE_ONLY, RunResult, ScenarioResult
+from harness.model.proxy import ProxySpec
 from harness.model.scenario import Scenario
 from harness.targets.base import Endpoint, ModelSpec, Target
 from harness.targets.errors import EnvironmentBuildError, ReleaseError, TargetError
@@ -146,7 +147,7 @@ class ScenarioRunner:
     #: the gateway of the target spec (default: the one it names): its admin client, liveness
     #: route and refusals
     gateway: Gateway = None  # type: ignore[assignment] - set in __post_init__
-    _slots: dict[tuple[ModelSpec, ...], _Slot] = field(default_factory=dict)
+    _slots: dict[ProxySpec, _Slot] = field(default_factory=dict)
     _scenario_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     #: why the release could not be installed, once it could not (the same for every model list)
     _install_error: str | None = None
@@ -156,9 +157,11 @@ class ScenarioRunner:
         if self.gateway is None:
             self.gateway = registry.gateway_of(self.target_spec)
 
-    def endpoint_for(self, models: tuple[ModelSpec, ...]) -> Endpoint:
-        """The running proxy for this model list, started on first use."""
-        slot = self._slots.get(models)
+    def endpoint_for(self, proxy: ProxySpec | tuple[ModelSpec, ...]) -> Endpoint:
+        """The running proxy for this spec (or bare model list), started on first use."""
+        proxy = proxy if isinstance(proxy, ProxySpec) else ProxySpec(tuple(proxy))
+        models = proxy.models
+        slot = self._slots.get(proxy)
         if slot is None and self._install_error is not None:
             raise NoProxy(self._install_error, NotRunReason.TARGET_NOT_INSTALLED)
         if slot is None:
@@ -166,9 +169,11 @@ class ScenarioRunner:
             spec = self.target_spec
             self.events(TargetStarting(spec, tuple(model.name for model in models)))
             slot = _Slot(target=factory(spec, lambda message: self.events(TargetProgress(spec, message))))
-            self._slots[models] = slot
+            self._slots[proxy] = slot
             try:
-                slot.endpoint = slot.target.start(list(models))
+                # Settings only when there are some: a target without the parameter serves the rest.
+                settings = () if proxy.settings.empty else (proxy.settings,)
+                slot.endpoint = slot.target.start(list(models), *settings)
                 self.redactor.add(slot.endpoint.master_key)
                 self.proxy_version = self.proxy_version or slot.endpoint.proxy_version
                 if not slot.endpoint.upstream_observed:
@@ -195,16 +200,17 @@ class ScenarioRunner:
         self.substitutions = self.substitutions or tuple(getattr(source, "substitutions", None) or ())
         self.deps_dating = self.deps_dating or getattr(source, "deps_dating", None)
 
-    def release(self, models: tuple[ModelSpec, ...]) -> None:
-        """Stop the proxy for this model list now (the CLI does so once its scenarios ran)."""
-        slot = self._slots.pop(models, None)
+    def release(self, proxy: ProxySpec | tuple[ModelSpec, ...]) -> None:
+        """Stop the proxy for this spec (or bare model list) now (the CLI does so once its scenarios ran)."""
+        proxy = proxy if isinstance(proxy, ProxySpec) else ProxySpec(tuple(proxy))
+        slot = self._slots.pop(proxy, None)
         if slot is not None:
             slot.target.stop()
 
     def close(self) -> None:
         """Stop every proxy this runner started."""
-        for models in list(self._slots):
-            self.release(models)
+        for proxy in list(self._slots):
+            self.release(proxy)
 
     def __enter__(self) -> "ScenarioRunner":
         return self
@@ -260,6 +266,7 @@ class ScenarioRunner:
                 id=scenario.id, title=scenario.title, issue=scenario.issue,
                 path=shareable_path(scenario.path), source=scenario.source_text,
                 models=scenario.model_names, checks=checks, error=error, reason=reason,
+                not_expressed=scenario.not_expressed,
             )
 
         written_for = scenario.gateway or registry.default_name()
@@ -267,7 +274,7 @@ class ScenarioRunner:
             return failed(f"the scenario is written for the gateway {written_for}; "
                           f"the target {self.target_spec} is {self.gateway.name}", NotRunReason.GATEWAY_MISMATCH)
         try:
-            endpoint = self.endpoint_for(tuple(scenario.model_specs()))
+            endpoint = self.endpoint_for(scenario.proxy_spec())
         except TargetError as exc:
             return failed(f"target did not start: {exc}", _no_proxy_reason(exc))
 
@@ -288,18 +295,8 @@ class ScenarioRunner:
                 if all(check.skip_reason for check in checks):
                     verdicts = [judge(check, None, refusals=refusals) for check in checks]
                 else:
-                    entities = _entity_count(scenario)
-                    watch.run("provisioning", guard,
-                              lambda: adapter.provision(scenario, scenario_run_id, handles),
-                              progress=lambda: f"{handles.created_count()} of {entities} entities created")
-                    answered = Tally("probes", "answered")
-                    observations = watch.run(
-                        "probing", guard,
-                        lambda: run_probes(endpoint, handles.keys, checks, self.redactor,
-                                           guard=guard, tally=answered),
-                        progress=lambda: answered,
-                    )
-                    verdicts = [judge(check, observations.get(check.id), refusals=refusals) for check in checks]
+                    verdicts = Timeline(scenario, checks, endpoint, adapter, handles, self.gateway, self.redactor,
+                                        watch, guard).run()
         except ProxyStoppedAnswering as exc:
             stopped = NotRunReason.PROXY_STOPPED_ANSWERING if is_silence(exc.reason) else NotRunReason.DEADLINE_PASSED
             return failed(self.redactor.redact(str(exc)), stopped)
@@ -315,6 +312,7 @@ class ScenarioRunner:
             id=scenario.id, title=scenario.title, issue=scenario.issue,
             path=shareable_path(scenario.path), source=scenario.source_text, models=scenario.model_names,
             verdicts=verdicts, elapsed_ms=round((time.monotonic() - started) * 1000, 1),
+            not_expressed=scenario.not_expressed or None,
         )
 
     def _still_silent(self, endpoint: Endpoint) -> str | None:
@@ -387,8 +385,3 @@ def _no_proxy_reason(error: TargetError) -> NotRunReason:
 def _transport(guard: ConnectionGuard, endpoint: Endpoint) -> httpx.BaseTransport:
     # Building a verifying TLS context costs ~70 ms; a plain-http proxy never uses it.
     return guard.transport(verify=endpoint.base_url.startswith("https://"))
-
-
-def _entity_count(scenario: Scenario) -> int:
-    """How many entities provisioning creates (memberships are calls, not entities)."""
-    return len(scenario.access_groups) + len(scenario.teams) + len(scenario.users) + len(scenario.keys)

@@ -21,7 +21,8 @@ from typing import Protocol, Sequence
 
 from harness.common.machine import available_memory_gib, jobs_that_fit
 from harness.model.results import ScenarioResult
-from harness.model.scenario import ModelSpec, Scenario
+from harness.model.proxy import ProxySpec
+from harness.model.scenario import Scenario
 
 #: Memory one proxy of a run needs while it runs: the proxy (~0.5 GiB started plainly, ~0.3 GiB
 #: forked from a warm parent), its PostgreSQL, the Prisma engine under Node and the upstream.
@@ -35,7 +36,7 @@ class GroupRunner(Protocol):
 
     def run(self, scenario: Scenario) -> ScenarioResult: ...
 
-    def release(self, models: tuple[ModelSpec, ...]) -> None: ...
+    def release(self, proxy: ProxySpec) -> None: ...
 
     def close(self) -> None: ...
 
@@ -78,7 +79,7 @@ def run_groups(runner: GroupRunner, groups: Sequence[Sequence[Scenario]], jobs: 
 
 
 def _run_group(runner: GroupRunner, group: Sequence[Scenario], cancel: threading.Event) -> list[ScenarioResult]:
-    """The scenarios of one model list, one after another, then its proxy stopped."""
+    """The scenarios of one proxy (models and settings), one after another, then its proxy stopped."""
     results: list[ScenarioResult] = []
     try:
         for scenario in group:
@@ -86,7 +87,7 @@ def _run_group(runner: GroupRunner, group: Sequence[Scenario], cancel: threading
                 break
             results.append(runner.run(scenario))
     finally:
-        runner.release(tuple(group[0].model_specs()))
+        runner.release(group[0].proxy_spec())
     return results
 
 

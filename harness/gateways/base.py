@@ -35,12 +35,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 
 from harness.common.log import Log
+from harness.gateways.admin_client import (  # noqa: F401 - part of the gateway's interface, importable from here
+    AdminAnswer,
+    AdminClient,
+    Capabilities,
+    Handles,
+    ProvisionError,
+    Unavailable,
+    WorldDiverged,
+)
 
 if TYPE_CHECKING:
     import httpx
 
     from harness.common.redact import Redactor
     from harness.model.refusal import Refusal
+    from harness.model.proxy import ProxySettings
     from harness.model.scenario import ModelSpec, Scenario
     from harness.model.target import TargetSpec
     from harness.targets.attach import AttachOptions
@@ -50,8 +60,8 @@ if TYPE_CHECKING:
 
 
 #: The owners of a `models` list in a scenario, as `SpecialName.owners` names them.
-TEAM, USER, KEY = "team", "user", "key"
-OWNERS = (TEAM, USER, KEY)
+TEAM, USER, KEY, ORGANIZATION = "team", "user", "key", "organization"
+OWNERS = (TEAM, USER, KEY, ORGANIZATION)
 
 
 # --------------------------------------------------------------------------- vocabulary
@@ -83,6 +93,12 @@ class Vocabulary:
     title: str  # the gateway's name for people, as in "a special <title> name"
     special_names: tuple[SpecialName, ...] = ()
     descriptions: Mapping[str, str] = field(default_factory=dict)
+    #: the sections of its config file a scenario's `proxy:` may add to, with what each is for
+    config_sections: Mapping[str, str] = field(default_factory=dict)
+    #: settings the harness owns, per config section: a scenario may not set them
+    reserved_settings: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: environment variables the harness sets for every proxy: a scenario may not set them
+    reserved_environment: frozenset[str] = frozenset()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -109,58 +125,6 @@ class Vocabulary:
         if special is None or special.misplaced is None:
             return f"'{name}' is not accepted here"
         return f"'{name}' {special.misplaced}"
-
-
-# --------------------------------------------------------------------------- admin client
-
-
-class ProvisionError(Exception):
-    """The proxy refused or failed an admin call while building the world."""
-
-
-class Handles(Protocol):
-    """What provisioning created, so teardown can undo it (also after a failure half-way)."""
-
-    run_id: str
-    keys: dict[str, str]  # key name → secret (memory only): what the probes authenticate with
-
-    def created_count(self) -> int: ...
-
-    def describe(self) -> str:
-        """What is still in the proxy, by the names the proxy knows it under."""
-        ...
-
-
-class Capabilities(Protocol):
-    """What the running proxy offers (read from it, not from a version table)."""
-
-    def missing_for(self, scenario: Scenario) -> list[str]:
-        """Reasons the scenario cannot be provisioned faithfully on this proxy (empty: fine)."""
-        ...
-
-
-class AdminClient(Protocol):
-    """The gateway's admin API for one running proxy, authenticated with its master key."""
-
-    def capabilities(self) -> Capabilities: ...
-
-    def new_handles(self, run_id: str) -> Handles:
-        """Empty handles for a run, to be filled by `provision` as entities are confirmed."""
-        ...
-
-    def provision(self, scenario: Scenario, run_id: str, handles: Handles | None = None) -> Handles:
-        """Create the scenario's world; raises `ProvisionError` (what was created is in `handles`)."""
-        ...
-
-    def apply(self, change: object, handles: Handles) -> None:
-        """Apply one change to a provisioned world (scenario steps; the language issue adds them)."""
-        ...
-
-    def teardown(self, handles: Handles) -> list[str]:
-        """Delete what `handles` records; the problems met (never raises)."""
-        ...
-
-    def close(self) -> None: ...
 
 
 # --------------------------------------------------------------------------- releases
@@ -307,8 +271,20 @@ class Gateway(ABC):
         """An admin client for the proxy at `endpoint` (close it when done)."""
 
     @abstractmethod
-    def proxy_config(self, models: Sequence[ModelSpec], upstream_url: str) -> str:
-        """The proxy's configuration text serving `models`, every one at the fake upstream."""
+    def proxy_config(self, models: Sequence[ModelSpec], upstream_url: str,
+                     settings: ProxySettings | None = None) -> str:
+        """The proxy's configuration text serving `models`, every one at the fake upstream, with
+        a scenario's `settings` added to the harness's own."""
+
+    def cache_ttl_s(self, settings: ProxySettings) -> float | None:
+        """How long a change to a key or team may take to reach every code path of a proxy
+        started with `settings` (a timeline's `wait: cache_ttl`); None when the gateway caches nothing."""
+        return None
+
+    def row_removal(self, kind: str, entity_id: str) -> str | None:
+        """SQL that removes a provisioned entity's row from the gateway's database (a timeline's
+        `remove_row`); None when the gateway has no such row for `kind`."""
+        return None
 
     @abstractmethod
     def readiness(self, client: httpx.Client, base_url: str) -> tuple[bool, str]:

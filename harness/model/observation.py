@@ -23,13 +23,20 @@ class UpstreamHit:
 
     `model` is the `model` field of the JSON body (None for bodiless requests such as
     `GET /v1/models`); `marker` is the probe id found in the request, if any;
-    `received_at` is `time.time()` when the request was read.
+    `received_at` is `time.time()` when the request was read; `deployment` the deployment the
+    call was for (its id travels in the deployment's base URL), None where the upstream could not
+    tell (a record from before deployments were recorded).
     """
 
     model: str | None
     path: str
     marker: str | None
     received_at: float
+    deployment: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_deployment(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return omit_unset(handler(self), "deployment")
 
 
 # Body shapes (Observation.shape); judge() relies on these, not on the truncated excerpt. What
@@ -37,6 +44,7 @@ class UpstreamHit:
 SHAPE_COMPLETION = "completion"  # {"choices": [{"message": {...}}], ...}
 SHAPE_MODEL_LIST = "model_list"  # {"data": [{"id": str}, ...]}
 SHAPE_ERROR = "error"  # {"error": {"message": str, "type": ..., ...}} (OpenAI's, and gateways that follow it)
+SHAPE_ADMIN_ANSWER = "admin_answer"  # a JSON object an admin API answered with, without an error
 SHAPE_OTHER_JSON = "other_json"
 SHAPE_NOT_JSON = "not_json"
 SHAPE_EMPTY = "empty"

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Sequence
 from pydantic import BaseModel, Field, computed_field, field_serializer
 
 import harness
-from harness.model.check import Check
+from harness.model.check import SET_FIELDS, Check
 from harness.model.reasons import ErrorReason, NotRunReason
 from harness.model.target import deps_of, target_kind_of
 from harness.common.redact import redact_key, redact_machine_paths, redact_strings
@@ -90,6 +90,8 @@ class ScenarioResult(BaseModel):
     error: str | None = None
     error_reason: NotRunReason | None = None
     elapsed_ms: float | None = None
+    #: what the scenario's source describes that the scenario cannot check (its `not_expressed`)
+    not_expressed: list[str] | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -109,8 +111,9 @@ class ScenarioResult(BaseModel):
         data = handler(verdicts)
         for verdict in data if isinstance(data, list) else ():
             check = verdict.get("check") if isinstance(verdict, dict) else None
-            if isinstance(check, dict) and isinstance(check.get("listed"), list):
-                check["listed"] = sorted(check["listed"])
+            for name in SET_FIELDS if isinstance(check, dict) else ():
+                if isinstance(check.get(name), list):
+                    check[name] = sorted(check[name])
         return data
 
     @classmethod
@@ -126,6 +129,7 @@ class ScenarioResult(BaseModel):
         path: str | None = None,
         source: str | None = None,
         models: Sequence[str] | None = None,
+        not_expressed: Sequence[str] | None = None,
     ) -> ScenarioResult:
         """A scenario that could not run (`reason`): every check is ERROR with `error` as its message.
 
@@ -138,7 +142,8 @@ class ScenarioResult(BaseModel):
         ]
         return cls(id=id, title=title, issue=issue, path=path, source=source,
                    models=list(models) if models is not None else None,
-                   verdicts=verdicts, error=error, error_reason=reason)
+                   verdicts=verdicts, error=error, error_reason=reason,
+                   not_expressed=list(not_expressed) if not_expressed else None)
 
 
 class RunResult(BaseModel):

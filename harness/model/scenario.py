@@ -1,4 +1,9 @@
-"""The scenario language: a world (models, access groups, teams, users, keys) and expectations.
+"""The scenario language: a world, the proxy it needs, and what each key should observe over time.
+
+A scenario is a world (`harness.model.world`: models and their deployments, organizations,
+access groups, teams, users, keys), the proxy's configuration (`proxy:`), and expectations
+(`harness.model.expectations`): either one round written as `expect:` (today's form), or a
+timeline of rounds, changes and waits written as `steps:` (`harness.model.steps`).
 
 These pydantic models check *shape* (types, required fields, unknown fields, name syntax).
 Cross-references (does `keys[0].team` name a declared team? is a model in `can_call` declared?)
@@ -16,207 +21,86 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationInfo
-from pydantic_core import PydanticCustomError
+from pydantic import ConfigDict, Field, PrivateAttr
 
-#: Key of the gateway's vocabulary in the validation context (`Scenario.model_validate(data,
-#: context={VOCABULARY_CONTEXT: vocabulary})`); without it no special name is known.
-VOCABULARY_CONTEXT = "vocabulary"
+from harness.model.expectations import Expectation, Expectations
+from harness.model.proxy import DeploymentSpec, ModelSpec, ProxySettings, ProxySpec, default_upstream_model
+from harness.model.steps import RoundStep, Step
+from harness.model.world import (  # noqa: F401 - the language's names, importable from here as before
+    DECLARED_MODEL_PATTERN,
+    MAX_ACCESS_GROUPS,
+    MAX_KEYS,
+    MAX_MODELS,
+    MAX_NAME_LENGTH,
+    MAX_ORGANIZATIONS,
+    MAX_TEAMS,
+    MAX_TEXT_LENGTH,
+    MAX_USERS,
+    MODEL_NAME_PATTERN,
+    MODEL_REF_PATTERN,
+    NAME_PATTERN,
+    PROVIDER_MODEL_PATTERN,
+    VOCABULARY_CONTEXT,
+    AccessGroupDecl,
+    KeyDecl,
+    ModelDecl,
+    ModelEntry,
+    ModelName,
+    Name,
+    OrganizationDecl,
+    Strict,
+    TeamDecl,
+    Text,
+    UserDecl,
+)
 
-# Names become parts of check ids (`scenario::principal::probe::model`) and, prefixed with a
-# run id, the gateway's aliases and team names: keep them to characters that survive everywhere.
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
-# Model names may contain '/', ':' and '@' (`openai/gpt-4o`), but no spaces, no '*' (that is a
-# wildcard, not a model) and no '::' (the check-id separator).
-MODEL_NAME_PATTERN = r"^[^\s*:]+(?::[^\s*:]+)*$"
-# Entries of a `models` list: a model, a config access group, a wildcard or a special name.
-MODEL_REF_PATTERN = r"^[^\s:]+(?::[^\s:]+)*$"
 URL_PATTERN = r"^https?://\S+$"
-
-# How large a world may be: far above any real scenario (the library's largest declares 3
-# models and 2 keys; every key is provisioned and probed on a real proxy), low enough that a
-# hostile file is refused at once instead of being checked, provisioned and probed for hours.
-# The JSON Schema states them as `maxItems`, `maxProperties` and `maxLength`.
-MAX_MODELS = 100
-MAX_ACCESS_GROUPS = 100  # access-group entities, and config model access groups, each
-MAX_TEAMS = 100
-MAX_USERS = 100
-MAX_KEYS = 100
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 MAX_EXPECTATIONS = MAX_KEYS  # `expect` has one entry per key at most
-# Names are chosen by the scenario's author (every model is served by the fake upstream), and
-# typed by hand; the scenario id prefixes every check id.
-MAX_NAME_LENGTH = 64
+MAX_STEPS = 100
 MAX_ID_LENGTH = 100
+MAX_SETTINGS = 100  # entries per config section or environment
 
-Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=MAX_NAME_LENGTH)]
-ModelName = Annotated[str, Field(pattern=MODEL_NAME_PATTERN, max_length=MAX_NAME_LENGTH)]
-ModelRef = Annotated[str, Field(pattern=MODEL_REF_PATTERN, max_length=MAX_NAME_LENGTH)]
+_Strict = Strict  # the base every declaration shares
 
-
-def _special_names(info: ValidationInfo) -> tuple[str, ...]:
-    """The special `models` entries of the gateway whose vocabulary the loader passed in."""
-    vocabulary = (info.context or {}).get(VOCABULARY_CONTEXT)
-    return tuple(vocabulary.names) if vocabulary is not None else ()
+Settings = Annotated[dict[str, Any], Field(max_length=MAX_SETTINGS)]
 
 
-def _single_special_name_to_list(value: Any, info: ValidationInfo) -> Any:
-    """`models: <special name>` is shorthand for `models: [<special name>]`."""
-    if isinstance(value, str):
-        names = _special_names(info)
-        if value in names:
-            return [value]
-        accepted = f" (a single name is only accepted for {', '.join(names)})" if names else ""
-        raise ValueError(f"expected a list of model names, e.g. [{value}]{accepted}")
-    return value
+class ProxyDecl(Strict):
+    """The proxy's configuration for this scenario: part of the proxy's identity.
 
+    Besides `environment`, its fields are the sections of the gateway's config file the gateway
+    lets a scenario add to (`Vocabulary.config_sections`, e.g. a section of router settings), each
+    a mapping merged over the harness's own; the loader checks their names.
+    """
 
-#: A `models` list of a team, user or key: model names, config access groups, wildcards and the
-#: gateway's special names. The JSON Schema offers each owner's shorthand (`harness.scenario.schema`).
-ModelRefs = Annotated[list[ModelRef], BeforeValidator(_single_special_name_to_list)]
+    model_config = ConfigDict(title="proxy", extra="allow")
+    __pydantic_extra__: dict[str, Settings]  # the gateway's config sections, by name
+
+    environment: Annotated[
+        dict[Annotated[str, Field(pattern=ENV_NAME_PATTERN, max_length=MAX_NAME_LENGTH)],
+             Annotated[str, Field(max_length=MAX_TEXT_LENGTH)]],
+        Field(max_length=MAX_SETTINGS),
+    ] = Field(default_factory=dict, description="Environment variables of the proxy process (values are text).")
+
+    @property
+    def sections(self) -> dict[str, dict[str, Any]]:
+        """The config sections given, by name."""
+        return dict(self.model_extra or {})
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """A model the proxy serves; `access_groups` are config model access groups."""
+class Round:
+    """One round of expectations: `name` None for the only round of a scenario."""
 
-    name: str
-    access_groups: tuple[str, ...] = ()
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str | None
+    expect: dict[str, Expectation]
+    #: where it is written: `("expect",)` or `("steps", i, "expect")`
+    where: tuple[str | int, ...]
 
 
-class ModelDecl(_Strict):
-    """A model the proxy serves (every model points at the fake upstream)."""
-
-    model_config = ConfigDict(title="model")
-
-    name: ModelName = Field(
-        description="The model name clients call, e.g. `gpt-4o`."
-    )
-    access_groups: list[Name] = Field(
-        default_factory=list,
-        description=(
-            "Config model access groups (`model_info.access_groups` in the proxy config). "
-            "Putting a group's name in a team's or key's `models` grants every model of the group."
-        ),
-    )
-
-
-def _model_name_to_decl(value: Any) -> Any:
-    """`models: [gpt-4o]` is shorthand for `models: [{name: gpt-4o}]`."""
-    if isinstance(value, str):
-        return {"name": value}
-    if isinstance(value, dict) or isinstance(value, ModelDecl):
-        return value
-    raise PydanticCustomError("model_entry", "expected a model name or a mapping {name, access_groups}")
-
-
-ModelEntry = Annotated[
-    ModelDecl, BeforeValidator(_model_name_to_decl, json_schema_input_type=ModelName | ModelDecl)
-]
-
-
-class AccessGroupDecl(_Strict):
-    """An access-group entity: the gateway's named set of models, attached to teams and keys."""
-
-    model_config = ConfigDict(title="access group")
-
-    name: Name = Field(description="The access group's name; teams and keys refer to it by name.")
-    models: list[ModelName] = Field(
-        default_factory=list, description="The declared models this access group grants."
-    )
-
-
-class TeamDecl(_Strict):
-    """A team; keys in the team are limited to what the team may use."""
-
-    model_config = ConfigDict(title="team")
-
-    name: Name = Field(description="The team's name; keys and users refer to it by name.")
-    models: ModelRefs = Field(
-        default_factory=list,
-        description=(
-            "Models the team may use: model names, config access group names, wildcards "
-            "(`openai/*`) or the gateway's special names. A single special name may be written "
-            "without brackets. Empty (the default) means no restriction."
-        ),
-    )
-    access_groups: list[Name] = Field(
-        default_factory=list,
-        description="Access-group entities attached to the team (`access_group_ids`), by name.",
-    )
-
-
-class UserDecl(_Strict):
-    """An internal user; keys may belong to a user."""
-
-    model_config = ConfigDict(title="user")
-
-    name: Name = Field(description="The user's name (becomes the gateway's user id, prefixed).")
-    models: ModelRefs | None = Field(
-        default=None,
-        description=(
-            "Models the user may use, like a team's `models`. Leave out to use the proxy's "
-            "default for new users."
-        ),
-    )
-    teams: list[Name] = Field(
-        default_factory=list, description="Teams the user is a member of, by name."
-    )
-
-
-class KeyDecl(_Strict):
-    """A virtual key: the principal whose requests are probed."""
-
-    model_config = ConfigDict(title="key")
-
-    name: Name = Field(description="The key's name; `expect` refers to it by this name.")
-    team: Name | None = Field(default=None, description="The team the key belongs to, by name.")
-    user: Name | None = Field(default=None, description="The user who owns the key, by name.")
-    models: ModelRefs = Field(
-        default_factory=list,
-        description=(
-            "Models the key may use: model names, config access group names, wildcards or the "
-            "gateway's special names. Empty (the default) means no restriction of its own: the "
-            "team's models, or all models without a team."
-        ),
-    )
-    access_groups: list[Name] = Field(
-        default_factory=list,
-        description="Access-group entities attached to the key (`access_group_ids`), by name.",
-    )
-    service_account: bool = Field(
-        default=False,
-        description="Create the key as a team service account (owned by `team`, no user).",
-    )
-
-
-class Expectation(_Strict):
-    """What one key should observe. Models not mentioned are not checked."""
-
-    model_config = ConfigDict(title="expectation")
-
-    lists: list[ModelName] | None = Field(
-        default=None,
-        description=(
-            "The exact set of models `GET /v1/models` must list for the key (missing and extra "
-            "models both fail). `[]` means it lists nothing; leave out to not check listing."
-        ),
-    )
-    can_call: list[ModelName] = Field(
-        default_factory=list,
-        description="Models the key can call: the proxy answers 2xx and the upstream gets the call.",
-    )
-    cannot_call: list[ModelName] = Field(
-        default_factory=list,
-        description="Models the key cannot call: the proxy denies (401/403), the upstream gets nothing.",
-    )
-
-
-class Scenario(_Strict):
+class Scenario(Strict):
     """One scenario: a world for the proxy, and what each key should be able to do in it."""
 
     model_config = ConfigDict(
@@ -244,13 +128,31 @@ class Scenario(_Strict):
     description: str | None = Field(
         default=None, description="Longer notes for a reader: steps, versions, what was seen."
     )
+    not_expressed: list[Text] = Field(
+        default_factory=list, max_length=MAX_STEPS,
+        description=(
+            "What the scenario's source describes that this file cannot check, in words; shown with "
+            "its results, so a partial scenario never passes silently."
+        ),
+    )
+    proxy: ProxyDecl | None = Field(default=None, description="The proxy's configuration for this scenario.")
     models: list[ModelEntry] = Field(
         min_length=1,
         max_length=MAX_MODELS,
         description=(
-            "Models the proxy serves: a name (`gpt-4o`), or `{name, access_groups}` to put the "
-            "model in config model access groups."
+            "Models the proxy serves: a name (`gpt-4o`), a wildcard (`openai/*`), or a mapping "
+            "`{name, access_groups, deployments, aliases, team}`."
         ),
+    )
+    not_served: list[ModelName] = Field(
+        default_factory=list, max_length=MAX_MODELS,
+        description=(
+            "Model names the scenario uses on purpose although the proxy serves no such model "
+            "(so a typo elsewhere still fails)."
+        ),
+    )
+    organizations: list[OrganizationDecl] = Field(
+        default_factory=list, max_length=MAX_ORGANIZATIONS, description="Organizations to create."
     )
     access_groups: list[AccessGroupDecl] = Field(
         default_factory=list,
@@ -266,15 +168,20 @@ class Scenario(_Strict):
         max_length=MAX_KEYS,
         description="Virtual keys to create; these are the principals probed.",
     )
-    expect: dict[Name, Expectation] = Field(
-        max_length=MAX_EXPECTATIONS,
-        description="Expectations per key name: what it lists, can call and cannot call.",
+    expect: Annotated[Expectations, Field(max_length=MAX_EXPECTATIONS)] | None = Field(
+        default=None,
+        description="Expectations per key name: what it lists, can call and cannot call (one round).",
+    )
+    steps: list[Step] | None = Field(
+        default=None, max_length=MAX_STEPS,
+        description="A timeline instead of `expect`: rounds of expectations, changes and waits, in order.",
     )
 
     _path: Path | None = PrivateAttr(default=None)
     _gateway: str | None = PrivateAttr(default=None)
     _source_text: str | None = PrivateAttr(default=None)
     _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
+    _special_names: tuple[str, ...] = PrivateAttr(default=())
 
     @property
     def path(self) -> Path | None:
@@ -287,6 +194,11 @@ class Scenario(_Strict):
         return self._gateway
 
     @property
+    def special_names(self) -> tuple[str, ...]:
+        """The special `models` entries of the scenario's gateway (set by the loader)."""
+        return self._special_names
+
+    @property
     def source_text(self) -> str | None:
         """The raw YAML text, for reports."""
         return self._source_text
@@ -297,8 +209,38 @@ class Scenario(_Strict):
         return [m.name for m in self.models]
 
     def model_specs(self) -> list[ModelSpec]:
-        """The models a target must serve, with their config access groups."""
-        return [ModelSpec(name=m.name, access_groups=tuple(m.access_groups)) for m in self.models]
+        """The models the proxy's configuration serves (team-only models are added later)."""
+        return [
+            ModelSpec(
+                name=m.name,
+                access_groups=tuple(m.access_groups),
+                deployments=tuple(DeploymentSpec(d.id, d.model or default_upstream_model(m.name)) for d in m.deployments),
+                aliases=tuple(m.aliases),
+            )
+            for m in self.models if m.team is None
+        ]
+
+    def proxy_spec(self) -> ProxySpec:
+        """What the proxy is started with; scenarios with equal specs may share one proxy."""
+        proxy = self.proxy or ProxyDecl()
+        settings = ProxySettings.of(proxy.sections, proxy.environment,
+                                    admin_models=any(m.team is not None for m in self.models))
+        return ProxySpec(models=tuple(self.model_specs()), settings=settings)
+
+    def rounds(self) -> list[Round]:
+        """The rounds of expectations in order; one unnamed round for a scenario without steps."""
+        if self.steps is None:
+            return [Round(None, dict(self.expect or {}), ("expect",))]
+        written = [(index, step) for index, step in enumerate(self.steps) if isinstance(step, RoundStep)]
+        if len(written) == 1:
+            index, step = written[0]
+            return [Round(None, dict(step.expect), ("steps", index, "expect"))]
+        return [Round(step.round or str(number), dict(step.expect), ("steps", index, "expect"))
+                for number, (index, step) in enumerate(written, start=1)]
+
+    def key(self, name: str) -> KeyDecl | None:
+        """The declared key named `name`."""
+        return next((key for key in self.keys if key.name == name), None)
 
     def line_of(self, *field_path: str | int) -> int | None:
         """1-based line of a node in the source, e.g. `line_of("expect", "svc", "can_call", 0)`.

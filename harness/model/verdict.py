@@ -51,7 +51,16 @@ class Verdict:
 def expected_text(check: Check) -> str:
     """The short form of what a check expects: `allowed`, `denied` or `[a, b]`."""
     if check.judgement is Judgement.LISTING:
-        return list_text(sorted(check.listed or ()))
+        parts = [list_text(sorted(check.listed))] if check.listed is not None else []
+        if check.includes:
+            parts.append(f"includes {list_text(sorted(check.includes))}")
+        if check.excludes:
+            parts.append(f"excludes {list_text(sorted(check.excludes))}")
+        if check.no_wildcards:
+            parts.append("no wildcards")
+        if check.no_duplicates:
+            parts.append("no duplicates")
+        return "; ".join(parts) or "a listing"
     return check.expect.value if check.expect is not None else "?"
 
 

@@ -99,6 +99,9 @@ class ProbeKind:
     shapes: tuple[BodyShape, ...]
     reaches_upstream: bool  # an allowed request reaches the fake upstream: hits are evidence
     default: bool = False  # the kind the explicit oracle probes its judgement's expectations with
+    #: whether `harness.probes.run` makes its requests; False for a kind whose observation is
+    #: made elsewhere (the admin calls of a scenario's timeline, `harness.engine.timeline`)
+    sent_by_probes: bool = True
 
     def request(self, ask: ProbeAsk) -> ProbeRequest:
         """The request for `ask`; by default `method path` without body or query."""

@@ -12,11 +12,11 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from harness.model.check import Judgement, word_checks
-from harness.probes import chat, list_models
+from harness.probes import admin, chat, list_models
 from harness.probes.kind import ProbeKind
 
 #: In registration order, which is the order reports and messages list kinds in.
-BUILT_IN: tuple[ProbeKind, ...] = (list_models.KIND, chat.KIND)
+BUILT_IN: tuple[ProbeKind, ...] = (list_models.KIND, chat.KIND, admin.KIND)
 
 _KINDS: dict[str, ProbeKind] = {}
 

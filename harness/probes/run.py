@@ -77,7 +77,7 @@ def run_probes(
     check_to_request: dict[str, _RequestKey] = {}
     for check in checks:
         kind = find(check.probe)
-        if check.skip_reason is not None or kind is None:
+        if check.skip_reason is not None or kind is None or not kind.sent_by_probes:
             continue
         model = check.model if kind.takes_model else None
         request_key = (kind.name, check.principal, model, check.variant)
@@ -160,7 +160,7 @@ def _observe(
         obs.transport_error = redactor.redact(f"probe failed: {type(exc).__name__}: {exc}")
     else:
         obs.status = response.status_code
-        _read_body(obs, content, redactor, kind.shapes)
+        read_body(obs, content, redactor, kind.shapes)
         if tally is not None:
             tally.add()
     finally:
@@ -174,7 +174,7 @@ def _observe(
     return obs
 
 
-def _read_body(obs: Observation, content: bytes, redactor: Redactor, shapes: Sequence[BodyShape]) -> None:
+def read_body(obs: Observation, content: bytes, redactor: Redactor, shapes: Sequence[BodyShape]) -> None:
     """Fill excerpt, shape and error fields from a response body; `shapes` read the rest."""
     text = content.decode("utf-8", errors="replace")
     obs.body_excerpt = excerpt(redactor.redact(text))

@@ -103,6 +103,8 @@ def _scenario_section(scenario: ScenarioView, view: ReportView) -> list[str]:
     if scenario.issue:
         facts.append(f"[{scenario.issue_label}]({scenario.issue})")
     lines += [" · ".join(facts), ""]
+    if scenario.not_expressed:
+        lines += [f"Not checked by this scenario (it says so): {_text('; '.join(scenario.not_expressed))}", ""]
     if scenario.error:
         lines += _details("The scenario could not run (error and log tail)", _fence(scenario.error, "text"))
     for evidence in scenario.failing:

@@ -29,6 +29,7 @@ from harness.engine.events import (
 from harness.model.results import ScenarioResult
 from harness.report.bisect_text import STATE_STYLE
 from harness.report.terminal import OUTCOME_STYLE, one_line
+from harness.report.wording import shown_overall
 
 #: The order outcomes are counted in a verdict line: what needs attention first.
 _COUNTED = ("fail", "error", "skip", "pass")
@@ -38,7 +39,8 @@ def verdict_line(result: ScenarioResult, elapsed_s: float) -> Text:
     """`issue-23850-… — FAIL (3 fail, 4 pass) 2.3 s`, and why, when the scenario could not run."""
     counts = ", ".join(f"{result.counts[name]} {name}" for name in _COUNTED if result.counts.get(name))
     line = Text(f"{result.id} — ")
-    line.append(result.overall.upper(), style=OUTCOME_STYLE.get(result.overall, ""))
+    shown = shown_overall(result.overall, result.counts)  # nothing but skips reads SKIP, not PASS
+    line.append(shown.upper(), style=OUTCOME_STYLE.get(shown, ""))
     line.append(f" ({counts or 'no checks'}) {elapsed_s:.1f} s")
     if result.error:
         line.append(f" — {one_line(result.error)}")

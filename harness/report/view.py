@@ -17,7 +17,7 @@ import yaml
 
 from harness.gateways import registry
 from harness.scenario import bounded_yaml
-from harness.model.check import Judgement
+from harness.model.check import Check, Judgement
 from harness.common.redact import Redactor, redact_strings
 from harness.probes.registry import find, reaches_upstream
 from harness.model.results import RunResult, ScenarioResult
@@ -114,6 +114,7 @@ class ScenarioView:
     columns: list[Column]
     rows: list[Row]
     evidence: list[Evidence]  # failures first
+    not_expressed: list[str] = field(default_factory=list)  # what the scenario says it cannot check
     anchor: str = ""  # HTML id of the scenario's section, by its place in the report
 
     @property
@@ -210,7 +211,9 @@ def _scenario_view(scenario: ScenarioResult) -> ScenarioView:
     verdicts = list(scenario.verdicts)
     evidence = sorted((_evidence(v) for v in verdicts), key=lambda e: outcome_rank(e.outcome))
     columns = _columns(scenario, verdicts)
-    principals = list(dict.fromkeys(v.check.principal for v in verdicts))
+    # One row per principal and round (`svc@after`); admin checks are in the evidence, not the matrix.
+    principals = list(dict.fromkeys(v.check.principal_segment for v in verdicts
+                                    if v.check.judgement is not Judgement.ADMIN))
     rows = [Row(p, [_cell(p, c.model, verdicts) for c in columns]) for p in principals]
     return ScenarioView(
         id=scenario.id,
@@ -226,6 +229,7 @@ def _scenario_view(scenario: ScenarioResult) -> ScenarioView:
         columns=columns,
         rows=rows,
         evidence=evidence,
+        not_expressed=list(scenario.not_expressed or ()),
     )
 
 
@@ -261,7 +265,7 @@ def _columns(scenario: ScenarioResult, verdicts: list[Verdict]) -> list[Column]:
     for verdict in verdicts:
         check = verdict.check
         if check.judgement is Judgement.LISTING:
-            expected.extend(sorted(check.listed or ()))
+            expected.extend(sorted((check.listed or frozenset()) | (check.includes or frozenset())))
         elif check.model:
             expected.append(check.model)
     names = list(dict.fromkeys(expected))
@@ -278,7 +282,7 @@ def _worst(verdicts: list[Verdict]) -> Verdict | None:
 
 
 def _cell(principal: str, model: str, verdicts: list[Verdict]) -> Cell:
-    mine = [v for v in verdicts if v.check.principal == principal]
+    mine = [v for v in verdicts if v.check.principal_segment == principal]
     # A cell has a listing part and a call part: the worst of each judgement's verdicts.
     listing = _worst([v for v in mine if v.check.judgement is Judgement.LISTING])
     call = _worst([v for v in mine if v.check.judgement is Judgement.CALL and v.check.model == model])
@@ -288,7 +292,9 @@ def _cell(principal: str, model: str, verdicts: list[Verdict]) -> Cell:
 def _listed_part(verdict: Verdict | None, principal: str, model: str) -> Part:
     if verdict is None:
         return Part("listed", NOT_CHECKED, "", "", tooltip=f"{principal}: listing of {model} not checked")
-    expected = "listed" if model in (verdict.check.listed or ()) else "not listed"
+    expected = _listing_expects(verdict.check, model)
+    if expected is None:
+        return Part("listed", NOT_CHECKED, "", "", tooltip=f"{principal}: listing of {model} not checked")
     obs = verdict.observation
     observed = ""
     if obs is not None and obs.listed_models is not None:
@@ -302,6 +308,15 @@ def _listed_part(verdict: Verdict | None, principal: str, model: str) -> Part:
         observed = "skipped" if outcome == "skip" else (verdict.observed or "error")
     tooltip = f"{principal}: {model} expected {expected}" + (f", observed {observed}" if observed else "")
     return Part("listed", state, expected, observed, anchor_for(verdict.check_id), tooltip)
+
+
+def _listing_expects(check: Check, model: str) -> str | None:
+    """`listed`, `not listed`, or None when the listing check says nothing about `model`."""
+    if model in (check.includes or ()) or model in (check.listed or ()):
+        return "listed"
+    if model in (check.excludes or ()) or check.listed is not None:
+        return "not listed"
+    return None
 
 
 def _call_part(verdict: Verdict | None, principal: str, model: str) -> Part:

@@ -122,6 +122,7 @@ def parse_scenario(text: str, path: str | Path = "<string>", vocabulary: Vocabul
     scenario._source_text = text
     scenario._lines = lines.lines
     scenario._gateway = gateway
+    scenario._special_names = (vocabulary or registry.gateway(gateway or registry.default_name()).vocabulary).names
     return scenario
 
 

@@ -1,148 +1,199 @@
 """Pass 3 of loading a scenario: what it means, checked rule by rule on a well-shaped scenario.
 
-References between names (a key's team, a user's teams, access groups, expectations about
-declared models and keys), duplicate names, world-wide limits the shape cannot state, and the
-gateway's special names (`harness.gateways.base.Vocabulary`) used only where the gateway
-accepts them. Every problem goes to `add(loc, message)`.
+This module checks the world: references between names (a key's team, a user's teams, access
+groups, organizations, who makes a key), duplicate names, deployments and aliases, world-wide
+limits the shape cannot state, and the gateway's special names (`harness.gateways.base.Vocabulary`)
+used only where the gateway accepts them. The expectations and the timeline are checked by
+`harness.scenario.rules_timeline`. Every problem goes to `add(loc, message)`.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 from harness.common.spelling import did_you_mean
-from harness.gateways.base import KEY, TEAM, USER, Vocabulary
+from harness.gateways.base import KEY, ORGANIZATION, TEAM, USER, Vocabulary
 from harness.model.scenario import MAX_ACCESS_GROUPS, Scenario
+from harness.scenario.names import (
+    Add,
+    WorldNames,
+    declared_model,
+    entity_ref,
+    unknown,
+    with_not_served_hint,
+    world_names,
+)
+from harness.scenario.rules_timeline import timeline_problems
 from harness.scenario.yaml_lines import Lines, Loc
-
-Add = Callable[[Loc, str], None]
 
 
 def meaning_problems(s: Scenario, lines: Lines, add: Add, vocabulary: Vocabulary) -> None:
     """Every problem of meaning in `s`, given to `add(loc, message)`."""
-    models = [m.name for m in s.models]
-    config_groups = list(dict.fromkeys(g for m in s.models for g in m.access_groups))
-    if _too_many_config_groups(s, config_groups, add):
+    names = world_names(s, vocabulary)
+    if _too_many_config_groups(s, names.config_groups, add):
         return
-    entities = [g.name for g in s.access_groups]
-    teams = [t.name for t in s.teams]
-    users = [u.name for u in s.users]
-    keys = [k.name for k in s.keys]
-    special = vocabulary.names
+    _proxy_problems(s, vocabulary, add)
+    _unique_names(s, names, lines, add)
+    _model_problems(s, names, vocabulary, add)
+    _entity_problems(s, names, vocabulary, add)
+    timeline_problems(s, names, lines, add, vocabulary)
 
-    # Names: unique per kind, and not confusable with what a `models` entry can mean.
-    for field, names, label in (
-        ("models", models, "model"),
-        ("access_groups", entities, "access group"),
-        ("teams", teams, "team"),
-        ("users", users, "user"),
-        ("keys", keys, "key"),
+
+def _proxy_problems(s: Scenario, vocabulary: Vocabulary, add: Add) -> None:
+    """Config sections the gateway has, and nothing the harness owns itself."""
+    if s.proxy is None:
+        return
+    sections = list(vocabulary.config_sections)
+    for name, values in s.proxy.sections.items():
+        if name not in vocabulary.config_sections:
+            hint = did_you_mean(name, sections + ["environment"]) or (
+                f" (the {vocabulary.title} config sections: {', '.join(sections)})" if sections
+                else f" ({vocabulary.title} takes no config sections)")
+            add(("proxy", name), f"unknown field '{name}'{hint}")
+            continue
+        for setting in values:
+            if setting in vocabulary.reserved_settings.get(name, ()):
+                add(("proxy", name, setting), f"'{setting}' is set by the harness for every proxy")
+    for variable in s.proxy.environment:
+        if variable in vocabulary.reserved_environment or variable.startswith("GATECONFORM_"):
+            add(("proxy", "environment", variable), f"'{variable}' is set by the harness for every proxy")
+
+
+def _unique_names(s: Scenario, names: WorldNames, lines: Lines, add: Add) -> None:
+    """Names are unique per kind; principals (keys, users' keys) share one namespace."""
+    principal_fields = [("keys", i, "name") for i in range(len(s.keys))]
+    principal_fields += [("users", i, "key") for i, u in enumerate(s.users) if u.key is not None]
+    for label, values, fields in (
+        ("model", names.models, [("models", i, "name") for i in range(len(s.models))]),
+        ("organization", names.organizations, [("organizations", i, "name") for i in range(len(s.organizations))]),
+        ("access group", names.entities, [("access_groups", i, "name") for i in range(len(s.access_groups))]),
+        ("team", names.teams, [("teams", i, "name") for i in range(len(s.teams))]),
+        ("user", names.users, [("users", i, "name") for i in range(len(s.users))]),
+        ("key", names.principals, principal_fields),
     ):
-        first: dict[str, int] = {}
-        for index, name in enumerate(names):
+        first: dict[str, Loc] = {}
+        for name, loc in zip(values, fields):
             if name in first:
-                add((field, index, "name"), f"duplicate {label} name '{name}' "
-                    f"(first at line {lines.line_of((field, first[name], 'name'))})")
+                add(loc, f"duplicate {label} name '{name}' (first at line {lines.line_of(first[name])})")
             else:
-                first[name] = index
-    for index, name in enumerate(models):
-        if name in special:
-            add(("models", index, "name"), vocabulary.not_a_model(name))
-    for m_index, model in enumerate(s.models):
-        for g_index, group in enumerate(model.access_groups):
-            loc = ("models", m_index, "access_groups", g_index)
-            if group in models:
-                add(loc, f"config access group '{group}' has the name of a model; "
-                    "a `models` entry naming it would be ambiguous")
-            elif group in special:
-                add(loc, vocabulary.not_an_access_group(group))
+                first[name] = loc
 
-    def check_model_ref(loc: Loc, ref: str, owner: str) -> None:
-        """An entry of a team's, user's or key's `models` list."""
-        allowed_special = vocabulary.accepted_by(owner)
-        if ref in special:
-            if ref not in allowed_special:
+
+def _model_problems(s: Scenario, names: WorldNames, vocabulary: Vocabulary, add: Add) -> None:
+    """Declared models: their names, deployments, aliases, config groups, team-only models."""
+    # A model without deployments has one, named like the model: ids name one deployment each.
+    owners: dict[str, str] = {m.name: m.name for m in s.models if not m.deployments}
+    for index, model in enumerate(s.models):
+        where = ("models", index)
+        if model.name in names.special:
+            add(where + ("name",), vocabulary.not_a_model(model.name))
+        for d_index, deployment in enumerate(model.deployments):
+            owner = owners.get(deployment.id)
+            if owner is not None:
+                add(where + ("deployments", d_index, "id"),
+                    f"deployment '{deployment.id}' is also a deployment of '{owner}': an id names one deployment")
+            owners.setdefault(deployment.id, model.name)
+        for a_index, alias in enumerate(model.aliases):
+            if alias in names.models:
+                add(where + ("aliases", a_index), f"alias '{alias}' is the name of a declared model")
+        for g_index, group in enumerate(model.access_groups):
+            if group in names.special:
+                add(where + ("access_groups", g_index), vocabulary.not_an_access_group(group))
+        if model.team is not None:
+            if model.team not in names.teams:
+                add(where + ("team",), unknown("team", model.team, names.teams, "no teams"))
+            if len(model.deployments) > 1:
+                add(where + ("deployments",), "a team-only model is added as one deployment")
+            if "*" in model.name:
+                add(where + ("name",), "a team-only model needs a name, not a wildcard")
+        elif model.admin is not None:
+            add(where + ("admin",), "only a team-only model (`team:`) is created through the admin API")
+    for index, name in enumerate(s.not_served):
+        if name in names.models or names.matches_wildcard(name) or name in names.aliases:
+            add(("not_served", index), f"'{name}' is served by the proxy: remove it from not_served")
+
+
+def _entity_problems(s: Scenario, names: WorldNames, vocabulary: Vocabulary, add: Add) -> None:
+    """Organizations, access groups, teams, users and keys: what each refers to exists."""
+
+    def model_ref(loc: Loc, ref: str, owner: str) -> None:
+        """An entry of an organization's, team's, user's or key's `models` list."""
+        if ref in names.special:
+            if ref not in vocabulary.accepted_by(owner):
                 add(loc, vocabulary.misplaced(ref))
             return
-        if "*" in ref or ref in models or ref in config_groups:
+        if ("*" in ref or ref in names.models or ref in names.config_groups or ref in names.aliases
+                or ref in names.not_served):
             return
-        if ref in entities:
-            add(loc, f"'{ref}' is an access-group entity: attach it with `access_groups: [{ref}]`, "
-                "not in `models`")
+        if ref in names.entities:
+            add(loc, f"'{ref}' is an access-group entity: attach it with `access_groups: [{ref}]`, not in `models`")
             return
-        add(loc, _unknown("model or access group", ref, models + config_groups + list(allowed_special),
-                          "no models"))
+        add(loc, with_not_served_hint(unknown("model or access group", ref,
+                                              names.models + names.config_groups + names.not_served
+                                              + list(vocabulary.accepted_by(owner)),
+                                              "no models")))
 
-    def check_entity_ref(loc: Loc, name: str) -> None:
-        if name in entities:
-            return
-        if name in config_groups:
-            add(loc, f"'{name}' is a config model access group: put it in `models`, "
-                "not in `access_groups` (which names access-group entities)")
-            return
-        add(loc, _unknown("access group", name, entities, "no access_groups"))
+    def ref(loc: Loc, kind: str, name: str, declared: Sequence[str], none: str) -> None:
+        if name not in declared:
+            add(loc, unknown(kind, name, declared, none))
+        elif (kind, name) in names.refused:
+            add(loc, f"{kind} '{name}' is expected to be refused: nothing can belong to it")
 
-    def check_declared_model(loc: Loc, name: str) -> None:
-        """A place that takes declared models only: access-group entity members, expectations."""
-        if name in models:
-            return
-        if name in special:
-            add(loc, vocabulary.not_declared_models(name))
-        elif name in config_groups or name in entities:
-            add(loc, f"'{name}' is an access group, not a model: list the models it grants")
-        else:
-            add(loc, _unknown("model", name, models, "no models"))
-
+    for o_index, org in enumerate(s.organizations):
+        for m_index, model in enumerate(org.models or ()):
+            model_ref(("organizations", o_index, "models", m_index), model, ORGANIZATION)
     for g_index, group in enumerate(s.access_groups):
         for m_index, name in enumerate(group.models):
-            check_declared_model(("access_groups", g_index, "models", m_index), name)
-
+            declared_model(("access_groups", g_index, "models", m_index), name, names, vocabulary, add)
+        for t_index, team in enumerate(group.teams):
+            ref(("access_groups", g_index, "teams", t_index), "team", team, names.teams, "no teams")
+        for k_index, key in enumerate(group.keys):
+            ref(("access_groups", g_index, "keys", k_index), "key", key, names.keys, "no keys")
     for t_index, team in enumerate(s.teams):
-        for m_index, ref in enumerate(team.models):
-            check_model_ref(("teams", t_index, "models", m_index), ref, TEAM)
+        for m_index, model in enumerate(team.models):
+            model_ref(("teams", t_index, "models", m_index), model, TEAM)
         for a_index, name in enumerate(team.access_groups):
-            check_entity_ref(("teams", t_index, "access_groups", a_index), name)
-
+            entity_ref(("teams", t_index, "access_groups", a_index), name, names, add)
+        _alias_targets(("teams", t_index, "model_aliases"), team.model_aliases, names, add)
+        if team.organization is not None:
+            ref(("teams", t_index, "organization"), "organization", team.organization, names.organizations,
+                "no organizations")
     for u_index, user in enumerate(s.users):
-        for m_index, ref in enumerate(user.models or ()):
-            check_model_ref(("users", u_index, "models", m_index), ref, USER)
-        for team_index, name in enumerate(user.teams):
-            if name not in teams:
-                add(("users", u_index, "teams", team_index), _unknown("team", name, teams, "no teams"))
-
+        for m_index, model in enumerate(user.models or ()):
+            model_ref(("users", u_index, "models", m_index), model, USER)
+        for m_index, membership in enumerate(user.teams):
+            ref(("users", u_index, "teams", m_index), "team", membership.team, names.teams, "no teams")
     for k_index, key in enumerate(s.keys):
-        if key.team is not None and key.team not in teams:
-            add(("keys", k_index, "team"), _unknown("team", key.team, teams, "no teams"))
-        if key.user is not None and key.user not in users:
-            add(("keys", k_index, "user"), _unknown("user", key.user, users, "no users"))
+        where = ("keys", k_index)
+        if key.team is not None:
+            ref(where + ("team",), "team", key.team, names.teams, "no teams")
+        if key.user is not None:
+            ref(where + ("user",), "user", key.user, names.users, "no users")
         if key.service_account and key.team is None:
-            add(("keys", k_index, "service_account"), "a service-account key belongs to a team: set `team`")
+            add(where + ("service_account",), "a service-account key belongs to a team: set `team`")
         if key.service_account and key.user is not None:
-            add(("keys", k_index, "user"), "a service-account key has no user: remove `user`")
-        for m_index, ref in enumerate(key.models):
-            check_model_ref(("keys", k_index, "models", m_index), ref, KEY)
+            add(where + ("user",), "a service-account key has no user: remove `user`")
+        for m_index, model in enumerate(key.model_list):
+            model_ref(where + ("models", m_index), model, KEY)
         for a_index, name in enumerate(key.access_groups):
-            check_entity_ref(("keys", k_index, "access_groups", a_index), name)
+            entity_ref(where + ("access_groups", a_index), name, names, add)
+        _alias_targets(where + ("aliases",), key.aliases, names, add)
+        if key.made_by is not None:
+            earlier = names.user_keys + names.keys[:k_index]
+            if key.made_by == key.name:
+                add(where + ("made_by",), "a key cannot make itself")
+            elif key.made_by not in earlier:
+                hint = " (declare it before this key)" if key.made_by in names.keys else ""
+                add(where + ("made_by",), unknown("key", key.made_by, earlier, "no keys before this one") + hint)
 
-    if not s.expect:
-        add(("expect",), "no expectations: name at least one key under `expect`")
-    for key_name, expectation in s.expect.items():
-        if key_name not in keys:
-            add(("expect", key_name), _unknown("key", key_name, keys, "no keys"))
-        if expectation.lists is None and not expectation.can_call and not expectation.cannot_call:
-            add(("expect", key_name), "expects nothing: give `lists`, `can_call` or `cannot_call`")
-        can_call = set(expectation.can_call)
-        for field in ("lists", "can_call", "cannot_call"):
-            seen: set[str] = set()
-            for index, name in enumerate(getattr(expectation, field) or ()):
-                loc = ("expect", key_name, field, index)
-                if name in seen:
-                    add(loc, f"'{name}' appears twice in {field}")
-                    continue
-                seen.add(name)
-                check_declared_model(loc, name)
-                if field == "cannot_call" and name in can_call:
-                    add(loc, f"'{name}' is in both can_call and cannot_call")
+
+def _alias_targets(loc: Loc, aliases: dict[str, str], names: WorldNames, add: Add) -> None:
+    """Each alias points at a name the proxy serves (a model, a wildcard's match, a `not_served` name)."""
+    for alias, target in aliases.items():
+        served = ((target in names.models and target not in names.wildcards) or names.matches_wildcard(target)
+                  or target in names.not_served)
+        if not served:
+            add(loc + (alias,), f"alias '{alias}' points at {names.unknown_model(target)}")
 
 
 def _too_many_config_groups(s: Scenario, config_groups: list[str], add: Add) -> bool:
@@ -160,7 +211,3 @@ def _too_many_config_groups(s: Scenario, config_groups: list[str], add: Add) -> 
     return True
 
 
-def _unknown(label: str, name: str, candidates: Sequence[str], none_declared: str) -> str:
-    if not candidates:
-        return f"unknown {label} '{name}' (the scenario declares {none_declared})"
-    return f"unknown {label} '{name}'{did_you_mean(name, candidates)}"

@@ -15,14 +15,17 @@ from __future__ import annotations
 from typing import Any
 
 from harness.gateways import registry
-from harness.gateways.base import KEY, TEAM, USER, Vocabulary
+from harness.gateways.base import KEY, ORGANIZATION, TEAM, USER, Vocabulary
 from harness.model.scenario import Scenario
 from harness.scenario.loader import GATEWAY_FIELD
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = "urn:gateconform:scenario:v1"
-#: The definitions holding each owner's `models` list.
-OWNER_DEFINITIONS = {TEAM: "TeamDecl", USER: "UserDecl", KEY: "KeyDecl"}
+#: The definitions holding each owner's `models` list (an update's `models` may be any owner's).
+OWNER_DEFINITIONS = {TEAM: "TeamDecl", USER: "UserDecl", KEY: "KeyDecl", ORGANIZATION: "OrganizationDecl"}
+UPDATE_DEFINITION = "UpdateSpec"
+#: The definition of a scenario's `proxy:`, whose config sections are the gateway's.
+PROXY_DEFINITION = "ProxyDecl"
 #: Keys of a property's schema that annotate it rather than say what its value may be.
 _ANNOTATIONS = ("default", "description", "title")
 
@@ -58,10 +61,24 @@ def _add_vocabulary(definitions: dict[str, Any], vocabulary: Vocabulary) -> None
         if shorthands:
             properties = definitions[name]["properties"]
             properties["models"] = _with_shorthand(properties["models"], shorthands)
+    everyone = tuple(dict.fromkeys(n for owner in OWNER_DEFINITIONS for n in vocabulary.accepted_by(owner)))
+    if everyone and UPDATE_DEFINITION in definitions:
+        properties = definitions[UPDATE_DEFINITION]["properties"]
+        properties["models"] = _with_shorthand(properties["models"], everyone)
+    _add_config_sections(definitions[PROXY_DEFINITION], vocabulary)
     for where, text in vocabulary.descriptions.items():
         name, _, field = where.partition(".")
         definition = definitions[name]
         (definition["properties"][field] if field else definition)["description"] = text
+
+
+def _add_config_sections(proxy: dict[str, Any], vocabulary: Vocabulary) -> None:
+    """The gateway's config sections as `proxy:`'s properties; nothing else is accepted there."""
+    section_schema = proxy.pop("additionalProperties")
+    for name, text in vocabulary.config_sections.items():
+        proxy["properties"][name] = {**section_schema, "description": text, "title": name}
+    proxy["properties"] = dict(sorted(proxy["properties"].items()))
+    proxy["additionalProperties"] = False
 
 
 def _with_shorthand(schema: dict[str, Any], shorthands: tuple[str, ...]) -> dict[str, Any]:

@@ -16,16 +16,31 @@ from typing import Any, Mapping, Sequence
 from pydantic import BaseModel, ValidationError
 
 from harness.common.spelling import did_you_mean
-from harness.model.scenario import MODEL_NAME_PATTERN, MODEL_REF_PATTERN, NAME_PATTERN, SLUG_PATTERN, URL_PATTERN, Scenario
+from harness.model.scenario import (
+    DECLARED_MODEL_PATTERN,
+    ENV_NAME_PATTERN,
+    MODEL_NAME_PATTERN,
+    MODEL_REF_PATTERN,
+    NAME_PATTERN,
+    PROVIDER_MODEL_PATTERN,
+    SLUG_PATTERN,
+    URL_PATTERN,
+    Scenario,
+)
+from harness.model.steps import WAIT_PATTERN
 from harness.scenario.yaml_lines import Loc, kind_of
 
 _PATTERN_MESSAGES = {
     NAME_PATTERN: "invalid name '{input}': use letters, digits, '-', '_' and '.', starting with a letter or digit",
     SLUG_PATTERN: "invalid id '{input}': use lowercase letters, digits, '-', '_' and '.'",
     MODEL_NAME_PATTERN: (
-        "invalid model name '{input}': no spaces, no '*' (wildcards belong in a team's or key's "
-        "models, not in a list of declared models) and no '::'"
+        "invalid model name '{input}': no spaces, no '*' (a wildcard is not a name a key calls: "
+        "name a model it matches) and no '::'"
     ),
+    DECLARED_MODEL_PATTERN: "invalid model name '{input}': no spaces and no '::'",
+    PROVIDER_MODEL_PATTERN: "invalid provider model '{input}': write `<provider>/<model>`, e.g. `openai/gpt-4o`",
+    ENV_NAME_PATTERN: "invalid environment variable name '{input}'",
+    WAIT_PATTERN: "invalid wait '{input}': write a duration (`12s`, `500ms`) or `cache_ttl`",
     MODEL_REF_PATTERN: "invalid models entry '{input}': no spaces and no '::'",
     URL_PATTERN: "expected an http(s) URL, got '{input}'",
 }

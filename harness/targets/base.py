@@ -24,9 +24,17 @@ class UpstreamRecorder(Protocol):
     def all_hits(self) -> list[UpstreamHit]: ...
 
 
+#: Runs one SQL statement on a proxy's own database (what a target that owns it offers).
+RunSql = Callable[[str], Any]
+
+
 @dataclass
 class Endpoint:
-    """A running proxy: where it listens, its master key, and the fake upstream behind it."""
+    """A running proxy: where it listens, its master key, and the fake upstream behind it.
+
+    `database` runs SQL on the proxy's database where the harness owns it (local, Docker),
+    for a timeline's target actions; None elsewhere.
+    """
 
     base_url: str
     master_key: str
@@ -44,10 +52,16 @@ class Endpoint:
     substitutions: tuple[str, ...] = ()
     #: which dating of the release's dependencies worked (a local target with dependencies as released)
     deps_dating: str | None = None
+    database: RunSql | None = None
 
 
 class Target(Protocol):
-    """Starts a proxy serving `models` (all pointing at the upstream fake) and stops it."""
+    """Starts a proxy serving `models` (all pointing at the upstream fake) and stops it.
+
+    A target that can start a proxy with a scenario's settings (`ProxySettings`: config
+    sections, environment) takes them as `start(models, settings)`; the runner passes them only
+    when a scenario has some, so a target without the parameter serves every other scenario.
+    """
 
     label: str
 
@@ -72,6 +86,7 @@ class ProxyTarget(StopsOnExit):
     image_digest: str | None = None
     substitutions: tuple[str, ...] = ()
     deps_dating: str | None = None
+    database: RunSql | None = None
     timings: dict[str, float]
 
     def _timed(self, name: str, step: Callable[[], T]) -> T:
@@ -88,4 +103,5 @@ class ProxyTarget(StopsOnExit):
             image_digest=self.image_digest,
             substitutions=tuple(self.substitutions),
             deps_dating=self.deps_dating,
+            database=self.database,
         )

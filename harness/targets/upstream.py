@@ -22,22 +22,24 @@ from harness.targets.upstream_server import (
     MARKER_PATTERN,
     Record,
     UpstreamServer,
+    deployment_base,
     find_marker,
     marker_text,
 )
 
 __all__ = ["MARKER_HEADER", "MARKER_PATTERN", "NoUpstream", "RemoteUpstream", "RemoteUpstreamError", "Upstream",
-           "find_marker", "hit_from_dict", "marker_text"]
+           "deployment_base", "find_marker", "hit_from_dict", "marker_text"]
 
 
 def hit_from_dict(data: Record) -> UpstreamHit:
     """A hit from its JSON form (as the server records and serves it)."""
-    model, marker = data.get("model"), data.get("marker")
+    model, marker, deployment = data.get("model"), data.get("marker"), data.get("deployment")
     return UpstreamHit(
         model=model if isinstance(model, str) else None,
         path=str(data.get("path", "")),
         marker=marker if isinstance(marker, str) else None,
         received_at=float(data.get("received_at", 0.0)),
+        deployment=deployment if isinstance(deployment, str) else None,
     )
 
 

@@ -31,7 +31,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterable
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 MARKER_HEADER = "x-gateconform-probe"
 # Markers are restricted to characters that survive JSON encoding unchanged, so the marker
@@ -39,13 +39,18 @@ MARKER_HEADER = "x-gateconform-probe"
 MARKER_PATTERN = re.compile(r"\[gateconform-probe:([A-Za-z0-9._\-]{1,128})\]")
 _MARKER_VALUE = re.compile(r"[A-Za-z0-9._\-]{1,128}")
 
+#: A deployment's base URL is `<url>/gc-deployment/<id>` (its id percent-encoded): a request
+#: under it is recorded with that `deployment` and then served as if the prefix were not there.
+DEPLOYMENT_PREFIX = "/gc-deployment/"
+
 #: Paths under this prefix are the harness's control endpoints, not provider calls: they are
 #: never recorded. `GET <prefix>health`, `GET <prefix>hits[?marker=M]`, `DELETE <prefix>hits`.
 CONTROL_PREFIX = "/__gateconform/"
 
 _REPLY_TEXT = "gateconform upstream: ok"
 #: A recorded request in its JSON form: {"model": str | None, "path": str, "marker": str | None,
-#: "received_at": float (time.time() when it was read)}.
+#: "received_at": float (time.time() when it was read)}, plus "deployment": str when the request
+#: came through a deployment's base URL (absent otherwise: the key is optional).
 Record = dict[str, Any]
 _EMBEDDING_DIMENSIONS = 8
 
@@ -55,6 +60,19 @@ def marker_text(marker: str) -> str:
     if not _MARKER_VALUE.fullmatch(marker):
         raise ValueError(f"invalid probe marker {marker!r}: use 1-128 of [A-Za-z0-9._-]")
     return f"[gateconform-probe:{marker}]"
+
+
+def deployment_base(url: str, deployment: str) -> str:
+    """`<url>/gc-deployment/<id>`: the base URL under which calls are recorded for `deployment`."""
+    return f"{url.rstrip('/')}{DEPLOYMENT_PREFIX}{quote(deployment, safe='')}"
+
+
+def split_deployment(path: str) -> tuple[str | None, str]:
+    """(deployment, the path without its deployment prefix); (None, path) outside one."""
+    if not path.startswith(DEPLOYMENT_PREFIX):
+        return None, path
+    encoded, _, rest = path[len(DEPLOYMENT_PREFIX):].partition("/")
+    return unquote(encoded) or None, "/" + rest
 
 
 def find_marker(text: str) -> str | None:
@@ -104,6 +122,7 @@ class _Handler(BaseHTTPRequestHandler):
     # delayed ACK stalls every response by ~40 ms.
     disable_nagle_algorithm = True
     server: _Server
+    _deployment: str | None = None  # of the request being served (`split_deployment`)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass  # the recorded hits are the log; stderr noise would only hide test output
@@ -120,7 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve("DELETE")
 
     def _serve(self, method: str) -> None:
-        path = self._path()
+        self._deployment, path = split_deployment(self._path())
         raw = b"" if method == "GET" else self._read_body()  # read even when unused: keep-alive
         if path.startswith(CONTROL_PREFIX):
             self._control(method, path)
@@ -202,12 +221,15 @@ class _Handler(BaseHTTPRequestHandler):
             if header and _MARKER_VALUE.fullmatch(header.strip()):
                 marker = header.strip()
         model = body.get("model")
-        self.server.upstream._record({
+        record: Record = {
             "model": model if isinstance(model, str) else None,
             "path": path,
             "marker": marker,
             "received_at": time.time(),
-        })
+        }
+        if self._deployment is not None:
+            record["deployment"] = self._deployment
+        self.server.upstream._record(record)
 
     # -- response helpers ----------------------------------------------------------------
 

@@ -73,7 +73,7 @@ def test_provisioning_creates_groups_then_teams_then_users_and_memberships_then_
         Call("POST", "/user/new", {"user_id": "gc-r1-alice", "auto_create_key": False, "models": ["gpt-4o"]}),
         Call("POST", "/team/member_add", {"team_id": team, "member": {"role": "user", "user_id": "gc-r1-alice"}}),
         Call("POST", "/key/service-account/generate", {
-            "key_alias": "gc-r1-svc", "models": [], "team_id": team, "access_group_ids": [group],
+            "key_alias": "gc-r1-svc", "team_id": team, "access_group_ids": [group],  # models left out: none sent
             "metadata": {"service_account_id": "gc-r1-svc"}}),
         Call("POST", "/key/generate", {"key_alias": "gc-r1-personal", "models": ["gpt-4o"], "user_id": "gc-r1-alice"}),
     ]

@@ -82,13 +82,15 @@ def test_empty_listing_is_an_exact_empty_set_and_ids_are_unique():
 
 
 def test_every_check_of_the_library_points_at_the_line_that_writes_its_expectation():
-    """`expectation_path` inverts `checks_for`: the line names the model under its list, or `lists`."""
+    """`expectation_path` inverts `checks_for`: the line names the model under its list, or `lists`/`listing`."""
     for scenario in load_scenarios(SEED.parents[1]):
         lines = (scenario.source_text or "").splitlines()
         for check in checks_for(scenario):
             line = lines[scenario.line_of(*expectation_path(scenario, check)) - 1]
             if check.probe == "list_models":
-                assert line.strip().startswith("lists:"), (scenario.id, check.title, line)
+                assert line.strip().startswith(("lists:", "listing:")), (scenario.id, check.title, line)
+            elif check.model is None:  # an admin call's: `admin: refused`, or the change step itself
+                assert line.strip().startswith(("admin:", "- ")), (check.id, line)
             else:
                 field = "can_call" if check.expect is Expect.ALLOWED else "cannot_call"
                 named = re.search(rf"(?<![\w.-]){re.escape(check.model or '')}(?![\w.-])", line)

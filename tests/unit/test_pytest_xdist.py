@@ -41,13 +41,14 @@ def pytest_configure(config):
 '''.format(log_env=LOG_ENV)
 
 
-def test_scenarios_with_the_same_models_share_a_group() -> None:
+def test_scenarios_with_the_same_proxy_share_a_group() -> None:
+    """Same models and settings: one group; different settings never share one."""
     scenarios = load_scenarios(ROOT / "scenarios")
-    by_models: dict[tuple, set[str]] = {}
+    by_proxy: dict[str, set[str]] = {}
     for scenario in scenarios:
-        by_models.setdefault(tuple(scenario.model_specs()), set()).add(_proxy_group(scenario))
-    assert all(len(groups) == 1 for groups in by_models.values())
-    assert len({g for groups in by_models.values() for g in groups}) == len(by_models)
+        by_proxy.setdefault(repr(scenario.proxy_spec()), set()).add(_proxy_group(scenario))
+    assert all(len(groups) == 1 for groups in by_proxy.values())
+    assert len({g for groups in by_proxy.values() for g in groups}) == len(by_proxy)
 
 
 @pytest.mark.slow  # a pytest subprocess with two xdist workers: about 20 s

@@ -66,10 +66,10 @@ def test_seed_loads_with_its_world_and_expectations():
     assert scenario.teams[0].models == ["all-proxy-models"]
     svc = scenario.keys[0]
     assert (svc.name, svc.team, svc.service_account, svc.models, svc.access_groups) == (
-        "svc", "platform", True, [], ["limited"],
+        "svc", "platform", True, None, ["limited"],  # `models` left out (not `[]`)
     )
     assert scenario.expect["svc"].lists == ["gpt-4o-mini"]
-    assert scenario.expect["svc"].cannot_call == ["gpt-4o", "claude-sonnet"]
+    assert scenario.expect["svc"].denied == ["gpt-4o", "claude-sonnet"]
     assert "control" in scenario.expect
 
 
@@ -143,13 +143,13 @@ def test_unknown_field_without_a_close_match_lists_the_valid_ones(tmp_path):
     assert problem.startswith(f"{path}:2: owner: unknown field 'owner' (valid fields: id, title, issue,")
 
 
-@pytest.mark.parametrize("field", ["steps", "end_users", "model_aliases", "proxy_settings"])
+@pytest.mark.parametrize("field", ["end_users", "model_aliases", "proxy_settings", "budgets"])
 def test_a_field_the_language_lacks_gets_the_valid_fields_not_a_guess(tmp_path, field):
     path = write(tmp_path, VALID.replace("id: demo", f"id: demo\n{field}: []"))
 
     assert problems_of(path) == [
-        f"{path}:2: {field}: unknown field '{field}' (valid fields: id, title, issue, description, models, "
-        "access_groups, teams, users, keys, expect)"
+        f"{path}:2: {field}: unknown field '{field}' (valid fields: id, title, issue, description, not_expressed, "
+        "proxy, models, not_served, organizations, access_groups, teams, users, keys, expect, steps)"
     ]
 
 
@@ -257,12 +257,12 @@ def test_all_team_models_on_a_key_without_team_is_a_valid_scenario(tmp_path):
     assert scenario.keys[0].team is None and scenario.keys[0].models == ["all-team-models"]
 
 
-def test_special_name_where_it_does_not_apply(tmp_path):
+def test_a_special_name_is_accepted_wherever_the_gateways_admin_api_accepts_it(tmp_path):
+    # LiteLLM's /team/new takes `all-team-models` as any other entry: what it then means is for a
+    # scenario to observe, not for the language to forbid (no stricter rule than the proxy's)
     path = write(tmp_path, VALID.replace("    models: all-proxy-models", "    models: [all-team-models]"))
 
-    assert problems_of(path) == [
-        f"{path}:9: teams[0].models[0]: 'all-team-models' only applies to a key's models (a key with a team)"
-    ]
+    assert load_scenario(path).teams[0].models == ["all-team-models"]
 
 
 def test_entity_access_group_put_in_models_is_explained(tmp_path):

@@ -139,12 +139,12 @@ def test_a_proxy_is_never_split_across_shards_and_the_shards_are_balanced() -> N
     scenarios = load_scenarios([LIBRARY])
     versions = ["1.80.0", "1.81.12", "1.82.3", "1.108.7"]
     plans = [plan_shard(versions, scenarios, Shard(index, 4)) for index in range(1, 5)]
-    proxies = {(version, tuple(group[0].model_specs())) for version in versions for group in group_by_models(scenarios)}
+    proxies = {(version, group[0].proxy_spec()) for version in versions for group in group_by_models(scenarios)}
     owners: dict[tuple[str, Any], set[int]] = {}
     for index, plan in enumerate(plans):
         for version, chosen in plan.items():
             for scenario in chosen:
-                owners.setdefault((version, tuple(scenario.model_specs())), set()).add(index)
+                owners.setdefault((version, scenario.proxy_spec()), set()).add(index)
     assert set(owners) == proxies and all(len(shards) == 1 for shards in owners.values())
     boots = [sum(len(group_by_models(chosen)) for chosen in plan.values()) for plan in plans]
     assert max(boots) - min(boots) <= 1

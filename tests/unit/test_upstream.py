@@ -151,3 +151,17 @@ def test_marker_helpers():
     assert find_marker("no marker here") is None
     with pytest.raises(ValueError):
         marker_text("has space")
+
+
+def test_a_call_through_a_deployments_base_url_is_recorded_with_that_deployment(upstream, http):
+    from harness.targets.upstream import deployment_base
+
+    wildcard = deployment_base(upstream.url, "openai/*")
+    assert wildcard == f"{upstream.url}/gc-deployment/openai%2F%2A"
+    response = chat(http, wildcard, "gpt-5", "d1")
+    chat(http, upstream.url, "gpt-4o", "d2")  # outside any deployment: recorded without one, as before
+
+    assert response.status_code == 200 and response.json()["object"] == "chat.completion"
+    [through], [plain] = upstream.hits("d1"), upstream.hits("d2")
+    assert (through.model, through.path, through.deployment) == ("gpt-5", "/v1/chat/completions", "openai/*")
+    assert plain.deployment is None and "deployment" not in upstream.records("d2")[0]

@@ -12,6 +12,8 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
+
+from harness.targets.upstream_server import deployment_base
 from typer.testing import CliRunner
 
 from harness.cli import app as cli
@@ -150,7 +152,8 @@ def test_missing_models_are_added_for_the_run_and_removed_after_when_allowed(
         result = run_url(url, ACCESS_GROUPS, options=AttachOptions(upstream_url=upstream_url, add_models=True))
     added = [c.body for c in fake.calls if c.path == "/model/new"]
     assert [(body["model_name"], body["model_info"]["id"].startswith("gc-")) for body in added] == [("claude-sonnet", True)]
-    assert added[0]["litellm_params"]["api_base"] == f"{upstream_url}/v1"
+    # under the deployment's own base, so the recording upstream tells which deployment served
+    assert added[0]["litellm_params"]["api_base"] == f"{deployment_base(upstream_url, 'claude-sonnet')}/v1"
     deleted = [c.body["id"] for c in fake.calls if c.path == "/model/delete"]
     assert deleted == [added[0]["model_info"]["id"]]
     assert fake.served == ["gpt-4o", "gpt-4o-mini"]

@@ -1,6 +1,8 @@
-"""Drives LiteLLM's admin API: provision a scenario's world, read capabilities, tear it down.
+"""Drives LiteLLM's admin API: provision a scenario's world, apply its changes, tear it down.
 
-The LiteLLM gateway's `harness.gateways.base.AdminClient` (`ProvisionError` is the base's).
+The LiteLLM gateway's `harness.gateways.base.AdminClient`. What each entity's creation sends is
+in `admin_world.py`, what each change of a timeline sends in `admin_changes.py`; this module is
+the client they share: the HTTP calls, the handles, capabilities, licence refusals, teardown.
 
 Everything this adapter creates carries the run id in its name (`gc-<run>-<name>`), and is
 recorded the moment the proxy confirms it, so a half-finished provisioning is still torn
@@ -9,6 +11,7 @@ down completely. Key secrets live in memory only (`Handles.keys`) and never in a
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -16,11 +19,19 @@ import httpx
 
 from harness.common.log import Log, quiet
 from harness.common.redact import Redactor
-from harness.gateways.base import ProvisionError
+from harness.gateways.base import AdminAnswer, ProvisionError, Unavailable
+from harness.gateways.litellm.admin_changes import apply_change
+from harness.gateways.litellm.admin_handles import Handles
+from harness.gateways.litellm.admin_world import provision_world
 from harness.model.scenario import Scenario
 from harness.targets.base import Endpoint
 
 ADMIN_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+#: What LiteLLM says when a feature needs an Enterprise licence (`CommonProxyErrors.not_premium_user`,
+#: in every release that has one): the scenario's checks are skipped with the proxy's words.
+LICENCE_MARKER = "LITELLM_LICENSE"
+#: Characters of an admin answer kept in a message or an observation.
+EXCERPT_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -42,32 +53,6 @@ class Capabilities:
         return reasons
 
 
-@dataclass
-class Handles:
-    """What provisioning created: names in the scenario → ids in the proxy."""
-
-    run_id: str
-    keys: dict[str, str] = field(default_factory=dict)  # key name → secret (memory only)
-    key_tokens: dict[str, str] = field(default_factory=dict)  # key name → hashed token
-    teams: dict[str, str] = field(default_factory=dict)  # team name → team_id
-    users: dict[str, str] = field(default_factory=dict)  # user name → user_id
-    access_groups: dict[str, str] = field(default_factory=dict)  # name → access_group_id
-
-    def created_count(self) -> int:
-        return len(self.key_tokens) + len(self.teams) + len(self.users) + len(self.access_groups)
-
-    def describe(self) -> str:
-        """What these handles hold, by the names the proxy knows them under
-        (`keys gc-<run>-svc, gc-<run>-ctl; team gc-<run>-platform`)."""
-        parts = []
-        for kind, names in (("key", self.key_tokens), ("user", self.users), ("team", self.teams),
-                            ("access group", self.access_groups)):
-            if names:
-                plural = "s" if len(names) > 1 else ""
-                parts.append(f"{kind}{plural} " + ", ".join(f"gc-{self.run_id}-{name}" for name in names))
-        return "; ".join(parts) or "nothing"
-
-
 class LiteLLMAdapter:
     """Admin-API client for one running LiteLLM proxy, authenticated with the master key."""
 
@@ -80,10 +65,10 @@ class LiteLLMAdapter:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         """`transport`: how admin calls travel (e.g. a `ConnectionGuard`'s, which can abandon them)."""
-        self._endpoint = endpoint
-        self._redactor = redactor
+        self.endpoint = endpoint
+        self.redactor = redactor
         redactor.add(endpoint.master_key)  # it authenticates every call: never in an error text
-        self._log = log or quiet
+        self.log = log or quiet
         self._client = httpx.Client(
             base_url=endpoint.base_url,
             headers={"Authorization": f"Bearer {endpoint.master_key}"},
@@ -98,10 +83,6 @@ class LiteLLMAdapter:
     def new_handles(self, run_id: str) -> Handles:
         """Empty handles for `run_id`, filled by `provision` as the proxy confirms each entity."""
         return Handles(run_id=run_id)
-
-    def apply(self, change: object, handles: Handles) -> None:
-        """Apply a scenario step's change to the provisioned world: no step exists yet."""
-        raise NotImplementedError("scenario steps (changes to a provisioned world) are not part of the language yet")
 
     def __enter__(self) -> "LiteLLMAdapter":
         return self
@@ -127,71 +108,32 @@ class LiteLLMAdapter:
             self._capabilities = Capabilities(
                 access_group_entities="/v1/access_group" in paths,
                 service_account_keys="/key/service-account/generate" in paths,
-                unavailable_models=dict(self._endpoint.unavailable_models),
+                unavailable_models=dict(self.endpoint.unavailable_models),
             )
         return self._capabilities
 
-    # -- provisioning ------------------------------------------------------------------
+    # -- the world and its changes --------------------------------------------------------
 
     def provision(self, scenario: Scenario, run_id: str, handles: Handles | None = None) -> Handles:
-        """Create the scenario's access groups, teams, users and keys, in dependency order.
+        """Create the scenario's world in dependency order (see `admin_world.provision_world`).
 
         Pass `handles` to have partial progress recorded in an object the caller already
         holds, so that teardown can undo whatever was created before a failure.
         """
         handles = handles or Handles(run_id=run_id)
-        for group in scenario.access_groups:
-            body = {
-                "access_group_name": self._name(run_id, group.name),
-                "access_model_names": list(group.models),
-            }
-            created = self._post("/v1/access_group", body, what=f"access group '{group.name}'",
-                                 required="access_group_id")
-            handles.access_groups[group.name] = created["access_group_id"]
-
-        for team in scenario.teams:
-            body = {"team_alias": self._name(run_id, team.name), "models": list(team.models)}
-            if team.access_groups:
-                body["access_group_ids"] = [handles.access_groups[g] for g in team.access_groups]
-            created = self._post("/team/new", body, what=f"team '{team.name}'", required="team_id")
-            handles.teams[team.name] = created["team_id"]
-
-        for user in scenario.users:
-            user_id = self._name(run_id, user.name)
-            body: dict[str, Any] = {"user_id": user_id, "auto_create_key": False}
-            if user.models is not None:
-                body["models"] = list(user.models)
-            self._post("/user/new", body, what=f"user '{user.name}'")
-            handles.users[user.name] = user_id
-            for team_name in user.teams:
-                member = {"role": "user", "user_id": user_id}
-                self._post(
-                    "/team/member_add",
-                    {"team_id": handles.teams[team_name], "member": member},
-                    what=f"membership of user '{user.name}' in team '{team_name}'",
-                )
-
-        for key in scenario.keys:
-            body = {"key_alias": self._name(run_id, key.name), "models": list(key.models)}
-            if key.team:
-                body["team_id"] = handles.teams[key.team]
-            if key.user:
-                body["user_id"] = handles.users[key.user]
-            if key.access_groups:
-                body["access_group_ids"] = [handles.access_groups[g] for g in key.access_groups]
-            route = "/key/generate"
-            if key.service_account:
-                # The UI's "Service Account" key: owned by the team, not a user.
-                body["metadata"] = {"service_account_id": self._name(run_id, key.name)}
-                if self.capabilities().service_account_keys:
-                    route = "/key/service-account/generate"
-            created = self._post(route, body, what=f"key '{key.name}'", required="key")
-            secret = created["key"]
-            self._redactor.add(secret)
-            handles.keys[key.name] = secret
-            handles.key_tokens[key.name] = created.get("token") or created.get("token_id") or secret
-        self._log(f"provisioned {handles.created_count()} entities for run {run_id}")
+        provision_world(self, scenario, handles)
+        self.log(f"provisioned {handles.created_count()} entities for run {run_id}")
         return handles
+
+    def apply(self, change: object, handles: Handles) -> AdminAnswer:
+        """Make one change of a timeline (see `admin_changes.apply_change`)."""
+        return apply_change(self, change, handles)
+
+    def unavailable(self, answer: AdminAnswer) -> str | None:
+        """LiteLLM's words when `answer` refuses a feature that needs an Enterprise licence."""
+        if answer.accepted or answer.status is None or LICENCE_MARKER not in answer.text:
+            return None
+        return f"the proxy refused {answer.call} (HTTP {answer.status}): {error_message(answer.text)}"
 
     # -- teardown ----------------------------------------------------------------------
 
@@ -208,63 +150,103 @@ class LiteLLMAdapter:
             try:
                 response = call()
             except httpx.HTTPError as exc:
-                problems.append(f"{what}: {type(exc).__name__}: {self._redactor.redact(str(exc))}")
+                problems.append(f"{what}: {type(exc).__name__}: {self.redactor.redact(str(exc))}")
                 return
             if response.status_code >= 300 and response.status_code != 404:
-                problems.append(
-                    f"{what}: HTTP {response.status_code} {self._excerpt(response.text)}"
-                )
+                problems.append(f"{what}: HTTP {response.status_code} {self.excerpt(response.text)}")
                 return
             for name in names:
                 created.pop(name, None)
 
-        if handles.key_tokens:
-            names = list(handles.key_tokens)
-            tokens = list(handles.key_tokens.values())
-            attempt("delete keys", handles.key_tokens, names,
-                    lambda: self._client.post("/key/delete", json={"keys": tokens}))
-        if handles.users:
-            names, ids = list(handles.users), list(handles.users.values())
-            attempt("delete users", handles.users, names,
-                    lambda: self._client.post("/user/delete", json={"user_ids": ids}))
-        if handles.teams:
-            names, ids = list(handles.teams), list(handles.teams.values())
-            attempt("delete teams", handles.teams, names,
-                    lambda: self._client.post("/team/delete", json={"team_ids": ids}))
+        def batch(what: str, created: dict[str, str], method: str, path: str, field_name: str) -> None:
+            if created:
+                names, ids = list(created), list(created.values())
+                attempt(what, created, names, lambda: self._client.request(method, path, json={field_name: ids}))
+
+        batch("delete keys", handles.key_tokens, "POST", "/key/delete", "keys")
+        batch("delete users", handles.users, "POST", "/user/delete", "user_ids")
+        for name, model_id in list(handles.team_models.items()):
+            attempt(f"delete model {model_id}", handles.team_models, [name],
+                    lambda mid=model_id: self._client.post("/model/delete", json={"id": mid}))
+        batch("delete teams", handles.teams, "POST", "/team/delete", "team_ids")
         for name, group_id in list(handles.access_groups.items()):
-            attempt(
-                f"delete access group {group_id}", handles.access_groups, [name],
-                lambda gid=group_id: self._client.delete(f"/v1/access_group/{gid}"),
-            )
+            attempt(f"delete access group {group_id}", handles.access_groups, [name],
+                    lambda gid=group_id: self._client.delete(f"/v1/access_group/{gid}"))
+        batch("delete organizations", handles.organizations, "DELETE", "/organization/delete", "organization_ids")
         return problems
 
-    # -- helpers -----------------------------------------------------------------------
+    # -- calls -------------------------------------------------------------------------
 
     @staticmethod
-    def _name(run_id: str, name: str) -> str:
+    def name(run_id: str, name: str) -> str:
+        """`gc-<run>-<name>`: how the proxy knows what the scenario calls `name`."""
         return f"gc-{run_id}-{name}"
 
-    def _post(self, path: str, body: dict[str, Any], what: str, required: str | None = None) -> dict[str, Any]:
-        """POST `body`; the answer, a JSON object (with a non-empty `required` field, when named)."""
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None, *,
+             as_key: str | None = None) -> tuple[AdminAnswer, dict[str, Any] | None]:
+        """One admin call (with the master key, or `as_key`); its answer and JSON object. Never raises."""
+        shown = f"{method} {path}"
+        headers = {"Authorization": f"Bearer {as_key}"} if as_key is not None else None
         try:
-            response = self._client.post(path, json=body)
+            response = self._client.request(method, path, json=body, headers=headers)
         except httpx.HTTPError as exc:
-            raise ProvisionError(f"creating {what}: POST {path} failed: {type(exc).__name__}: "
-                                 f"{self._redactor.redact(str(exc))}") from None
-        if response.status_code >= 300:
-            raise ProvisionError(
-                f"creating {what}: POST {path} answered HTTP {response.status_code}: "
-                f"{self._excerpt(response.text)}"
-            )
+            return AdminAnswer(shown, None, transport_error=self.redactor.redact(f"{type(exc).__name__}: {exc}")), None
+        answer = AdminAnswer(shown, response.status_code, self.excerpt(response.text, 4 * EXCERPT_LIMIT))
         try:
             payload = response.json()
         except ValueError:
-            raise ProvisionError(f"creating {what}: POST {path} answered a non-JSON body")
-        if not isinstance(payload, dict):
-            raise ProvisionError(f"creating {what}: POST {path} answered an unexpected body")
+            payload = None
+        return answer, payload if isinstance(payload, dict) else None
+
+    def post(self, path: str, body: dict[str, Any], what: str, required: str | None = None,
+             method: str = "POST") -> dict[str, Any]:
+        """A call that must succeed: its JSON object (with a non-empty `required` field, when named)."""
+        answer, payload = self.call(method, path, body)
+        return self.require(answer, payload, what, required)
+
+    def require(self, answer: AdminAnswer, payload: dict[str, Any] | None, what: str,
+                required: str | None = None) -> dict[str, Any]:
+        """`payload` of an accepted answer; `ProvisionError` (or `Unavailable`) saying why otherwise."""
+        if answer.status is None:
+            raise ProvisionError(f"creating {what}: {answer.call} failed: {answer.transport_error}")
+        if not answer.accepted:
+            reason = self.unavailable(answer)
+            if reason is not None:
+                raise Unavailable(reason)
+            raise ProvisionError(f"creating {what}: {answer.call} answered HTTP {answer.status}: "
+                                 f"{answer.text[:EXCERPT_LIMIT]}")
+        if payload is None:
+            try:
+                json.loads(answer.text)
+            except ValueError:
+                raise ProvisionError(f"creating {what}: {answer.call} answered a non-JSON body") from None
+            raise ProvisionError(f"creating {what}: {answer.call} answered an unexpected body")
         if required is not None and not payload.get(required):
-            raise ProvisionError(f"creating {what}: POST {path} answered without {required}")
+            raise ProvisionError(f"creating {what}: {answer.call} answered without {required}")
         return payload
 
-    def _excerpt(self, text: str, limit: int = 500) -> str:
-        return self._redactor.redact(text[:limit])
+    def excerpt(self, text: str, limit: int = EXCERPT_LIMIT) -> str:
+        return self.redactor.redact(text[:limit])
+
+    @property
+    def upstream_url(self) -> str:
+        """The fake upstream's URL as the proxy reaches it (a model added through the admin API points there)."""
+        upstream = self.endpoint.upstream
+        return getattr(upstream, "proxy_url", None) or upstream.url
+
+
+def error_message(text: str) -> str:
+    """The message of a LiteLLM error body (`{"error": {"message"}}` or `{"detail": {"error"}}`), else the text."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text[:EXCERPT_LIMIT]
+    if isinstance(body, dict):
+        error, detail = body.get("error"), body.get("detail")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return error["message"][:EXCERPT_LIMIT]
+        if isinstance(detail, dict) and isinstance(detail.get("error"), str):
+            return detail["error"][:EXCERPT_LIMIT]
+        if isinstance(detail, str):
+            return detail[:EXCERPT_LIMIT]
+    return text[:EXCERPT_LIMIT]

@@ -37,6 +37,7 @@ from harness.common.log import Log
 from harness.common.redact import Redactor
 from harness.gateways.litellm import local as local_target
 from harness.targets.lifecycle import start_or_clean_up, unregister_live_target
+from harness.model.proxy import ProxySettings
 from harness.targets.base import Endpoint, ModelSpec, ProxyTarget
 from harness.targets.docker_engine import (
     LABEL_RUN,
@@ -148,17 +149,19 @@ class DockerTarget(ProxyTarget):
 
     # -- start
 
-    def start(self, models: Sequence[ModelSpec]) -> Endpoint:
+    def start(self, models: Sequence[ModelSpec], settings: ProxySettings | None = None) -> Endpoint:
         """Start PostgreSQL, the upstream and the proxy; return once the proxy's database is connected.
+
+        `settings`: a scenario's proxy configuration and environment (`ProxySettings`).
 
         On any failure (or Ctrl-C) everything started so far is removed before the error
         propagates; a proxy that does not get ready raises `TargetError` with its log tail.
         """
         if self.run_id:
             raise TargetError(f"{self.label} is already started; stop() it first")
-        return start_or_clean_up(self, lambda: self._start(models))
+        return start_or_clean_up(self, lambda: self._start(models, settings or ProxySettings()))
 
-    def _start(self, models: Sequence[ModelSpec]) -> Endpoint:
+    def _start(self, models: Sequence[ModelSpec], settings: ProxySettings) -> Endpoint:
         from harness.gateways.litellm.image_build import ensure_postgres_image
 
         client = self._client = connect()
@@ -183,8 +186,9 @@ class DockerTarget(ProxyTarget):
         if not self.image.built_by_gateconform:
             # Official images connect at once; ours wait for the database in their entrypoint.
             self._wait_for_postgres()
-        config = render_proxy_config(models, self.upstream.proxy_url)
-        self._start_proxy(client, f"{prefix}-proxy", config, database_url)
+        config = render_proxy_config(models, self.upstream.proxy_url, settings=settings)
+        self._start_proxy(client, f"{prefix}-proxy", config, database_url, settings.env())
+        self.database = self._run_sql
         if self.image.built_by_gateconform:
             self.substitutions = substitutions_in(self._containers["proxy"])
         self._timed("proxy_boot_s", self._wait_until_ready)
@@ -262,9 +266,20 @@ class DockerTarget(ProxyTarget):
                 raise TargetError(self._failure_message("postgres", f"PostgreSQL did not get ready ({container.status})"))
             time.sleep(0.3)
 
-    def _start_proxy(self, client: "docker.DockerClient", name: str, config: str, database_url: str) -> None:
+    def _run_sql(self, sql: str) -> str:
+        """Run `sql` in the run's PostgreSQL container (a timeline's `remove_row`)."""
+        result = self._containers["postgres"].exec_run(["psql", "-U", POSTGRES_USER, "-d", DATABASE, "-v",
+                                                        "ON_ERROR_STOP=1", "-c", sql])
+        output = result.output.decode(errors="replace") if result.output else ""
+        if result.exit_code != 0:
+            raise TargetError(f"psql in the PostgreSQL container failed (exit {result.exit_code}): {output[-500:]}")
+        return output
+
+    def _start_proxy(self, client: "docker.DockerClient", name: str, config: str, database_url: str,
+                     scenario_env: dict[str, str] | None = None) -> None:
         assert self.image is not None
         environment = dict(local_target.PROXY_FIXED_ENV)
+        environment.update(scenario_env or {})
         if not self.image.built_by_gateconform:
             # Official images ship Prisma's engines and apply their migrations themselves.
             environment.pop("DISABLE_SCHEMA_UPDATE", None)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from harness.gateways.base import Gateway, Log
 from harness.gateways.litellm.catalogue import LiteLLMReleases
+from harness.gateways.litellm.proxy_settings import object_cache_ttl_s, row_removal
 from harness.gateways.litellm.refusals import REFUSALS
 from harness.gateways.litellm.releases import (
     DEPS_MODES,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
     from harness.common.redact import Redactor
     from harness.gateways.litellm.admin import LiteLLMAdapter
+    from harness.model.proxy import ProxySettings
     from harness.model.scenario import ModelSpec
     from harness.targets.attach import AttachOptions
     from harness.targets.base import Endpoint, Target
@@ -69,10 +71,17 @@ class LiteLLMGateway(Gateway):
 
         return LiteLLMAdapter(endpoint, redactor, log, transport=transport)
 
-    def proxy_config(self, models: Sequence[ModelSpec], upstream_url: str) -> str:
+    def proxy_config(self, models: Sequence[ModelSpec], upstream_url: str,
+                     settings: ProxySettings | None = None) -> str:
         from harness.gateways.litellm.proxy_config import render_proxy_config
 
-        return render_proxy_config(models, upstream_url)
+        return render_proxy_config(models, upstream_url, settings=settings)
+
+    def cache_ttl_s(self, settings: ProxySettings) -> float | None:
+        return object_cache_ttl_s(settings)
+
+    def row_removal(self, kind: str, entity_id: str) -> str | None:
+        return row_removal(kind, entity_id)
 
     def readiness(self, client: httpx.Client, base_url: str) -> tuple[bool, str]:
         from harness.gateways.litellm.readiness import probe_readiness

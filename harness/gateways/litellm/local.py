@@ -33,6 +33,7 @@ from typing import Mapping, Sequence
 
 from harness.common.log import Log
 from harness.common.redact import Redactor
+from harness.model.proxy import ProxySettings
 from harness.targets.base import Endpoint, ModelSpec, ProxyTarget
 from harness.common.cache_root import default_cache_root
 from harness.gateways.litellm.environment_build import ensure_environment
@@ -142,6 +143,7 @@ class LocalTarget(ProxyTarget):
         self.run_dir: Path | None = None
         self.master_key = ""
         self.base_url = ""
+        self.database = None  # runs SQL on this proxy's database (a timeline's `remove_row`) once started
         self.upstream: Upstream | None = None
         self.proxy: ProxyProcess | None = None
         #: how the proxy was started (`Launch.how`): forked, plain, or plain as a fallback and why
@@ -166,8 +168,10 @@ class LocalTarget(ProxyTarget):
 
     # -- start
 
-    def start(self, models: Sequence[ModelSpec]) -> Endpoint:
+    def start(self, models: Sequence[ModelSpec], settings: ProxySettings | None = None) -> Endpoint:
         """Start everything and return the endpoint once the proxy's database is connected.
+
+        `settings`: a scenario's proxy configuration and environment (`ProxySettings`).
 
         On any failure (or Ctrl-C) everything started so far is stopped before the error
         propagates; a proxy that does not get ready raises `TargetError` with its log tail.
@@ -176,11 +180,11 @@ class LocalTarget(ProxyTarget):
             raise TargetError(f"{self.label} is already started; stop() it first")
         def start() -> Endpoint:
             reap_orphans(self.log, self.cache_root)
-            return self._start(models)
+            return self._start(models, settings or ProxySettings())
 
         return start_or_clean_up(self, start)
 
-    def _start(self, models: Sequence[ModelSpec]) -> Endpoint:
+    def _start(self, models: Sequence[ModelSpec], settings: ProxySettings) -> Endpoint:
         self.version = resolve_version(self.version_spec, self.cache_root, self.log,
                                        newest=lambda: newest_release(self.cache_root))
         engine = ensure_wasm_engine(self.cache_root, self.log)
@@ -193,13 +197,14 @@ class LocalTarget(ProxyTarget):
         (self.run_dir / OWNER_FILE).write_text(OWNER_IDENTITY + "\n")
         starter = ProxyStarter(self.start_mode, environment, self.label, self.log)
         # First: a warm parent's imports then run while the database and the upstream start.
-        env = self._timed("proxy_prepare_s", lambda: starter.prepare(self._proxy_env(engine.env(), environment)))
+        env = self._timed("proxy_prepare_s",
+                          lambda: starter.prepare(self._proxy_env(engine.env(), environment, settings)))
         database_url = self._timed("database_s", lambda: self._database_for(environment))
         self.upstream = Upstream(models=[model.name for model in models]).start()
         self.master_key = f"sk-gc-{secrets.token_hex(16)}"
         self._redactor.add(self.master_key)
         self._redactor.add(database_url)
-        config = write_proxy_config(self.run_dir / "config.yaml", models, self.upstream.url,
+        config = write_proxy_config(self.run_dir / "config.yaml", models, self.upstream.url, settings=settings,
                                     models_in_database=self.models_in_database)
         env.update({"DATABASE_URL": database_url, "LITELLM_MASTER_KEY": self.master_key,
                     PRISMA_CALLS_ENV: str(self.run_dir / "prisma-calls.log")})
@@ -216,18 +221,26 @@ class LocalTarget(ProxyTarget):
         self.substitutions, self.deps_dating = provenance_lines(environment, schema)
         url = server.database_for(schema)
         self._database_server, self._database_name = server, url.rsplit("/", 1)[1]
+        database_name = self._database_name
+        self.database = lambda sql: server.psql(sql, database=database_name)
         self.timings.update({f"postgres_{name}": value for name, value in server.timings.items()})
         self.log(f"postgres: database {self._database_name} on {server.host}:{server.port} "
                  f"copied from template in {server.timings.get('template_copy_s', 0):.2f} s")
         return url
 
-    def _proxy_env(self, engine_env: Mapping[str, str], environment: LiteLLMEnvironment) -> dict[str, str]:
-        """Everything of the proxy's environment but what each start adds (database, master key)."""
+    def _proxy_env(self, engine_env: Mapping[str, str], environment: LiteLLMEnvironment,
+                   settings: ProxySettings | None = None) -> dict[str, str]:
+        """Everything of the proxy's environment but what each start adds (database, master key).
+
+        The scenario's environment variables are in it, so they are part of a warm parent's
+        identity: LiteLLM reads some of them at import.
+        """
         base = {name: os.environ[name] for name in INHERITED_ENV if name in os.environ}
         base.update({k: v for k, v in os.environ.items() if k.startswith("LC_")})
         base["PATH"] = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
         env = prisma_env(self.cache_root, engine_env, environment.bin_dir, base=base)
         env.update(PROXY_FIXED_ENV)
+        env.update(settings.env() if settings is not None else {})  # the scenario's; never the harness's own below
         env.update(self._run_marker_env())
         return env
 
