@@ -16,6 +16,10 @@ baselines name them (exactly, or with `*` patterns):
   (`scn::svc::chat::gpt-4o::query-model`). A check without a variant keeps the id it had before
   variants existed, and its results.json document has no `variant` key.
 
+A listing check may hold, instead of the set it expects, the route whose listing it must agree
+with (`agrees_with`, e.g. `/v1/models`): what that route lists for the same principal is its
+expected set, read when both were probed (absent from the document when unset, as `variant`).
+
 Reading an id back needs its kind: for a kind that takes a model the fourth segment is the
 model, for one that does not it is the variant. No segment contains `::` (the scenario schema
 refuses it in names; `Check` refuses it in a variant).
@@ -78,6 +82,7 @@ class Check:
     oracle: str = "scenario"
     skip_reason: str | None = field(default=None, compare=False)
     variant: str | None = None  # see the module docstring; None for every check of today's kinds
+    agrees_with: str | None = None  # a listing check: the route whose listing is its expected set
 
     def __post_init__(self) -> None:
         if self.variant is not None and (not self.variant or "::" in self.variant):
@@ -85,12 +90,14 @@ class Check:
 
     @model_serializer(mode="wrap")
     def _without_unset_variant(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return omit_unset(handler(self), "variant")
+        return omit_unset(handler(self), "variant", "agrees_with")
 
     @property
     def judgement(self) -> Judgement:
         """Which rule decides this check, read from the expectation it holds."""
-        return Judgement.LISTING if self.listed is not None else Judgement.CALL
+        if self.listed is not None or self.agrees_with is not None:
+            return Judgement.LISTING
+        return Judgement.CALL
 
     @property
     def id(self) -> str:
@@ -133,7 +140,11 @@ def standard_title(check: Check) -> str:
 
     The sentence of the check's judgement; a variant is added as `… via <variant>`.
     """
-    if check.judgement is Judgement.LISTING:
+    if check.judgement is Judgement.LISTING and check.listed is None and check.model is not None:
+        sentence = f"{check.principal} lists {check.model} only if {check.agrees_with} does"
+    elif check.judgement is Judgement.LISTING and check.listed is None:
+        sentence = f"{check.principal} lists what {check.agrees_with} lists"
+    elif check.judgement is Judgement.LISTING:
         shown = ", ".join(sorted(check.listed or ())) or "nothing"
         sentence = f"{check.principal} lists exactly [{shown}]"
     else:

@@ -51,6 +51,11 @@ class Observation:
     `upstream_hits` are the fake provider's records carrying this probe's `marker` (set only
     for kinds whose requests are meant to reach the upstream).
     `probe` and `variant` are those of the checks it serves (`harness.model.check`).
+    `companion` is the other model a request named next to the checked one (an allowed model in
+    the body while the checked one is in the query string, ...): the upstream serving it is no
+    evidence of access to the checked model. `reference_models` is what the route a listing
+    check agrees with (`Check.agrees_with`) listed for the same principal. The three are absent
+    from the document when unset.
     """
 
     probe: str
@@ -68,7 +73,9 @@ class Observation:
     shape: str | None = None
     url: str | None = None  # path probed, e.g. "/v1/chat/completions" (with its query string, if any)
     variant: str | None = None  # absent from the document when None, as in a check
+    companion: str | None = None
+    reference_models: list[str] | None = None
 
     @model_serializer(mode="wrap")
     def _without_unset_variant(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return omit_unset(handler(self), "variant")
+        return omit_unset(handler(self), "variant", "companion", "reference_models")

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, computed_field, field_serializer
 import harness
 from harness.model.check import Check
 from harness.model.reasons import ErrorReason, NotRunReason
+from harness.model.routes import RouteCoverage
 from harness.model.target import deps_of, target_kind_of
 from harness.common.redact import redact_key, redact_machine_paths, redact_strings
 from harness.model.verdict import Outcome, Verdict, error_verdict, skipped_verdict
@@ -146,7 +147,9 @@ class RunResult(BaseModel):
     `image_digest` (the exact image a docker target ran),
     `deps` (a local target's dependency mode: `today` or `as-released`; absent = today) and
     `deps_fallback` (set when a matrix or bisect retried the release with dependencies as
-    released because it did not start with today's: why today's did not).
+    released because it did not start with today's: why today's did not) and
+    `routes` (how much of the proxy's model-bearing surface the probe kinds cover, read from the
+    first proxy's OpenAPI document; absent when no proxy gave one).
     """
 
     schema_version: str = SCHEMA_VERSION
@@ -159,6 +162,7 @@ class RunResult(BaseModel):
     image_digest: str | None = None
     deps: str | None = None
     deps_fallback: str | None = None
+    routes: RouteCoverage | None = None
     started_at: str
     finished_at: str | None = None
     machine: Machine
@@ -225,7 +229,7 @@ def merge_results(runs: Sequence[RunResult]) -> RunResult:
     The same document whatever order the runs come in: they are taken in order of their start
     (then run id). The merged document has the first run's id, machine and harness version,
     the earliest start and the latest end; the gateway, target kind, proxy version, image
-    digest and dependency mode of the first run that recorded one; and one result per scenario
+    digest, dependency mode and route coverage of the first run that recorded one; and one result per scenario
     id, sorted by id (the first run's that has it: with `--dist load` a scenario may have run
     on several workers). Raises ValueError for no runs, or runs of different targets (their
     verdicts are not about the same thing).
@@ -257,6 +261,7 @@ def merge_results(runs: Sequence[RunResult]) -> RunResult:
         image_digest=first_recorded("image_digest"),
         deps=first_recorded("deps"),
         deps_fallback=first_recorded("deps_fallback"),
+        routes=first_recorded("routes"),
         started_at=first.started_at,
         finished_at=max(finished) if finished else None,
         machine=first.machine.model_copy(),

@@ -216,6 +216,28 @@ class Expectation(_Strict):
     )
 
 
+class SweepDecl(_Strict):
+    """How far the sweep goes: which routes, and whether allowed models are tried too."""
+
+    model_config = ConfigDict(title="sweep")
+
+    only: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None,
+        max_length=MAX_MODELS,
+        description=(
+            "Only these probe kinds (by name, e.g. `embeddings`) or routes (e.g. `/v1/messages`); "
+            "leave out for every model-bearing route the proxy has."
+        ),
+    )
+    can_call: bool = Field(
+        default=False,
+        description=(
+            "Also try every model a key can call on every swept route that can show a call allowed "
+            "(off by default: the sweep looks for bypasses)."
+        ),
+    )
+
+
 class Scenario(_Strict):
     """One scenario: a world for the proxy, and what each key should be able to do in it."""
 
@@ -270,6 +292,14 @@ class Scenario(_Strict):
         max_length=MAX_EXPECTATIONS,
         description="Expectations per key name: what it lists, can call and cannot call.",
     )
+    sweep: bool | SweepDecl = Field(
+        default=True,
+        description=(
+            "The sweep: every model a key cannot call is also tried on every model-bearing route the "
+            "proxy exposes (and every listing route compared with `GET /v1/models`). On by default; "
+            "`false` turns it off, a mapping narrows it (`only`) or widens it (`can_call`)."
+        ),
+    )
 
     _path: Path | None = PrivateAttr(default=None)
     _gateway: str | None = PrivateAttr(default=None)
@@ -295,6 +325,13 @@ class Scenario(_Strict):
     def model_names(self) -> list[str]:
         """Declared model names, in scenario order."""
         return [m.name for m in self.models]
+
+    @property
+    def sweep_settings(self) -> SweepDecl | None:
+        """The sweep as settings, None when the scenario turned it off (`sweep: false`)."""
+        if self.sweep is False:
+            return None
+        return self.sweep if isinstance(self.sweep, SweepDecl) else SweepDecl()
 
     def model_specs(self) -> list[ModelSpec]:
         """The models a target must serve, with their config access groups."""

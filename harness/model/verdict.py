@@ -50,6 +50,8 @@ class Verdict:
 
 def expected_text(check: Check) -> str:
     """The short form of what a check expects: `allowed`, `denied` or `[a, b]`."""
+    if check.judgement is Judgement.LISTING and check.listed is None:
+        return f"as {check.agrees_with}"
     if check.judgement is Judgement.LISTING:
         return list_text(sorted(check.listed or ()))
     return check.expect.value if check.expect is not None else "?"
