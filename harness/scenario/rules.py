@@ -12,7 +12,8 @@ from typing import Callable, Sequence
 
 from harness.common.spelling import did_you_mean
 from harness.gateways.base import KEY, TEAM, USER, Vocabulary
-from harness.model.scenario import MAX_ACCESS_GROUPS, Scenario
+from harness.model.scenario import MAX_ACCESS_GROUPS, Scenario, SweepDecl
+from harness.oracle.sweep import sweep_vocabulary
 from harness.scenario.yaml_lines import Lines, Loc
 
 Add = Callable[[Loc, str], None]
@@ -143,6 +144,17 @@ def meaning_problems(s: Scenario, lines: Lines, add: Add, vocabulary: Vocabulary
                 check_declared_model(loc, name)
                 if field == "cannot_call" and name in can_call:
                     add(loc, f"'{name}' is in both can_call and cannot_call")
+    sweep_problems(s, add)
+
+
+def sweep_problems(s: Scenario, add: Add) -> None:
+    """`sweep.only` names registered probe kinds and routes they probe, nothing else."""
+    if not isinstance(s.sweep, SweepDecl) or s.sweep.only is None:
+        return
+    known = sweep_vocabulary()
+    for index, entry in enumerate(s.sweep.only):
+        if entry not in known:
+            add(("sweep", "only", index), _unknown("probe kind or route", entry, sorted(known), "none"))
 
 
 def _too_many_config_groups(s: Scenario, config_groups: list[str], add: Add) -> bool:

@@ -17,6 +17,8 @@ import httpx
 from harness.common.log import Log, quiet
 from harness.common.redact import Redactor
 from harness.gateways.base import ProvisionError
+from harness.gateways.litellm.routes import SOURCE as ROUTES_SOURCE, model_routes
+from harness.model.routes import ModelRoute
 from harness.model.scenario import Scenario
 from harness.targets.base import Endpoint
 
@@ -29,6 +31,9 @@ class Capabilities:
 
     access_group_entities: bool  # /v1/access_group (entities attached by access_group_ids)
     service_account_keys: bool  # /key/service-account/generate
+    #: every operation a model can be named on (`harness.gateways.litellm.routes`)
+    model_routes: tuple[ModelRoute, ...] = ()
+    routes_source: str = ROUTES_SOURCE
 
     def missing_for(self, scenario: Scenario) -> list[str]:
         """Reasons the scenario cannot be provisioned faithfully on this proxy (empty: fine)."""
@@ -124,6 +129,7 @@ class LiteLLMAdapter:
             self._capabilities = Capabilities(
                 access_group_entities="/v1/access_group" in paths,
                 service_account_keys="/key/service-account/generate" in paths,
+                model_routes=model_routes(document),
             )
         return self._capabilities
 
