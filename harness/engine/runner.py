@@ -27,6 +27,7 @@ from harness.gateways.base import AdminClient, Gateway, Handles, ProvisionError
 from harness.model.check import Check
 from harness.oracle.explicit import checks_for
 from harness.oracle.sweep import sweep_checks
+from harness.engine.probing import probe_written_then_swept
 from harness.probes.run import run_probes
 from harness.common.abandonable import ConnectionGuard, Tally
 from harness.common.log import Log
@@ -269,10 +270,10 @@ class ScenarioRunner:
                               lambda: adapter.provision(scenario, scenario_run_id, handles),
                               progress=lambda: f"{handles.created_count()} of {entities} entities created")
                     answered = Tally("probes", "answered")
-                    observations = watch.run(
+                    checks, observations = watch.run(
                         "probing", guard,
-                        lambda: run_probes(endpoint, handles.keys, checks, self.redactor,
-                                           guard=guard, tally=answered),
+                        lambda: probe_written_then_swept(endpoint, handles.keys, checks, self.redactor, refusals,
+                                                         guard=guard, tally=answered, probe=run_probes),
                         progress=lambda: answered,
                     )
                     verdicts = [judge(check, observations.get(check.id), refusals=refusals) for check in checks]

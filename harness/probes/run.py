@@ -70,7 +70,8 @@ def run_probes(
     before any response text is kept.
 
     With a `guard` (see `harness.engine.watch`), requests it abandons, and those not yet sent,
-    end with its reason as their transport error. `tally` counts the answered requests.
+    end with its reason as their transport error. `tally` counts the answered requests (its
+    total grows by this call's requests).
     `transport` replaces the network (an `httpx.MockTransport` in unit tests); a guard's wins.
     """
     concurrency = max(1, concurrency)
@@ -105,7 +106,7 @@ def run_probes(
 
     observations: dict[_RequestKey, Observation] = {}
     if tally is not None:
-        tally.total = len(requests)
+        tally.total += len(requests)  # a scenario probed in rounds counts every round's
     if requests:
         base_url = endpoint.base_url.rstrip("/")
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -255,6 +256,8 @@ def _read_body(obs: Observation, content: bytes, redactor: Redactor, shapes: Seq
     if not isinstance(body, dict):
         return
     error = body.get("error")
+    if error is False:  # `"error": false` says there was none (a token counter's answer)
+        error = None
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         obs.error_message = redactor.redact(error["message"])
         if error.get("type") is not None:

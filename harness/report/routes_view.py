@@ -96,14 +96,15 @@ def route_rows(verdicts: list[Verdict]) -> list[RouteRow]:
     rows: dict[tuple[str, str | None, str], RouteRow] = {}
     for verdict in verdicts:
         check = verdict.check
+        model = check.model
         if check.judgement is Judgement.CALL:
             expected = check.expect.value if check.expect is not None else "?"
         elif check.agrees_with is not None:
-            expected = f"as {check.agrees_with}"
+            expected, model = f"as {check.agrees_with}", None  # one row for all of a principal's listings
         else:
             continue  # a written `lists` check: the matrix shows it
-        key = (check.principal, check.model, expected)
-        row = rows.setdefault(key, RouteRow(check.principal, check.model, expected))
+        key = (check.principal, model, expected)
+        row = rows.setdefault(key, RouteRow(check.principal, model, expected))
         row.routes.append(RouteOutcome(route_of(verdict), verdict.outcome.value, verdict.observed,
                                        anchor_for(verdict.check_id), is_bypass(verdict)))
     for row in rows.values():
