@@ -22,7 +22,7 @@ from harness.model.refusal import Refusal
 from harness.model.verdict import Outcome
 from harness.oracle.sweep import SWEEP
 from harness.probes.registry import find
-from harness.probes.run import run_probes
+from harness.probes.run import companions_of, run_probes
 from harness.targets.base import Endpoint
 
 Probe = Callable[..., dict[str, Observation]]
@@ -50,7 +50,8 @@ def probe_written_then_swept(
     let_through = _already_allowed(written, observations, refusals)
     swept = [_skip_if_answered(check, let_through) for check in swept]
     observations.update(probe(endpoint, keys, [c for c in swept if c.skip_reason is None], redactor,
-                              concurrency=SWEEP_CONCURRENCY, guard=guard, tally=tally))
+                              concurrency=SWEEP_CONCURRENCY, guard=guard, tally=tally,
+                              companions=companions_of(checks)))
     return written + swept, observations
 
 

@@ -82,9 +82,10 @@ def rerank_body(model: str | None, marker: str) -> dict[str, Any]:
 
 
 def ocr_body(model: str | None, marker: str) -> dict[str, Any]:
-    """Mistral-style OCR of a tiny inline image."""
-    return _with_model({"document": {"type": "image_url", "image_url": f"data:image/png;base64,{PNG_BASE64}"},
-                        "include_image_base64": False, "pages": [0], "id": marker}, model)
+    """Mistral-style OCR of a document at an address that can never resolve (it carries the marker)."""
+    return _with_model({"document": {"type": "document_url",
+                                     "document_url": f"https://gateconform.invalid/{probe_text(marker)}"},
+                        "include_image_base64": False}, model)
 
 
 def video_body(model: str | None, marker: str) -> dict[str, Any]:

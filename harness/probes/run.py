@@ -61,6 +61,7 @@ def run_probes(
     guard: ConnectionGuard | None = None,
     tally: Tally | None = None,
     transport: httpx.BaseTransport | None = None,
+    companions: Mapping[str, str] | None = None,
 ) -> dict[str, Observation]:
     """Observe every non-skipped check; returns observations keyed by `check.id`.
 
@@ -73,6 +74,7 @@ def run_probes(
     end with its reason as their transport error. `tally` counts the answered requests (its
     total grows by this call's requests).
     `transport` replaces the network (an `httpx.MockTransport` in unit tests); a guard's wins.
+    `companions` (principal → an allowed model) default to `companions_of(checks)`.
     """
     concurrency = max(1, concurrency)
     redactor.add(endpoint.master_key)
@@ -82,7 +84,7 @@ def run_probes(
     nonce = secrets.token_hex(4)  # keeps markers unique across runs sharing one upstream
     requests: dict[_RequestKey, _Request] = {}
     check_to_request: dict[str, _RequestKey] = {}
-    companions = _companions(checks)
+    companions = companions_of(checks) if companions is None else companions
 
     def request_for(kind: ProbeKind, principal: str, model: str | None, variant: str | None) -> _RequestKey:
         request_key = (kind.name, principal, model, variant)
@@ -138,7 +140,7 @@ def run_probes(
     return {check_id: observations[request_key] for check_id, request_key in check_to_request.items()}
 
 
-def _companions(checks: Sequence[Check]) -> dict[str, str]:
+def companions_of(checks: Sequence[Check]) -> dict[str, str]:
     """Each principal's first allowed model (its first `expect: allowed` check's), in check order."""
     found: dict[str, str] = {}
     for check in checks:

@@ -1,0 +1,156 @@
+"""The sweep: a key's denied models tried on every model-bearing route the proxy documents, and
+every listing route compared with `/v1/models`; bypasses reported first, with their route.
+
+The oracle is tested on its own; end to end, the runner drives an in-process fake proxy
+(tests/fixtures/fake_litellm.py) that documents a few model-bearing routes and, when asked to,
+routes chat calls by a `?model=` it never checks: a bypass only the sweep can see.
+"""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from rich.console import Console
+
+from harness.engine.runner import ScenarioRunner
+from harness.model.check import Check, Expect
+from harness.model.routes import CALL, LISTING, ModelRoute
+from harness.model.verdict import Outcome
+from harness.oracle.explicit import checks_for
+from harness.oracle.sweep import SWEEP, sweep_checks
+from harness.report.markdown import render_markdown
+from harness.report.terminal import print_verdicts
+from harness.report.view import build_view
+from harness.scenario.loader import ScenarioError, parse_scenario
+from tests.fixtures.fake_litellm import FakeTargets
+
+SCENARIO = """\
+id: sweep-limited-key
+title: a key limited to one model, on every route
+models: [gpt-4o, gpt-4o-mini]
+keys:
+  - name: svc
+    models: [gpt-4o-mini]
+expect:
+  svc:
+    lists: [gpt-4o-mini]
+    can_call: [gpt-4o-mini]
+    cannot_call: [gpt-4o]
+"""
+INVENTORY = (ModelRoute("POST", "/v1/chat/completions", CALL), ModelRoute("POST", "/chat/completions", CALL),
+             ModelRoute("POST", "/v1/embeddings", CALL), ModelRoute("GET", "/v1/models", LISTING),
+             ModelRoute("GET", "/model_group/info", LISTING))
+
+
+def _swept(text: str = SCENARIO, inventory: tuple[ModelRoute, ...] | None = INVENTORY) -> list[Check]:
+    scenario = parse_scenario(text)
+    return sweep_checks(scenario, checks_for(scenario), inventory)
+
+
+def test_every_denied_model_is_tried_on_every_route_the_proxy_has_after_the_written_checks() -> None:
+    checks = _swept()
+    written = checks_for(parse_scenario(SCENARIO))
+    assert checks[:len(written)] == written  # today's checks, ids and order unchanged
+    assert [c.id for c in checks[len(written):]] == [
+        "sweep-limited-key::svc::chat::gpt-4o::/chat/completions",
+        "sweep-limited-key::svc::query_model::gpt-4o",
+        "sweep-limited-key::svc::query_model::gpt-4o::/chat/completions",
+        "sweep-limited-key::svc::query_over_body::gpt-4o",
+        "sweep-limited-key::svc::query_over_body::gpt-4o::/chat/completions",
+        "sweep-limited-key::svc::body_over_query::gpt-4o",
+        "sweep-limited-key::svc::body_over_query::gpt-4o::/chat/completions",
+        "sweep-limited-key::svc::embeddings::gpt-4o",
+        "sweep-limited-key::svc::model_group_info",
+    ]
+    assert {c.oracle for c in checks[len(written):]} == {SWEEP}
+    assert all(c.expect is Expect.DENIED for c in checks[len(written):] if c.model)
+    assert checks[-1].agrees_with == "/v1/models"
+
+
+def test_a_route_the_proxy_lacks_is_not_probed_and_without_routes_there_is_no_sweep() -> None:
+    no_alias = tuple(r for r in INVENTORY if r.path != "/chat/completions")
+    assert not any(c.variant == "/chat/completions" for c in _swept(inventory=no_alias))
+    written = checks_for(parse_scenario(SCENARIO))
+    assert _swept(inventory=None) == written  # the gateway described no routes
+
+
+def test_a_scenario_narrows_widens_or_turns_off_its_sweep() -> None:
+    narrowed = _swept(SCENARIO + "sweep:\n  only: [embeddings, /chat/completions]\n")
+    assert {(c.probe, c.variant) for c in narrowed if c.oracle == SWEEP} == {
+        ("embeddings", None), ("chat", "/chat/completions"), ("query_model", "/chat/completions"),
+        ("query_over_body", "/chat/completions"), ("body_over_query", "/chat/completions")}
+    widened = _swept(SCENARIO + "sweep:\n  can_call: true\n")
+    assert Check("sweep-limited-key", "svc", "embeddings", model="gpt-4o-mini", expect=Expect.ALLOWED,
+                 oracle=SWEEP) in widened
+    assert not any(c.probe == "query_over_body" and c.expect is Expect.ALLOWED for c in widened)
+    assert _swept(SCENARIO + "sweep: false\n") == checks_for(parse_scenario(SCENARIO))
+
+
+def test_a_key_that_can_call_nothing_is_not_probed_with_a_companion_model() -> None:
+    text = SCENARIO.replace("    can_call: [gpt-4o-mini]\n", "")
+    probes = {c.probe for c in _swept(text)}
+    assert "query_model" in probes and "query_over_body" not in probes and "body_over_query" not in probes
+
+
+def test_an_unknown_sweep_entry_is_named_with_its_line() -> None:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(SCENARIO + "sweep:\n  only: [embedings]\n", "x.yaml")
+    assert str(caught.value) == ("x.yaml:13: sweep.only[0]: unknown probe kind or route 'embedings' "
+                                 "(did you mean 'embeddings'?)")
+
+
+# --------------------------------------------------------------------------- end to end, offline
+
+
+def _run(text: str = SCENARIO, **fake: object):  # type: ignore[no-untyped-def]
+    targets = FakeTargets(surface=True, **fake)
+    with ScenarioRunner("litellm==9.9.9", target_factory=targets) as runner:
+        result = runner.run_all([parse_scenario(text)])
+    return result, targets
+
+
+def test_a_model_named_in_the_query_next_to_an_allowed_body_model_is_a_bypass_named_with_its_route() -> None:
+    result, targets = _run(query_overrides_body=True)
+    (scenario,) = result.scenarios
+    outcomes = {v.check_id: v.outcome for v in scenario.verdicts}
+    assert outcomes["sweep-limited-key::svc::chat::gpt-4o"] is Outcome.PASS  # the body model is checked
+    assert outcomes["sweep-limited-key::svc::query_over_body::gpt-4o"] is Outcome.FAIL
+    assert outcomes["sweep-limited-key::svc::query_over_body::gpt-4o::/chat/completions"] is Outcome.FAIL
+    assert outcomes["sweep-limited-key::svc::body_over_query::gpt-4o"] is Outcome.PASS  # refused: body checked
+    assert outcomes["sweep-limited-key::svc::embeddings::gpt-4o"] is Outcome.PASS
+    assert outcomes["sweep-limited-key::svc::model_group_info"] is Outcome.PASS
+    assert [hit.model for hit in targets.proxies[0].upstream.all_hits()].count("gpt-4o") == 2
+
+    view = build_view(result)
+    assert [e.title for _, e in view.bypasses] == [
+        "svc cannot call gpt-4o named in ?model= over an allowed body model via /v1/chat/completions",
+        "svc cannot call gpt-4o named in ?model= over an allowed body model via /chat/completions"]
+    assert view.failing[0][1].bypass  # bypasses lead every list of failures
+    (row,) = [r for r in view.scenarios[0].routes if r.model == "gpt-4o"]
+    assert row.summary == "9 routes: 2 bypass, 7 pass"
+
+    markdown = render_markdown(result)
+    assert ("| 🚨 bypass | sweep-limited-key | svc cannot call gpt-4o named in ?model= over an allowed body model "
+            "via /v1/chat/completions | `POST /v1/chat/completions?model=gpt-4o` | denied | allowed (200) |") in markdown
+    assert "Route coverage: 100% (5 of 5 model-bearing routes)" in markdown
+
+    out = StringIO()
+    print_verdicts(result, Console(file=out, width=200))
+    text = " ".join(out.getvalue().split())
+    assert "✗ BYPASS svc cannot call gpt-4o on every route: bypass on POST /v1/chat/completions?model=gpt-4o" in text
+    assert text.endswith("route coverage: 100% (5 of 5 model-bearing routes)")
+    assert result.routes is not None and result.routes.share == 1.0
+
+
+def test_a_model_the_scenarios_own_check_saw_allowed_is_not_swept_again() -> None:
+    # svc is over-broad: its team lets it call gpt-4o, so every route would repeat that finding
+    text = SCENARIO.replace("    models: [gpt-4o-mini]\n", "    models: [gpt-4o-mini, gpt-4o]\n")
+    result, targets = _run(text)
+    verdicts = {v.check_id: v for v in result.scenarios[0].verdicts}
+    assert verdicts["sweep-limited-key::svc::chat::gpt-4o"].outcome is Outcome.FAIL
+    skipped = verdicts["sweep-limited-key::svc::embeddings::gpt-4o"]
+    assert skipped.outcome is Outcome.SKIP
+    assert skipped.check.skip_reason == ("not swept: POST /v1/chat/completions already lets svc call gpt-4o "
+                                         "(the sweep looks for routes that let through what that route denies)")
+    assert not any(hit.path == "/v1/embeddings" for hit in targets.proxies[0].upstream.all_hits())
