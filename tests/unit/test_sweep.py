@@ -154,3 +154,34 @@ def test_a_model_the_scenarios_own_check_saw_allowed_is_not_swept_again() -> Non
     assert skipped.check.skip_reason == ("not swept: POST /v1/chat/completions already lets svc call gpt-4o "
                                          "(the sweep looks for routes that let through what that route denies)")
     assert not any(hit.path == "/v1/embeddings" for hit in targets.proxies[0].upstream.all_hits())
+
+
+@pytest.mark.slow  # a pytest subprocess
+def test_through_pytest_each_swept_key_is_one_test_that_fails_on_a_bypass_naming_its_route(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+    import xml.etree.ElementTree as ET
+    from pathlib import Path
+
+    from harness.store.documents import write_results
+    from tests.fixtures.fake_runner import ENV
+
+    result, _ = _run(query_overrides_body=True)
+    recorded = write_results(result, tmp_path / "recorded.json")
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    (scenarios / "sweep.yaml").write_text(SCENARIO)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", str(scenarios), "-p", "tests.fixtures.fake_runner", "-p",
+         "tests.fixtures.fake_releases", "-p", "no:cacheprovider", "--target", "litellm==1.82.3", "-q",
+         f"--junitxml={tmp_path / 'junit.xml'}"],
+        cwd=Path(__file__).parents[2], capture_output=True, text=True, timeout=120,
+        env={**os.environ, ENV: str(recorded), "GATECONFORM_CACHE_DIR": str(tmp_path / "cache")})
+    assert done.returncode == 1, done.stdout + done.stderr
+    cases = {c.get("name"): c for c in ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")}
+    assert cases["svc cannot call gpt-4o"].find("failure") is None  # the written check holds
+    failure = cases["svc on every model-bearing route"].find("failure")
+    assert failure is not None
+    assert "BYPASS POST /v1/chat/completions?model=gpt-4o: svc cannot call gpt-4o named in ?model=" in failure.text
+    assert "expectation: " in failure.text and "sweep.yaml:8 (expect.svc)" in failure.text
