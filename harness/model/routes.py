@@ -98,7 +98,8 @@ def coverage_of(inventory: Iterable[ModelRoute], probed: Iterable[tuple[str, str
     """Which routes of `inventory` some probe kind covers; `probed` are `route_key`s of the kinds' routes."""
     probed_keys = set(probed)
     routes = sorted(set(inventory), key=lambda r: (r.path, r.method))
-    covered = [r.text for r in routes if r.key in probed_keys]
+    # A noted route is not probed even where a kind knows it (the gateway says why not).
+    covered = [r.text for r in routes if r.key in probed_keys and r.note is None]
     uncovered = [UncoveredRoute(route=r.text, family=r.family, reason=r.note or NOT_COVERED)
-                 for r in routes if r.key not in probed_keys]
+                 for r in routes if r.key not in probed_keys or r.note is not None]
     return RouteCoverage(inventory=len(routes), covered=covered, uncovered=uncovered, source=source)

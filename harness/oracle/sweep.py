@@ -39,7 +39,7 @@ def sweep_checks(scenario: Scenario, checks: Sequence[Check], inventory: Iterabl
     settings = scenario.sweep_settings
     if settings is None or inventory is None:
         return list(checks)
-    present = {route.key for route in inventory}
+    present = {route.key for route in inventory if route.note is None}  # a noted route is not probed
     reference = default_kind(Judgement.LISTING)
     swept: list[Check] = []
     for key in scenario.keys:
@@ -72,11 +72,12 @@ def sweep_checks(scenario: Scenario, checks: Sequence[Check], inventory: Iterabl
 
 
 def _routes(kind: ProbeKind, present: set[tuple[str, str]], settings: SweepDecl) -> list[str]:
-    """The kind's routes the proxy has and the scenario's `only` (if any) keeps."""
+    """The kind's routes the proxy has and the scenario's `only` (if any) keeps; without `only`,
+    not the kind's opt-in routes."""
     only = set(settings.only) if settings.only is not None else None
     return [route for route in kind.all_routes
             if route_key(kind.method, route) in present
-            and (only is None or kind.name in only or route in only)]
+            and (kind.name in only or route in only if only is not None else route not in kind.opt_in_routes)]
 
 
 def sweep_vocabulary() -> set[str]:

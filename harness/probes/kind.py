@@ -118,6 +118,9 @@ class ProbeKind:
     needs_companion: bool = False
     #: a listing kind that takes a model: the status whose error answer means "not listed" (a 404)
     missing_status: int | None = None
+    #: routes the sweep probes only when a scenario names them (or the kind) in `sweep.only`:
+    #: routes whose answer for a denied model the harness's deployments cannot settle (see the kind)
+    opt_in_routes: tuple[str, ...] = ()
 
     @property
     def all_routes(self) -> tuple[str, ...]:

@@ -39,10 +39,19 @@ def _in_body(prefix: str, tail: str):  # type: ignore[no-untyped-def]
                                            json=make(ask, route).json)
 
 
+#: Swept only where a scenario asks (`sweep: {only: [passthrough]}`): Azure and Bedrock hand the model
+#: in the URL to the router without checking the key's models (no `model` in the body for
+#: `user_api_key_auth` to check), and the router's pass-through call then fails on the harness's
+#: OpenAI-compatible deployment: 1.82.3 answers 500 "Provider openai not found" from
+#: `allm_passthrough_route`, for an allowed and a denied model alike. That 500 is an ERROR (never
+#: "denied"), so in every scenario's default sweep it would make every run undecidable; the
+#: scenario that asks for it states the finding.
+OPT_IN = ("/azure/{endpoint}", "/bedrock/{endpoint}")
+
 KIND = routed_kind("passthrough", "POST", [
     RouteCall("/vllm/{endpoint}", _in_body("/vllm", "v1/chat/completions"), COMPLETION),
     RouteCall("/azure/{endpoint}", _azure, COMPLETION),
     RouteCall("/bedrock/{endpoint}", _bedrock, COMPLETION),
     RouteCall("/nvidia_nim/{endpoint}", _in_body("/nvidia_nim", "{model}/v1/infer"), COMPLETION),
     RouteCall("/gigachat/{endpoint}", _in_body("/gigachat", "v1/chat/completions"), COMPLETION),
-], proves_allowed=False)
+], proves_allowed=False, opt_in_routes=OPT_IN)

@@ -51,7 +51,24 @@ def test_the_inventory_of_both_releases_holds_every_way_a_model_is_named() -> No
     assert "POST /v1/responses/input_tokens" in new and "POST /v1/responses/input_tokens" not in old
 
 
-@pytest.mark.parametrize(("version", "covered", "total"), [("1.82.3", 63, 83), ("1.108.7", 81, 116)])
+def test_a_route_the_openai_pass_through_answers_is_named_and_never_probed() -> None:
+    # 1.82.3 includes its realtime router after the OpenAI pass-through: /openai/{endpoint}
+    # answers /openai/v1/realtime/client_secrets (measured: the pass-through's "Required
+    # 'OPENAI_API_KEY'" 500), so a probe there would be a call to OpenAI's public API.
+    old, new = routes_of("1.82.3"), routes_of("1.108.7")
+    shadowed = old["POST /openai/v1/realtime/client_secrets"]
+    assert shadowed.note is not None and "POST /openai/{endpoint}" in shadowed.note
+    assert old["POST /v1/realtime/client_secrets"].note is None  # the same call without the prefix is probed
+    assert old["POST /openai/v1/responses"].note is None  # its router comes before the pass-through
+    # 1.108.7 serves it from the pass-through module itself (tagged so): a pass-through to OpenAI
+    assert new["POST /openai/v1/realtime/client_secrets"].note == EXTERNAL_NOTE
+    coverage = coverage_of(old.values(), registry.covered_routes())
+    assert "POST /openai/v1/realtime/client_secrets" not in coverage.covered
+    assert any(u.route == "POST /openai/v1/realtime/client_secrets" and u.reason == shadowed.note
+               for u in coverage.uncovered)
+
+
+@pytest.mark.parametrize(("version", "covered", "total"), [("1.82.3", 62, 83), ("1.108.7", 79, 116)])
 def test_every_route_the_kinds_do_not_cover_is_named_with_why(version: str, covered: int, total: int) -> None:
     coverage = coverage_of(model_routes(document(version)), registry.covered_routes(), "GET /openapi.json")
     assert (len(coverage.covered), coverage.inventory) == (covered, total)

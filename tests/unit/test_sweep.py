@@ -15,7 +15,7 @@ from rich.console import Console
 
 from harness.engine.runner import ScenarioRunner
 from harness.model.check import Check, Expect
-from harness.model.routes import CALL, LISTING, ModelRoute
+from harness.model.routes import CALL, LISTING, PASS_THROUGH, ModelRoute
 from harness.model.verdict import Outcome
 from harness.oracle.explicit import checks_for
 from harness.oracle.sweep import SWEEP, sweep_checks
@@ -73,6 +73,24 @@ def test_a_route_the_proxy_lacks_is_not_probed_and_without_routes_there_is_no_sw
     assert not any(c.variant == "/chat/completions" for c in _swept(inventory=no_alias))
     written = checks_for(parse_scenario(SCENARIO))
     assert _swept(inventory=None) == written  # the gateway described no routes
+
+
+def test_a_route_the_gateway_notes_as_not_probed_is_not_swept() -> None:
+    # e.g. a route a pass-through catch-all answers: a probe there would reach a public API
+    noted = tuple(ModelRoute(r.method, r.path, r.family, "answered by a pass-through") if r.path == "/chat/completions"
+                  else r for r in INVENTORY)
+    assert not any(c.variant == "/chat/completions" for c in _swept(inventory=noted))
+    assert any(c.variant == "/chat/completions" for c in _swept())
+
+
+def test_the_azure_and_bedrock_pass_throughs_are_swept_only_where_a_scenario_asks() -> None:
+    # their answer on the harness's OpenAI-compatible deployments is a 500 for any model: an ERROR
+    # in every scenario's default sweep, so only a scenario that names them probes them
+    inventory = INVENTORY + tuple(ModelRoute("POST", f"/{p}/{{endpoint}}", PASS_THROUGH) for p in ("azure", "bedrock", "vllm"))
+    by_default = {c.variant for c in _swept(inventory=inventory) if c.probe == "passthrough"}
+    assert by_default == {"/vllm/{endpoint}"} or by_default == {None}
+    asked = {c.variant for c in _swept(SCENARIO + "sweep:\n  only: [passthrough]\n", inventory) if c.probe == "passthrough"}
+    assert {"/azure/{endpoint}", "/bedrock/{endpoint}"} <= asked
 
 
 def test_a_scenario_narrows_widens_or_turns_off_its_sweep() -> None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from harness.model.routes import CALL, LISTING, PASS_THROUGH, ModelRoute
+from harness.model.routes import CALL, LISTING, PASS_THROUGH, ModelRoute, route_text
 
 #: Where the inventory comes from (a results document says so).
 SOURCE = "GET /openapi.json"
@@ -65,6 +65,16 @@ ROUTER_MODEL_PASS_THROUGHS = frozenset({"vllm", "azure", "bedrock", "nvidia_nim"
 WEBSOCKET_NOTE = "a WebSocket route (the model is named in its upgrade request)"
 CLIENT_SECRET_NOTE = "authenticates with a realtime client secret, not with a key"
 EXTERNAL_NOTE = "forwards to the provider's public API, not to a deployment of the gateway"
+SHADOWED_NOTE = ("answered by the pass-through {catch_all} registered before it, which forwards to the "
+                 "provider's public API")
+
+#: Routers LiteLLM includes after a pass-through catch-all of the same prefix, so the catch-all
+#: answers their routes: on 1.82.3 `webrtc_router` (tag `realtime`) comes after
+#: `llm_passthrough_router` in proxy_server.py, and `POST /openai/v1/realtime/client_secrets`
+#: answers "Required 'OPENAI_API_KEY' in environment to make pass-through calls to OpenAI" (500),
+#: the OpenAI pass-through's error. On 1.108.7 the pass-through module serves those routes itself
+#: (tag `llm_passthrough`). Probing a shadowed route would ask the provider's public API.
+SHADOWING_CATCH_ALLS = {"realtime": "/openai/{endpoint}"}
 
 
 def model_routes(document: Mapping[str, Any]) -> tuple[ModelRoute, ...]:
@@ -79,7 +89,7 @@ def model_routes(document: Mapping[str, Any]) -> tuple[ModelRoute, ...]:
                 continue
             route = _classify(path, method.upper(), operation)
             if route is not None:
-                found.append(route)
+                found.append(_shadowed(route, operation, paths))
     return tuple(sorted(found, key=lambda r: (r.path, r.method)))
 
 
@@ -101,6 +111,17 @@ def _classify(path: str, method: str, operation: Mapping[str, Any]) -> ModelRout
     if method == "GET" and _names_model_in_query(operation):
         return ModelRoute(method, path, CALL)
     return None
+
+
+def _shadowed(route: ModelRoute, operation: Mapping[str, Any], paths: Mapping[str, Any]) -> ModelRoute:
+    """`route`, noted as not probed when a pass-through catch-all registered before it answers it."""
+    for tag in operation.get("tags") or ():
+        catch_all = SHADOWING_CATCH_ALLS.get(tag) if isinstance(tag, str) else None
+        prefix = catch_all.rsplit("/", 1)[0] + "/" if catch_all else None
+        if catch_all and route.path.startswith(prefix) and route.method.lower() in (paths.get(catch_all) or {}):
+            note = SHADOWED_NOTE.format(catch_all=route_text(route.method, catch_all))
+            return ModelRoute(route.method, route.path, route.family, note)
+    return route
 
 
 def _names_model_in_query(operation: Mapping[str, Any]) -> bool:
