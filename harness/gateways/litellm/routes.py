@@ -88,6 +88,7 @@ def model_routes(document: Mapping[str, Any]) -> tuple[ModelRoute, ...]:
             if not isinstance(operation, dict) or method.lower() not in ("get", "post", "put", "patch", "delete"):
                 continue
             route = _classify(path, method.upper(), operation)
+            route = _openai_alias(route, paths) if route is not None else None
             if route is not None:
                 found.append(_shadowed(route, operation, paths))
     return tuple(sorted(found, key=lambda r: (r.path, r.method)))
@@ -111,6 +112,24 @@ def _classify(path: str, method: str, operation: Mapping[str, Any]) -> ModelRout
     if method == "GET" and _names_model_in_query(operation):
         return ModelRoute(method, path, CALL)
     return None
+
+
+def _openai_alias(route: ModelRoute, paths: Mapping[str, Any]) -> ModelRoute | None:
+    """`route`, or the call it repeats under the `/openai` prefix when LiteLLM tags it a pass-through.
+
+    1.108.7 documents `/openai/v1/realtime/client_secrets` (and the other `/openai/v1/realtime/*`)
+    with the tag `llm_passthrough`, yet serves it with the realtime router: measured, it refuses a
+    denied model with the same 403 as `/v1/realtime/client_secrets`. So a pass-through route whose
+    path without `/openai` is documented is classified as that route is.
+    """
+    if route.family != PASS_THROUGH or not route.path.startswith("/openai/v1/"):
+        return route
+    alias = route.path[len("/openai"):]
+    operation = (paths.get(alias) or {}).get(route.method.lower())
+    if not isinstance(operation, dict):
+        return route
+    same = _classify(alias, route.method, operation)
+    return ModelRoute(route.method, route.path, same.family, same.note) if same is not None else None
 
 
 def _shadowed(route: ModelRoute, operation: Mapping[str, Any], paths: Mapping[str, Any]) -> ModelRoute:
