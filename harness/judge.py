@@ -13,6 +13,13 @@ called) is an ERROR: the harness cannot tell, so it never reports a pass or a "d
 There is one rule per judgement (`Judgement.LISTING`, `Judgement.CALL`); the check's probe
 kind (`harness.probes.registry`) says which, and what its 2xx must look like ("a chat
 completion", "a model list"). A check of a kind nobody registered is an ERROR too.
+
+Beyond chat: a kind whose requests do not reach the upstream (a token counter) is allowed by its
+2xx answer alone; a kind that names an allowed companion model next to the checked one counts
+the upstream serving only the companion as the checked model not reached. A listing check that
+agrees with another route (`Check.agrees_with`) expects what that route listed for the same
+principal; when its own route refuses the principal outright there is nothing to compare, and
+it is skipped saying so. A 2xx of a denied call is a *bypass* when the upstream got the call.
 """
 
 from __future__ import annotations
@@ -65,13 +72,14 @@ def _judge_call(kind: ProbeKind, check: Check, obs: Observation, expected: str,
     assert status is not None
     hits = obs.upstream_hits
     model_hits = [hit for hit in hits if _serves(hit, check)]
+    answer = kind.answer_for(check.variant)
 
     if 200 <= status < 300:
-        if obs.shape != kind.answer.name:
+        if obs.shape != answer.name:
             return _error(check, obs, expected, f"malformed {status}",
-                          f"HTTP {status} came with a body that is not {kind.answer.described}",
+                          f"HTTP {status} came with a body that is not {answer.described}",
                           ErrorReason.ODD_BODY)
-        if model_hits:
+        if model_hits or not kind.reaches_upstream:
             return _allowed(check, obs, expected, model_hits)
         if obs.upstream_unknown:  # without a recording upstream the answer is all there is
             if check.served_by:
@@ -79,6 +87,12 @@ def _judge_call(kind: ProbeKind, check: Check, obs: Observation, expected: str,
                               "which deployment served the call cannot be seen without a recording upstream",
                               ErrorReason.NO_UPSTREAM_CALL)
             return _allowed(check, obs, expected, [])
+        if hits and obs.companion is not None and all(obs.companion in (hit.model, hit.deployment) for hit in hits):
+            # The gateway served the allowed companion: the checked model never reached the upstream.
+            outcome = Outcome.PASS if check.expect is Expect.DENIED else Outcome.FAIL
+            message = (f"{check.title}: expected {expected}, observed {obs.companion} served instead "
+                       f"({_evidence(obs)})")
+            return Verdict(check, outcome, message, obs, expected, f"served {obs.companion} ({status})")
         if hits:
             other = ", ".join(sorted({_hit_name(hit) for hit in hits}))
             return _error(check, obs, expected, f"{status}, wrong model",
@@ -159,24 +173,37 @@ def _denial_mismatch(check: Check, obs: Observation) -> str:
 
 def _judge_listing(kind: ProbeKind, check: Check, obs: Observation, expected: str,
                    refusals: Sequence[Refusal]) -> Verdict:
-    # A listing is not a call: any answer but a 200 with a list is an ERROR, a refusal too.
-    if obs.status != 200 or obs.listed_models is None:
+    want = check.listed
+    if check.agrees_with is not None:  # what that route listed is the expected set
+        if obs.reference_models is None:
+            return _error(check, obs, expected, "no reference",
+                          f"{check.agrees_with} gave no model list to compare with", ErrorReason.NO_REFERENCE_LISTING)
+        want = frozenset(obs.reference_models)
+        expected = f"as {check.agrees_with}: {list_text(sorted(_only_checked(kind, check, want)))}"
+    want = _only_checked(kind, check, want) if want is not None else None
+    listed = obs.listed_models
+    not_found = kind.missing_status is not None and obs.status == kind.missing_status and obs.error_message is not None
+    # A listing is not a call: any answer but a 200 with a list is an ERROR, a refusal too, except
+    # a refusal of a route compared with another (nothing to compare) and a "not found" of one model.
+    if (obs.status != 200 or listed is None) and not not_found:
         if obs.status == 200:
             return _error(check, obs, expected, "odd 200",
                           f"HTTP 200 came with a body that is not {kind.answer.described}", ErrorReason.ODD_BODY)
+        if check.agrees_with is not None and _is_refusal(obs, refusals):
+            return Verdict(check, Outcome.SKIP, f"{check.title}: skipped: {kind.request_text(obs.url)} refuses "
+                           f"this key ({_evidence(obs)}), so it lists nothing to compare", obs, expected, "refused")
         why = ErrorReason.SERVER_ERROR if (obs.status or 0) >= 500 else ErrorReason.UNEXPECTED_STATUS
         return _error(check, obs, expected, f"HTTP {obs.status}",
                       f"got HTTP {obs.status} instead of {kind.answer.noun}", why)
 
-    listed = obs.listed_models
+    listed = listed if listed is not None and not not_found else []
     unique = list(dict.fromkeys(listed))  # keep the proxy's order for "extra"
     observed = list_text(sorted(unique))
     duplicates = sorted({name for name in listed if listed.count(name) > 1})
     note = f"; listed more than once: {', '.join(duplicates)}" if duplicates and not check.no_duplicates else ""
 
     parts = []
-    if check.listed is not None:
-        want = check.listed
+    if want is not None:
         missing = sorted(want - set(unique))
         extra = [name for name in unique if name not in want]
         if missing:
@@ -199,10 +226,10 @@ def _judge_listing(kind: ProbeKind, check: Check, obs: Observation, expected: st
         parts.append(f"listed more than once: {', '.join(duplicates)}")
 
     if not parts:
-        what = "listed exactly the expected models" if check.listed is not None else "the listing is as expected"
-        return Verdict(check, Outcome.PASS, f"{check.title}: {what} (HTTP 200{note})", obs, expected, observed)
+        what = "listed exactly the expected models" if want is not None else "the listing is as expected"
+        return Verdict(check, Outcome.PASS, f"{check.title}: {what} (HTTP {obs.status}{note})", obs, expected, observed)
     return Verdict(check, Outcome.FAIL,
-                   f"{check.title}: {'; '.join(parts)} (HTTP 200 listed {observed}{note})",
+                   f"{check.title}: {'; '.join(parts)} (HTTP {obs.status} listed {observed}{note})",
                    obs, expected, observed)
 
 
@@ -221,6 +248,18 @@ def _judge_admin(kind: ProbeKind, check: Check, obs: Observation, expected: str,
         return _error(check, obs, expected, f"HTTP {status}", f"HTTP {status} is {what}", why)
     outcome = Outcome.PASS if seen == expected else Outcome.FAIL
     return _judged(check, obs, outcome, expected, seen)
+def _only_checked(kind: ProbeKind, check: Check, names: frozenset[str]) -> frozenset[str]:
+    """`names` as one model's check sees them: a kind that lists one model at a time (a retrieve
+    route) is about its checked model only."""
+    if kind.takes_model and check.model is not None:
+        return names & {check.model}
+    return names
+
+
+def _is_refusal(obs: Observation, refusals: Sequence[Refusal]) -> bool:
+    """Whether `obs` is one of the gateway's refusals (its status, its error shape and type)."""
+    return obs.status is not None and obs.shape == SHAPE_ERROR and any(
+        refusal.accepts(obs.status, obs.error_type) for refusal in refusals)
 
 
 _Rule = Callable[[ProbeKind, Check, Observation, str, Sequence[Refusal]], Verdict]

@@ -27,6 +27,7 @@ from harness.gateways import registry
 from harness.gateways.base import AdminClient, Gateway, Handles, ProvisionError
 from harness.model.check import Check
 from harness.oracle.explicit import checks_for
+from harness.oracle.sweep import sweep_checks
 from harness.common.abandonable import ConnectionGuard
 from harness.common.log import Log
 from harness.engine.events import (
@@ -41,11 +42,13 @@ from harness.common.redact import Redactor, shareable_path
 from harness.model.reasons import NotRunReason
 from harness.model.results import EVIDENCE_RESPONSE_ONLY, RunResult, ScenarioResult
 from harness.model.proxy import ProxySpec
+from harness.model.routes import RouteCoverage, coverage_of
 from harness.model.scenario import Scenario
 from harness.targets.base import Endpoint, ModelSpec, Target
 from harness.targets.errors import EnvironmentBuildError, ReleaseError, TargetError
 from harness.targets import spec as target_spec
 from harness.judge import judge
+from harness.probes.registry import covered_routes
 
 if TYPE_CHECKING:
     from harness.targets.attach import AttachOptions
@@ -142,6 +145,8 @@ class ScenarioRunner:
     #: were dated (recorded even when the proxy then did not start)
     substitutions: tuple[str, ...] = ()
     deps_dating: str | None = None
+    #: how much of the first proxy's model-bearing surface the probe kinds cover (None: not read yet)
+    routes: RouteCoverage | None = None
     watch_limits: WatchLimits = field(default_factory=WatchLimits)
     target_factory: TargetFactory | None = None
     #: the gateway of the target spec (default: the one it names): its admin client, liveness
@@ -242,6 +247,7 @@ class ScenarioRunner:
         result.evidence = self.evidence
         result.substitutions = list(self.substitutions) or None
         result.deps_dating = self.deps_dating
+        result.routes = result.routes or self.routes
         result.finish()
 
     def run(self, scenario: Scenario) -> ScenarioResult:
@@ -290,8 +296,8 @@ class ScenarioRunner:
         try:
             with ProxyWatch(endpoint.base_url, self.gateway.liveness_path, limits, self._say(scenario.id),
                             subject=scenario.id) as watch:
-                checks = watch.run("preparing", guard,  # reads which features the proxy has
-                                   lambda: self._with_skips(checks, adapter, scenario))
+                checks = watch.run("preparing", guard,  # reads which features and routes the proxy has
+                                   lambda: self._with_skips(self._swept(checks, adapter, scenario), adapter, scenario))
                 if all(check.skip_reason for check in checks):
                     verdicts = [judge(check, None, refusals=refusals) for check in checks]
                 else:
@@ -363,6 +369,15 @@ class ScenarioRunner:
         """The gateway's admin client for `endpoint`, its calls abandonable through `guard`."""
         return self.gateway.admin(endpoint, self.redactor, self._say(scenario_id),
                                   transport=_transport(guard, endpoint))
+
+    def _swept(self, checks: list[Check], adapter: AdminClient, scenario: Scenario) -> list[Check]:
+        """`checks` and the sweep's (`harness.oracle.sweep`) on the routes the proxy has; the first
+        proxy's route coverage is kept for the results document."""
+        capabilities = adapter.capabilities()
+        inventory = getattr(capabilities, "model_routes", None)  # a gateway may not know its routes
+        if inventory is not None and self.routes is None:
+            self.routes = coverage_of(inventory, covered_routes(), getattr(capabilities, "routes_source", None))
+        return sweep_checks(scenario, checks, inventory)
 
     @staticmethod
     def _with_skips(checks: list[Check], adapter: AdminClient, scenario: Scenario) -> list[Check]:

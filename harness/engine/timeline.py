@@ -26,8 +26,9 @@ from harness.model.observation import Observation
 from harness.model.scenario import Scenario
 from harness.model.steps import CHANGE_TYPES, RemoveRowStep, WaitStep, change_ids
 from harness.model.verdict import Outcome, Verdict
+from harness.engine.probing import probe_written_then_swept
 from harness.probes.registry import default_kind
-from harness.probes.run import read_body, run_probes
+from harness.probes.run import read_body
 from harness.targets.base import Endpoint
 
 T = TypeVar("T")
@@ -100,10 +101,12 @@ class Timeline:
             return  # skipped when the verdicts are collected
         answered = Tally("probes", "answered")
         step = "probing" if name is None else f"probing round {name} of"
-        observations = self._watched(step, lambda: run_probes(self.endpoint, self.handles.keys, checks, self.redactor,
-                                                              guard=self.guard, tally=answered),
-                                     progress=lambda: answered)
-        for check in checks:
+        # the written checks, then the sweep's (those a written check already settled come back skipped)
+        probed, observations = self._watched(
+            step, lambda: probe_written_then_swept(self.endpoint, self.handles.keys, checks, self.redactor,
+                                                   self.gateway.refusals, guard=self.guard, tally=answered),
+            progress=lambda: answered)
+        for check in probed:
             self._verdicts[check.id] = judge(check, observations.get(check.id), refusals=self.gateway.refusals)
 
     def _change(self, change_id: str, step: object) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from harness.model.routes import ModelRoute
     from harness.model.scenario import Scenario
 
 
@@ -80,7 +81,15 @@ class Handles(Protocol):
 
 
 class Capabilities(Protocol):
-    """What the running proxy offers (read from it, not from a version table)."""
+    """What the running proxy offers (read from it, not from a version table).
+
+    `model_routes` is its model-bearing surface (`harness.model.routes`): every operation of its
+    own API description on which a model can be named, and `routes_source` where that was read.
+    A gateway that cannot tell gives none (the sweep then has no routes to try).
+    """
+
+    model_routes: tuple[ModelRoute, ...]
+    routes_source: str
 
     def missing_for(self, scenario: Scenario) -> list[str]:
         """Reasons the scenario cannot be provisioned faithfully on this proxy (empty: fine)."""

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from harness.common.redact import Redactor
     from harness.model.refusal import Refusal
     from harness.model.proxy import ProxySettings
+    from harness.model.routes import ModelRoute
     from harness.model.scenario import ModelSpec, Scenario
     from harness.model.target import TargetSpec
     from harness.targets.attach import AttachOptions

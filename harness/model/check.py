@@ -19,6 +19,10 @@ baselines name them (exactly, or with `*` patterns):
   (`scn::svc::chat::gpt-4o::query-model`). A check without a variant keeps the id it had before
   variants existed, and its results.json document has no `variant` key.
 
+A listing check may hold, instead of the set it expects, the route whose listing it must agree
+with (`agrees_with`, e.g. `/v1/models`): what that route lists for the same principal is its
+expected set, read when both were probed (absent from the document when unset, as `variant`).
+
 Reading an id back needs its kind: for a kind that takes a model the fourth segment is the
 model, for one that does not it is the variant. No segment contains `::` (the scenario schema
 refuses it in names; `Check` refuses it in a variant).
@@ -45,7 +49,7 @@ class Expect(str, Enum):
 
 #: Check fields that are new since check documents were first written: absent while unset.
 OPTIONAL_FIELDS = ("variant", "round", "served_by", "deployments", "includes", "excludes", "no_wildcards",
-                   "no_duplicates", "denial_status", "denial_type", "denial_message", "because")
+                   "no_duplicates", "denial_status", "denial_type", "denial_message", "because", "agrees_with")
 #: Of those, the sets (serialized sorted, so documents are diffable).
 SET_FIELDS = ("listed", "served_by", "deployments", "includes", "excludes")
 
@@ -109,6 +113,7 @@ class Check:
     denial_type: str | None = None
     denial_message: str | None = None
     because: str | None = None
+    agrees_with: str | None = None  # a listing check: the route whose listing is its expected set
 
     def __post_init__(self) -> None:
         if self.variant is not None and (not self.variant or "::" in self.variant):
@@ -124,7 +129,7 @@ class Check:
         if self.expect in (Expect.ACCEPTED, Expect.REFUSED):
             return Judgement.ADMIN
         if self.listed is not None or self.includes is not None or self.excludes is not None \
-                or self.no_wildcards or self.no_duplicates:
+                or self.no_wildcards or self.no_duplicates or self.agrees_with is not None:
             return Judgement.LISTING
         return Judgement.CALL
 
@@ -176,7 +181,11 @@ def standard_title(check: Check) -> str:
     `… (round <name>)`.
     """
     judgement = check.judgement
-    if judgement is Judgement.LISTING:
+    if judgement is Judgement.LISTING and check.agrees_with is not None and check.model is not None:
+        sentence = f"{check.principal} lists {check.model} only if {check.agrees_with} does"
+    elif judgement is Judgement.LISTING and check.agrees_with is not None:
+        sentence = f"{check.principal} lists what {check.agrees_with} lists"
+    elif judgement is Judgement.LISTING:
         sentence = f"{check.principal} {_listing_words(check)}"
     elif judgement is Judgement.ADMIN:
         verb = "is accepted" if check.expect is Expect.ACCEPTED else "is refused"

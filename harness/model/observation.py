@@ -59,6 +59,11 @@ class Observation:
     `upstream_hits` are the fake provider's records carrying this probe's `marker` (set only
     for kinds whose requests are meant to reach the upstream).
     `probe` and `variant` are those of the checks it serves (`harness.model.check`).
+    `companion` is the other model a request named next to the checked one (an allowed model in
+    the body while the checked one is in the query string, ...): the upstream serving it is no
+    evidence of access to the checked model. `reference_models` is what the route a listing
+    check agrees with (`Check.agrees_with`) listed for the same principal. The three are absent
+    from the document when unset.
     """
 
     probe: str
@@ -79,6 +84,8 @@ class Observation:
     #: False: no recording upstream was behind the proxy, so `upstream_hits` says nothing (a url
     #: target without one); absent (None): the upstream's record is part of the evidence
     upstream_observed: bool | None = None
+    companion: str | None = None
+    reference_models: list[str] | None = None
 
     @property
     def upstream_unknown(self) -> bool:
@@ -87,4 +94,4 @@ class Observation:
 
     @model_serializer(mode="wrap")
     def _without_unset_variant(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return omit_unset(handler(self), "variant", "upstream_observed")
+        return omit_unset(handler(self), "variant", "upstream_observed", "companion", "reference_models")

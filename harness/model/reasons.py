@@ -68,3 +68,5 @@ class ErrorReason(str, Enum):
     NO_UPSTREAM_CALL = "no_upstream_call"
     #: a refusal that came after the upstream was called (a denial must not reach the provider)
     UPSTREAM_CALLED_AFTER_REFUSAL = "upstream_called_after_refusal"
+    #: a listing compared with another route, and that route gave no list to compare with
+    NO_REFERENCE_LISTING = "no_reference_listing"

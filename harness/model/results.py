@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, computed_field, field_serializer
 import harness
 from harness.model.check import SET_FIELDS, Check
 from harness.model.reasons import ErrorReason, NotRunReason
+from harness.model.routes import RouteCoverage
 from harness.model.target import deps_of, target_kind_of
 from harness.common.redact import redact_key, redact_machine_paths, redact_strings
 from harness.model.verdict import Outcome, Verdict, error_verdict, skipped_verdict
@@ -157,10 +158,12 @@ class RunResult(BaseModel):
     released because it did not start with today's: why today's did not),
     `substitutions` (what was installed in place of what the release pins, because the package
     index does not serve it: one line each; absent = installed as published), `deps_dating`
-    (with dependencies as released: which dating of them worked) and
+    (with dependencies as released: which dating of them worked),
     `evidence` (`response-only` when no recording upstream was behind the proxy, so no verdict
     could check what reached the provider: weaker evidence, said in every report; absent: the
-    upstream's record backs every allowed and denied).
+    upstream's record backs every allowed and denied) and
+    `routes` (how much of the proxy's model-bearing surface the probe kinds cover, read from the
+    first proxy's OpenAPI document; absent when no proxy gave one).
     """
 
     schema_version: str = SCHEMA_VERSION
@@ -176,6 +179,7 @@ class RunResult(BaseModel):
     evidence: str | None = None
     substitutions: list[str] | None = None
     deps_dating: str | None = None
+    routes: RouteCoverage | None = None
     started_at: str
     finished_at: str | None = None
     machine: Machine
@@ -242,7 +246,7 @@ def merge_results(runs: Sequence[RunResult]) -> RunResult:
     The same document whatever order the runs come in: they are taken in order of their start
     (then run id). The merged document has the first run's id, machine and harness version,
     the earliest start and the latest end; the gateway, target kind, proxy version, image
-    digest, dependency mode and evidence of the first run that recorded one; and one result per scenario
+    digest, dependency mode, evidence and route coverage of the first run that recorded one; and one result per scenario
     id, sorted by id (the first run's that has it: with `--dist load` a scenario may have run
     on several workers). Raises ValueError for no runs, or runs of different targets (their
     verdicts are not about the same thing).
@@ -277,6 +281,7 @@ def merge_results(runs: Sequence[RunResult]) -> RunResult:
         evidence=first_recorded("evidence"),
         substitutions=first_recorded("substitutions"),
         deps_dating=first_recorded("deps_dating"),
+        routes=first_recorded("routes"),
         started_at=first.started_at,
         finished_at=max(finished) if finished else None,
         machine=first.machine.model_copy(),

@@ -26,6 +26,7 @@ from pydantic import ConfigDict, Field, PrivateAttr
 from harness.model.expectations import Expectation, Expectations
 from harness.model.proxy import DeploymentSpec, ModelSpec, ProxySettings, ProxySpec, default_upstream_model
 from harness.model.steps import RoundStep, Step
+from harness.model.sweep import SweepDecl
 from harness.model.world import (  # noqa: F401 - the language's names, importable from here as before
     DECLARED_MODEL_PATTERN,
     MAX_ACCESS_GROUPS,
@@ -176,6 +177,14 @@ class Scenario(Strict):
         default=None, max_length=MAX_STEPS,
         description="A timeline instead of `expect`: rounds of expectations, changes and waits, in order.",
     )
+    sweep: bool | SweepDecl = Field(
+        default=True,
+        description=(
+            "The sweep: every model a key cannot call is also tried on every model-bearing route the "
+            "proxy exposes (and every listing route compared with `GET /v1/models`). On by default; "
+            "`false` turns it off, a mapping narrows it (`only`) or widens it (`can_call`)."
+        ),
+    )
 
     _path: Path | None = PrivateAttr(default=None)
     _gateway: str | None = PrivateAttr(default=None)
@@ -207,6 +216,13 @@ class Scenario(Strict):
     def model_names(self) -> list[str]:
         """Declared model names, in scenario order."""
         return [m.name for m in self.models]
+
+    @property
+    def sweep_settings(self) -> SweepDecl | None:
+        """The sweep as settings, None when the scenario turned it off (`sweep: false`)."""
+        if self.sweep is False:
+            return None
+        return self.sweep if isinstance(self.sweep, SweepDecl) else SweepDecl()
 
     def model_specs(self) -> list[ModelSpec]:
         """The models the proxy's configuration serves (team-only models are added later)."""

@@ -50,6 +50,8 @@ class Verdict:
 
 def expected_text(check: Check) -> str:
     """The short form of what a check expects: `allowed`, `denied` or `[a, b]`."""
+    if check.judgement is Judgement.LISTING and check.agrees_with is not None:
+        return f"as {check.agrees_with}"
     if check.judgement is Judgement.LISTING:
         parts = [list_text(sorted(check.listed))] if check.listed is not None else []
         if check.includes:

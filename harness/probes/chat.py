@@ -2,6 +2,7 @@
 
 Allowed means a chat completion came back and the fake upstream received the call for that
 model; the marker in the message text lets the upstream attribute the call to this probe.
+The same request goes to the unversioned `/chat/completions` when a check's variant names it.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.model.check import Judgement
+from harness.probes.bodies import MAX_TOKENS, chat_body
 from harness.probes.kind import ProbeAsk, ProbeKind, ProbeRequest
 from harness.probes.shapes import COMPLETION
-from harness.targets.upstream import marker_text
 
-MAX_TOKENS = 5  # the fake upstream answers anyway; a real one would bill for tokens
+__all__ = ["KIND", "MAX_TOKENS", "ChatKind"]
 
 
 @dataclass(frozen=True)
@@ -22,14 +23,7 @@ class ChatKind(ProbeKind):
 
     def request(self, ask: ProbeAsk) -> ProbeRequest:
         """The smallest chat call that names the model and carries the marker in its text."""
-        text = f"gateconform access probe {marker_text(ask.marker)}: reply with ok"
-        body = {
-            "model": ask.model,
-            "messages": [{"role": "user", "content": text}],
-            "max_tokens": MAX_TOKENS,
-            "stream": False,
-        }
-        return ProbeRequest(self.method, self.path, json=body)
+        return ProbeRequest(self.method, self.route_of(ask.variant), json=chat_body(ask.model, ask.marker))
 
 
 KIND = ChatKind(
@@ -37,6 +31,7 @@ KIND = ChatKind(
     judgement=Judgement.CALL,
     method="POST",
     path="/v1/chat/completions",
+    routes=("/v1/chat/completions", "/chat/completions"),
     takes_model=True,
     answer=COMPLETION,
     shapes=(COMPLETION,),

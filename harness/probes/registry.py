@@ -12,11 +12,23 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from harness.model.check import Judgement, word_checks
-from harness.probes import admin, chat, list_models
+from harness.model.routes import route_key
+from harness.probes import (
+    admin, audio, chat, completions, embeddings, generate_content, images, interactions, list_models, messages,
+    model_group_info, model_info, model_utils, moderations, ocr, passthrough, path_model, query_model, realtime,
+    rerank, responses, retrieve_model, videos,
+)
 from harness.probes.kind import ProbeKind
 
-#: In registration order, which is the order reports and messages list kinds in.
-BUILT_IN: tuple[ProbeKind, ...] = (list_models.KIND, chat.KIND, admin.KIND)
+#: In registration order, which is the order reports and messages list kinds in: today's two
+#: first, then the rest of the request surface (calls, then listings), then the timeline's admin calls.
+BUILT_IN: tuple[ProbeKind, ...] = (
+    list_models.KIND, chat.KIND,
+    *query_model.KINDS, path_model.KIND, completions.KIND, embeddings.KIND, responses.KIND, messages.KIND,
+    generate_content.KIND, interactions.KIND, images.KIND, audio.KIND, moderations.KIND, rerank.KIND, ocr.KIND,
+    videos.KIND, realtime.KIND, *model_utils.KINDS, passthrough.KIND,
+    model_info.KIND, model_group_info.KIND, retrieve_model.KIND, admin.KIND,
+)
 
 _KINDS: dict[str, ProbeKind] = {}
 
@@ -85,6 +97,21 @@ def reaches_upstream(name: str) -> bool:
     its hits are evidence worth showing (False for a kind nobody registered)."""
     kind = _KINDS.get(name)
     return kind is not None and kind.reaches_upstream
+
+
+def covered_routes() -> set[tuple[str, str]]:
+    """Every route some registered kind probes, as `harness.model.routes.route_key`s."""
+    return {route_key(kind.method, route) for kind in _KINDS.values() for route in kind.all_routes}
+
+
+def route_owner(method: str, route: str) -> tuple[ProbeKind, str | None] | None:
+    """The registered kind that probes `method route` and the check variant that names it, or None."""
+    wanted = route_key(method, route)
+    for kind in _KINDS.values():
+        for own in kind.all_routes:
+            if route_key(kind.method, own) == wanted:
+                return kind, kind.variant_of(own)
+    return None
 
 
 def default_kind(judgement: Judgement) -> ProbeKind:

@@ -6,6 +6,12 @@ its probe kind's (`harness.probes.registry`); this module sends them concurrentl
 what came back. Each request carries a unique marker so the fake upstream's hits can be
 attributed to exactly one probe, even though probes run concurrently. An Observation records
 what was seen and nothing else; judging it is `harness.judge`'s job.
+
+Two kinds of checks need more than their own request. A kind that names a second, allowed model
+next to the checked one (`needs_companion`) gets the principal's first allowed model (the model
+of its first `expect: allowed` check). A listing check that agrees with another route
+(`Check.agrees_with`) gets that route's listing for the same principal as its observation's
+`reference_models`; the reference is requested too when no check asked for it.
 """
 
 from __future__ import annotations
@@ -19,11 +25,11 @@ from typing import Mapping, Sequence
 
 import httpx
 
-from harness.model.check import Check
+from harness.model.check import Check, Expect
 from harness.common.abandonable import ConnectionGuard, Tally
 from harness.common.redact import Redactor
-from harness.probes.kind import BodyShape, ProbeAsk, ProbeKind
-from harness.probes.registry import find
+from harness.probes.kind import BodyShape, ProbeAsk, ProbeKind, ProbeRequest
+from harness.probes.registry import find, route_owner
 from harness.targets.base import Endpoint
 from harness.targets.upstream import MARKER_HEADER
 from harness.model.observation import SHAPE_EMPTY, SHAPE_ERROR, SHAPE_NOT_JSON, SHAPE_OTHER_JSON, Observation
@@ -55,6 +61,7 @@ def run_probes(
     guard: ConnectionGuard | None = None,
     tally: Tally | None = None,
     transport: httpx.BaseTransport | None = None,
+    companions: Mapping[str, str] | None = None,
 ) -> dict[str, Observation]:
     """Observe every non-skipped check; returns observations keyed by `check.id`.
 
@@ -64,8 +71,10 @@ def run_probes(
     before any response text is kept.
 
     With a `guard` (see `harness.engine.watch`), requests it abandons, and those not yet sent,
-    end with its reason as their transport error. `tally` counts the answered requests.
+    end with its reason as their transport error. `tally` counts the answered requests (its
+    total grows by this call's requests).
     `transport` replaces the network (an `httpx.MockTransport` in unit tests); a guard's wins.
+    `companions` (principal → an allowed model) default to `companions_of(checks)`.
     """
     concurrency = max(1, concurrency)
     redactor.add(endpoint.master_key)
@@ -75,20 +84,31 @@ def run_probes(
     nonce = secrets.token_hex(4)  # keeps markers unique across runs sharing one upstream
     requests: dict[_RequestKey, _Request] = {}
     check_to_request: dict[str, _RequestKey] = {}
+    companions = companions_of(checks) if companions is None else companions
+
+    def request_for(kind: ProbeKind, principal: str, model: str | None, variant: str | None) -> _RequestKey:
+        request_key = (kind.name, principal, model, variant)
+        if request_key not in requests:
+            marker = f"gc-{nonce}-{len(requests) + 1}"
+            companion = companions.get(principal) if kind.needs_companion else None
+            requests[request_key] = _Request(kind, ProbeAsk(principal, model, marker, variant, companion))
+        return request_key
+
+    references: dict[_RequestKey, _RequestKey] = {}  # an agreeing listing's request → its reference's
     for check in checks:
         kind = find(check.probe)
         if check.skip_reason is not None or kind is None or not kind.sent_by_probes:
             continue
         model = check.model if kind.takes_model else None
-        request_key = (kind.name, check.principal, model, check.variant)
-        if request_key not in requests:
-            marker = f"gc-{nonce}-{len(requests) + 1}"
-            requests[request_key] = _Request(kind, ProbeAsk(check.principal, model, marker, check.variant))
+        request_key = request_for(kind, check.principal, model, check.variant)
         check_to_request[check.id] = request_key
+        owner = route_owner("GET", check.agrees_with) if check.agrees_with is not None else None
+        if owner is not None:
+            references[request_key] = request_for(owner[0], check.principal, None, owner[1])
 
     observations: dict[_RequestKey, Observation] = {}
     if tally is not None:
-        tally.total = len(requests)
+        tally.total += len(requests)  # a scenario probed in rounds counts every round's
     if requests:
         base_url = endpoint.base_url.rstrip("/")
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -113,8 +133,20 @@ def run_probes(
             time.sleep(settle_s)
         for obs, marker in marked:
             obs.upstream_hits = endpoint.upstream.hits(marker)
+        for request_key, reference_key in references.items():
+            reference = observations[reference_key].listed_models
+            observations[request_key].reference_models = list(reference) if reference is not None else None
 
     return {check_id: observations[request_key] for check_id, request_key in check_to_request.items()}
+
+
+def companions_of(checks: Sequence[Check]) -> dict[str, str]:
+    """Each principal's first allowed model (its first `expect: allowed` check's), in check order."""
+    found: dict[str, str] = {}
+    for check in checks:
+        if check.expect is Expect.ALLOWED and check.model is not None:
+            found.setdefault(check.principal, check.model)
+    return found
 
 
 def _observe(
@@ -138,6 +170,7 @@ def _observe(
         variant=ask.variant,
         # the upstream's record (empty or not) says nothing when no recording upstream is behind the proxy
         upstream_observed=False if kind.reaches_upstream and not endpoint.upstream_observed else None,
+        companion=ask.companion,
     )
     if not key:
         obs.transport_error = NOT_PROVISIONED
@@ -149,8 +182,7 @@ def _observe(
     headers = {**kind.auth_headers(key), MARKER_HEADER: ask.marker, **wire.headers}
     started = time.perf_counter()
     try:
-        response = client.request(wire.method, wire.path, headers=headers, params=dict(wire.params) or None,
-                                  json=wire.json)
+        response = _send(client, wire, headers)
         content = response.content
     except httpx.TimeoutException as exc:
         obs.transport_error = f"timeout after {timeout:g}s ({type(exc).__name__})"
@@ -160,7 +192,7 @@ def _observe(
         obs.transport_error = redactor.redact(f"probe failed: {type(exc).__name__}: {exc}")
     else:
         obs.status = response.status_code
-        read_body(obs, content, redactor, kind.shapes)
+        read_body(obs, content, redactor, kind.shapes, response.headers.get("content-type", ""))
         if tally is not None:
             tally.add()
     finally:
@@ -174,15 +206,52 @@ def _observe(
     return obs
 
 
-def read_body(obs: Observation, content: bytes, redactor: Redactor, shapes: Sequence[BodyShape]) -> None:
-    """Fill excerpt, shape and error fields from a response body; `shapes` read the rest."""
+def _send(client: httpx.Client, wire: ProbeRequest, headers: dict[str, str]) -> httpx.Response:
+    """Send `wire`; once more when a kept-alive connection turns out closed before any answer.
+
+    A proxy closes a connection after some errors (an unhandled exception's 500); the pool may
+    hand that connection to the next probe before it sees the close. That probe never got an
+    answer, so sending it again on a fresh connection observes what it should have.
+    """
+    params = dict(wire.params) or None
+    for attempt in (1, 2):
+        try:
+            if wire.files:  # a multipart form: its fields and files instead of a JSON body
+                return client.request(wire.method, wire.path, headers=headers, params=params,
+                                      data=dict(wire.form), files=dict(wire.files))
+            return client.request(wire.method, wire.path, headers=headers, params=params, json=wire.json)
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            if attempt == 2 or not _closed_before_answer(exc):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _closed_before_answer(exc: httpx.HTTPError) -> bool:
+    """A reset or an empty reply: the connection died before the proxy said anything."""
+    text = str(exc).lower()
+    return "reset by peer" in text or "without sending" in text or "server disconnected" in text
+
+
+def read_body(obs: Observation, content: bytes, redactor: Redactor, shapes: Sequence[BodyShape],
+               content_type: str = "") -> None:
+    """Fill excerpt, shape and error fields from a response body; `shapes` read the rest.
+
+    A body that is not JSON is offered to the shapes that read raw bytes (audio); an event
+    stream (`data: {...}` lines) is read as its first event.
+    """
+    if not _is_text(content_type):
+        obs.body_excerpt = f"<{len(content)} bytes of {content_type.split(';', 1)[0].strip() or 'binary data'}>"
+        raw = next((shape for shape in shapes if shape.read_raw is not None and shape.read_raw(content, content_type)),
+                   None)
+        obs.shape = raw.name if raw is not None else (SHAPE_EMPTY if not content else SHAPE_NOT_JSON)
+        return
     text = content.decode("utf-8", errors="replace")
     obs.body_excerpt = excerpt(redactor.redact(text))
     if not text.strip():
         obs.shape = SHAPE_EMPTY
         return
     try:
-        body = json.loads(text)
+        body = json.loads(_first_event(text))
     except ValueError:
         obs.shape = SHAPE_NOT_JSON
         return
@@ -191,6 +260,8 @@ def read_body(obs: Observation, content: bytes, redactor: Redactor, shapes: Sequ
     if not isinstance(body, dict):
         return
     error = body.get("error")
+    if error is False:  # `"error": false` says there was none (a token counter's answer)
+        error = None
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         obs.error_message = redactor.redact(error["message"])
         if error.get("type") is not None:
@@ -208,6 +279,22 @@ def read_body(obs: Observation, content: bytes, redactor: Redactor, shapes: Sequ
         if shape.read(body, obs):
             obs.shape = shape.name
             return
+
+
+def _is_text(content_type: str) -> bool:
+    """Whether a body of `content_type` is text to keep (JSON, an event stream, plain text, or unsaid)."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return not kind or kind.startswith("text/") or "json" in kind or kind.endswith("+xml")
+
+
+def _first_event(text: str) -> str:
+    """The JSON of an event stream's first `data:` line; `text` itself when it is not a stream."""
+    if not text.lstrip().startswith("data:"):
+        return text
+    for line in text.splitlines():
+        if line.startswith("data:") and line[5:].strip() not in ("", "[DONE]"):
+            return line[5:].strip()
+    return text
 
 
 def excerpt(text: str, limit: int = EXCERPT_LIMIT) -> str:

@@ -16,6 +16,7 @@ from harness.engine.grouping import proxy_group
 from harness.oracle.explicit import checks_for
 from harness.pytest.items import ScenarioCheckItem
 from harness.pytest.options import SCENARIO_GLOBS
+from harness.pytest.sweep_items import SweepItem, sweep_item_name
 from harness.scenario.loader import ScenarioError, load_scenario
 
 
@@ -57,3 +58,9 @@ class ScenarioFile(pytest.File):
             item = ScenarioCheckItem.from_parent(self, name=check.title, scenario=scenario, check=check)
             item.add_marker(group)
             yield item
+        if scenario.sweep_settings is not None:  # its checks come once the proxy told its routes
+            for key in (k for k in scenario.keys if k.name in scenario.expect):
+                sweep = SweepItem.from_parent(self, name=sweep_item_name(key.name), scenario=scenario,
+                                              principal=key.name)
+                sweep.add_marker(group)
+                yield sweep

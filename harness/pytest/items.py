@@ -90,15 +90,15 @@ class ScenarioCheckItem(pytest.Item):
         return f"{error}\n  expectation: {self.yaml_location} ({fields})"
 
 
-def as_verdict_report(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> pytest.TestReport:
+def as_verdict_report(item: Any, call: pytest.CallInfo[None], report: pytest.TestReport) -> pytest.TestReport:
     """Word a check's report in the scenario's terms instead of the plugin's code.
 
     A verdict is reported as its evidence text, not a traceback, in setup (error) as in call
     (failure); its first line, the verdict sentence, is the short message. A skip is located
     at the expectation's YAML line, not at the plugin line that skipped it.
     """
-    if not isinstance(item, ScenarioCheckItem):
-        return report
+    if not isinstance(item, ScenarioCheckItem) and not hasattr(item, "failure_text"):
+        return report  # neither a check nor the sweep of a key (`harness.pytest.sweep_items`)
     excinfo = call.excinfo
     if excinfo is not None and isinstance(excinfo.value, (CheckFailed, CheckErrored)):
         report.longrepr = _VerdictRepr(item.failure_text(excinfo.value), item.location[0], item.expectation_line)

@@ -1,7 +1,8 @@
 """The Markdown summary: what to paste into a GitHub issue or PR comment.
 
-Target and counts, the failing checks as a short table, then per scenario that did not pass
-its verdict sentences, the command to rerun it and its YAML folded in `<details>`.
+Target and counts, the failing checks as a short table naming the route of each (bypasses
+first), then per scenario that did not pass its verdict sentences, the command to rerun it and
+its YAML folded in `<details>`, and last the route coverage with the routes no probe covers.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import html
 import re
 import shlex
 
-from harness.report.view import ReportView, ScenarioView, build_view
+from harness.report.routes_view import BYPASS
+from harness.report.view import Evidence, ReportView, ScenarioView, build_view
 from harness.model.results import RunResult
 
-_ICON = {"pass": "✅", "fail": "❌", "error": "⚠️", "skip": "⏭️"}
+_ICON = {"pass": "✅", "fail": "❌", "error": "⚠️", "skip": "⏭️", BYPASS: "🚨"}
 _TABLE_LIMIT = 50  # rows of the failing-checks table; an issue comment has to stay readable
 
 
@@ -54,7 +56,14 @@ def render_markdown(result: RunResult) -> str:
         if scenario.overall in ("fail", "error"):
             lines += _scenario_section(scenario, view)
     lines += _passed_list(view)
+    lines += _coverage(view)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _label(evidence: Evidence) -> str:
+    """`🚨 bypass`, `❌ fail`, `⚠️ error`."""
+    word = BYPASS if evidence.bypass else evidence.outcome
+    return f"{_ICON[word]} {word}"
 
 
 def _header(view: ReportView) -> list[str]:
@@ -86,10 +95,10 @@ def _failing_table(view: ReportView) -> list[str]:
         if view.overall == "pass":
             return ["Every check passed.", ""]
         return []
-    lines = ["| | scenario | check | expected | observed |", "|---|---|---|---|---|"]
+    lines = ["| | scenario | check | route | expected | observed |", "|---|---|---|---|---|---|"]
     for scenario, evidence in failing[:_TABLE_LIMIT]:
         lines.append(
-            f"| {_ICON[evidence.outcome]} {evidence.outcome} | {_cell(scenario.id)} | {_cell(evidence.title)} "
+            f"| {_label(evidence)} | {_cell(scenario.id)} | {_cell(evidence.title)} | {_cell(_code(evidence.probe))} "
             f"| {_cell(evidence.expected)} | {_cell(evidence.observed)} |"
         )
     if len(failing) > _TABLE_LIMIT:
@@ -108,7 +117,8 @@ def _scenario_section(scenario: ScenarioView, view: ReportView) -> list[str]:
     if scenario.error:
         lines += _details("The scenario could not run (error and log tail)", _fence(scenario.error, "text"))
     for evidence in scenario.failing:
-        lines.append(f"- {_ICON[evidence.outcome]} {_text(evidence.message)}")
+        route = f" ({_code(evidence.probe)})" if evidence.status is not None else ""  # a request was made
+        lines.append(f"- {_ICON[BYPASS if evidence.bypass else evidence.outcome]} {_text(evidence.message)}{route}")
     if scenario.failing:
         lines.append("")
     if scenario.path:
@@ -127,3 +137,15 @@ def _passed_list(view: ReportView) -> list[str]:
         return []
     items = [f"{_ICON[s.overall]} {_code(s.id)}" for s in rest]
     return [f"Also run: {', '.join(items)}", ""]
+
+
+def _coverage(view: ReportView) -> list[str]:
+    """`Route coverage: 76% (63 of 83 model-bearing routes)`, the uncovered routes folded."""
+    coverage = view.coverage
+    if coverage is None:
+        return []
+    lines = [f"Route coverage: {coverage.percent_text}", ""]
+    if coverage.uncovered:
+        items = "\n".join(f"- {_code(u.route)} ({u.family}): {_text(u.reason)}" for u in coverage.uncovered)
+        lines += _details(f"{len(coverage.uncovered)} model-bearing routes no probe kind covers", items)
+    return lines

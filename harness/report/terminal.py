@@ -1,4 +1,9 @@
-"""The run's verdicts in the terminal: one compact table per scenario, failures first, then counts."""
+"""The run's verdicts in the terminal: one compact table per scenario, failures first, then counts.
+
+A scenario's table lists its written checks and sums up the sweep's per principal × model (one row
+each, `harness.report.terminal_routes`); every route not as expected is named below it, bypasses
+first. The run ends with its counts and its route coverage.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,9 @@ from harness.gateways import registry
 from harness.model.reasons import ErrorReason
 from harness.model.results import RunResult
 from harness.report.wording import evidence_note, install_notes
+from harness.oracle.sweep import SWEEP
+from harness.report.routes_view import route_rows
+from harness.report.terminal_routes import print_coverage, print_route_findings, row_state, row_title
 
 OUTCOME_STYLE = {"fail": "bold red", "error": "bold magenta", "skip": "yellow", "pass": "green"}
 _OUTCOME_ORDER = {"fail": 0, "error": 1, "skip": 2, "pass": 3}
@@ -43,18 +51,25 @@ def print_verdicts(result: RunResult, out: Console) -> None:
         for column in ("verdict", "check", "expected", "observed"):
             table.add_column(column, overflow="fold")
         verdicts = sorted(scenario.verdicts, key=lambda v: _OUTCOME_ORDER.get(v.outcome.value, 9))
-        for verdict in verdicts:
+        written = [v for v in verdicts if v.check.oracle != SWEEP]
+        rows = route_rows(list(scenario.verdicts))
+        for verdict in written:
             outcome = verdict.outcome.value
             table.add_row(
                 f"[{OUTCOME_STYLE[outcome]}]{outcome.upper()}[/]",
                 escape(verdict.title), escape(shorten(verdict.expected)), escape(shorten(verdict.observed)),
             )
+        for row in rows:
+            state = row_state(row)
+            table.add_row(f"[{OUTCOME_STYLE.get(state, 'bold red')}]{state.upper()}[/]", escape(row_title(row)),
+                          escape(row.expected), escape(row.summary))
         out.print(table)
         if scenario.error:
             first = first_with_error.setdefault(scenario.error, scenario.id)
             said = scenario.error if first == scenario.id else f"the same error as {first} (above)"
             out.print(f"[bold magenta]{escape(scenario.id)}[/]: {escape(said)}", highlight=False)
-        for verdict in verdicts:
+        print_route_findings(rows, out, lambda text: shorten(text, 900))
+        for verdict in written:
             if verdict.outcome.value not in ("fail", "error"):
                 continue
             if verdict.error_reason is ErrorReason.SCENARIO_NOT_RUN:
@@ -64,6 +79,7 @@ def print_verdicts(result: RunResult, out: Console) -> None:
     counts = result.counts
     summary = ", ".join(f"{counts.get(name, 0)} {name}" for name in ("pass", "fail", "error", "skip"))
     out.print(f"[bold]{result.overall.upper()}[/]: {summary}")
+    print_coverage(result.routes, out)
 
 
 def _proxy_description(result: RunResult) -> str:

@@ -19,9 +19,11 @@ from harness.gateways import registry
 from harness.scenario import bounded_yaml
 from harness.model.check import Check, Judgement
 from harness.common.redact import Redactor, redact_strings
-from harness.probes.registry import find, reaches_upstream
+from harness.probes.registry import reaches_upstream
 from harness.model.results import RunResult, ScenarioResult
 from harness.model.verdict import Verdict
+from harness.model.routes import RouteCoverage
+from harness.report.routes_view import RouteRow, attention_rank, is_bypass, route_of, route_rows
 from harness.report.wording import (  # noqa: F401 - renderers take these from the view too
     OUTCOME_ORDER, anchor_for, duration_text, evidence_note, install_notes, issue_label, outcome_rank,
     seconds_between, shown_overall, timestamp_text,
@@ -97,6 +99,7 @@ class Evidence:
     hits: list[Hit] = field(default_factory=list)
     body: str = ""  # redacted excerpt, JSON pretty-printed when it parses
     body_is_json: bool = False
+    bypass: bool = False  # a denied call that got through on this route (`routes_view.is_bypass`)
 
 
 @dataclass
@@ -113,9 +116,10 @@ class ScenarioView:
     elapsed: str
     columns: list[Column]
     rows: list[Row]
-    evidence: list[Evidence]  # failures first
+    evidence: list[Evidence]  # bypasses first, then failures
     not_expressed: list[str] = field(default_factory=list)  # what the scenario says it cannot check
     anchor: str = ""  # HTML id of the scenario's section, by its place in the report
+    routes: list[RouteRow] = field(default_factory=list)  # the route dimension, bypasses first
 
     @property
     def failing(self) -> list[Evidence]:
@@ -150,12 +154,18 @@ class ReportView:
     counts: dict[str, int]
     scenario_counts: dict[str, int]
     scenarios: list[ScenarioView]  # failures first
+    coverage: RouteCoverage | None = None  # how much of the proxy's model-bearing surface was probed
 
     @property
     def failing(self) -> list[tuple[ScenarioView, Evidence]]:
-        """Every failed or errored check of the run, failures first."""
+        """Every failed or errored check of the run, bypasses first, then failures."""
         found = [(s, e) for s in self.scenarios for e in s.failing]
-        return sorted(found, key=lambda pair: outcome_rank(pair[1].outcome))
+        return sorted(found, key=lambda pair: (0 if pair[1].bypass else 1, outcome_rank(pair[1].outcome)))
+
+    @property
+    def bypasses(self) -> list[tuple[ScenarioView, Evidence]]:
+        """Every denied call that got through, with its scenario."""
+        return [(s, e) for s in self.scenarios for e in s.evidence if e.bypass]
 
     @property
     def attention(self) -> list[tuple[ScenarioView, Evidence | None]]:
@@ -204,12 +214,13 @@ def build_view(result: RunResult) -> ReportView:
         counts=dict(result.counts),
         scenario_counts=scenario_counts,
         scenarios=scenarios,
+        coverage=result.routes,
     )
 
 
 def _scenario_view(scenario: ScenarioResult) -> ScenarioView:
     verdicts = list(scenario.verdicts)
-    evidence = sorted((_evidence(v) for v in verdicts), key=lambda e: outcome_rank(e.outcome))
+    evidence = [_evidence(v) for v in sorted(verdicts, key=attention_rank)]
     columns = _columns(scenario, verdicts)
     # One row per principal and round (`svc@after`); admin checks are in the evidence, not the matrix.
     principals = list(dict.fromkeys(v.check.principal_segment for v in verdicts
@@ -230,6 +241,7 @@ def _scenario_view(scenario: ScenarioResult) -> ScenarioView:
         rows=rows,
         evidence=evidence,
         not_expressed=list(scenario.not_expressed or ()),
+        routes=route_rows(verdicts),
     )
 
 
@@ -283,8 +295,10 @@ def _worst(verdicts: list[Verdict]) -> Verdict | None:
 
 def _cell(principal: str, model: str, verdicts: list[Verdict]) -> Cell:
     mine = [v for v in verdicts if v.check.principal_segment == principal]
-    # A cell has a listing part and a call part: the worst of each judgement's verdicts.
-    listing = _worst([v for v in mine if v.check.judgement is Judgement.LISTING])
+    # A cell has a listing part and a call part: the worst of each judgement's verdicts (the
+    # listing part: the written listing expectations; listings compared with another route are
+    # the route dimension's).
+    listing = _worst([v for v in mine if v.check.judgement is Judgement.LISTING and v.check.agrees_with is None])
     call = _worst([v for v in mine if v.check.judgement is Judgement.CALL and v.check.model == model])
     return Cell(listed=_listed_part(listing, principal, model), call=_call_part(call, principal, model))
 
@@ -335,15 +349,6 @@ def _call_part(verdict: Verdict | None, principal: str, model: str) -> Part:
     return Part("call", outcome, expected, observed, anchor_for(verdict.check_id), tooltip)
 
 
-def _probe_text(verdict: Verdict) -> str:
-    """`POST /v1/chat/completions`, as the check's kind words its request."""
-    url = verdict.observation.url if verdict.observation is not None else None
-    kind = find(verdict.check.probe)
-    if kind is None:  # a document from a run with a kind this installation lacks
-        return url or verdict.check.probe
-    return kind.request_text(url)
-
-
 def _body(excerpt: str) -> tuple[str, bool]:
     if not excerpt:
         return "", False
@@ -373,11 +378,12 @@ def _evidence(verdict: Verdict) -> Evidence:
         expected=verdict.expected,
         observed=verdict.observed,
         principal=check.principal,
-        probe=_probe_text(verdict),
+        probe=route_of(verdict),
         model=check.model,
         oracle=check.oracle,
         upstream_evidence=reaches_upstream(check.probe),
         skip_reason=check.skip_reason,
+        bypass=is_bypass(verdict),
     )
     if obs is not None:
         evidence.status = obs.status

@@ -24,6 +24,8 @@ from harness.scenario.names import (
     world_names,
 )
 from harness.scenario.rules_timeline import timeline_problems
+from harness.model.sweep import SweepDecl
+from harness.oracle.sweep import sweep_vocabulary
 from harness.scenario.yaml_lines import Lines, Loc
 
 
@@ -37,6 +39,7 @@ def meaning_problems(s: Scenario, lines: Lines, add: Add, vocabulary: Vocabulary
     _model_problems(s, names, vocabulary, add)
     _entity_problems(s, names, vocabulary, add)
     timeline_problems(s, names, lines, add, vocabulary)
+    sweep_problems(s, add)
 
 
 def _proxy_problems(s: Scenario, vocabulary: Vocabulary, add: Add) -> None:
@@ -194,6 +197,16 @@ def _alias_targets(loc: Loc, aliases: dict[str, str], names: WorldNames, add: Ad
                   or target in names.not_served)
         if not served:
             add(loc + (alias,), f"alias '{alias}' points at {names.unknown_model(target)}")
+
+
+def sweep_problems(s: Scenario, add: Add) -> None:
+    """`sweep.only` names registered probe kinds and routes they probe, nothing else."""
+    if not isinstance(s.sweep, SweepDecl) or s.sweep.only is None:
+        return
+    known = sweep_vocabulary()
+    for index, entry in enumerate(s.sweep.only):
+        if entry not in known:
+            add(("sweep", "only", index), unknown("probe kind or route", entry, sorted(known), "none"))
 
 
 def _too_many_config_groups(s: Scenario, config_groups: list[str], add: Add) -> bool:

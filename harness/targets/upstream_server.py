@@ -9,9 +9,11 @@ Probes tag their requests with a marker (`[gateconform-probe:<id>]` in the messa
 the `x-gateconform-probe` header) so that hits can be attributed to one probe even when many
 run at once.
 
-The module is stdlib-only and imports nothing of the harness, so it also runs on its own inside
-a container (the Docker target): `python3 upstream_server.py --host 0.0.0.0 --port 8080 --model
-gpt-4o`. A hit is recorded as its JSON form (`{model, path, marker, received_at}`), the form the
+What it answers is `upstream_answers`' (every API shape the probe kinds need; an unknown route
+gets `501 Not Implemented`, which a gateway passes on as a server error: an ERROR verdict, never a
+denial). Both modules are stdlib-only and import nothing else of the harness, so they also run on
+their own inside a container (the Docker target copies both): `python3 upstream_server.py --host
+0.0.0.0 --port 8080 --model gpt-4o`. A hit is recorded as its JSON form (`{model, path, marker, received_at}`), the form the
 control endpoints under `/__gateconform/` (never recorded as hits) serve; the harness's side,
 `harness.targets.upstream`, turns records into `UpstreamHit`s, in process or across the network.
 """
@@ -19,19 +21,24 @@ control endpoints under `/__gateconform/` (never recorded as hits) serve; the ha
 from __future__ import annotations
 
 import argparse
-import base64
 import itertools
 import json
+import os
 import re
 import signal
 import socket
 import sys
-import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterable
 from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+try:
+    from harness.targets import upstream_answers as answers
+except ImportError:  # run alone in a container, next to its copy of upstream_answers.py
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # also under `python -I`
+    import upstream_answers as answers  # type: ignore[no-redef]
 
 MARKER_HEADER = "x-gateconform-probe"
 # Markers are restricted to characters that survive JSON encoding unchanged, so the marker
@@ -47,12 +54,10 @@ DEPLOYMENT_PREFIX = "/gc-deployment/"
 #: never recorded. `GET <prefix>health`, `GET <prefix>hits[?marker=M]`, `DELETE <prefix>hits`.
 CONTROL_PREFIX = "/__gateconform/"
 
-_REPLY_TEXT = "gateconform upstream: ok"
 #: A recorded request in its JSON form: {"model": str | None, "path": str, "marker": str | None,
 #: "received_at": float (time.time() when it was read)}, plus "deployment": str when the request
 #: came through a deployment's base URL (absent otherwise: the key is optional).
 Record = dict[str, Any]
-_EMBEDDING_DIMENSIONS = 8
 
 
 def marker_text(marker: str) -> str:
@@ -145,34 +150,34 @@ class _Handler(BaseHTTPRequestHandler):
             self._control(method, path)
         elif method == "GET":
             self._record(path, body={}, raw=b"")
-            if _route(path) == "models":
+            if answers.route_of(path) == "/models":
                 self._send_json(200, self.server.upstream._models_document())
             else:
-                self._send_error(404, f"unknown path {path}", "not_found_error")
+                self._send_unknown("GET", path)
         elif method == "POST":
             self._provider_call(path, raw)
         else:
             self._send_error(404, f"unknown path {path}", "not_found_error")
 
     def _provider_call(self, path: str, raw: bytes) -> None:
-        try:
-            body = json.loads(raw) if raw else {}
-        except ValueError:
-            body = None
-        self._record(path, body=body if isinstance(body, dict) else {}, raw=raw)
-        if not isinstance(body, dict):
+        body = answers.parse_body(raw, self.headers.get("Content-Type", ""))
+        self._record(path, body=body if body is not None else {}, raw=raw)
+        if body is None:
             self._send_error(400, "request body is not a JSON object", "invalid_request_error")
             return
-        route = _route(path)
-        if route == "chat":
-            if body.get("stream"):
-                self._send_chat_stream(body)
-            else:
-                self._send_json(200, _chat_completion(body, self.server.upstream._next_id()))
-        elif route == "embeddings":
-            self._send_json(200, _embeddings(body))
+        route = answers.route_of(path)
+        if route == "/chat/completions" and body.get("stream"):
+            self._send_chat_stream(body)
+            return
+        found = answers.answer(route, body, self.server.upstream._next_id())
+        if found is None:
+            self._send_unknown("POST", path)
+            return
+        status, document, content_type = found
+        if content_type == answers.JSON:
+            self._send_json(status, document)
         else:
-            self._send_error(404, f"unknown path {path}", "not_found_error")
+            self._send_bytes(status, document, content_type)
 
     def _control(self, method: str, path: str) -> None:
         """The harness's own endpoints (see CONTROL_PREFIX); they are not provider traffic."""
@@ -220,7 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
             header = self.headers.get(MARKER_HEADER)
             if header and _MARKER_VALUE.fullmatch(header.strip()):
                 marker = header.strip()
-        model = body.get("model")
+        model = answers.model_of(body)
         record: Record = {
             "model": model if isinstance(model, str) else None,
             "path": path,
@@ -241,6 +246,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def _send_bytes(self, status: int, payload: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _send_unknown(self, method: str, path: str) -> None:
+        """A route this fake does not speak: 501, so a gateway passes on a server error (ERROR, never denied)."""
+        self._send_error(501, f"gateconform upstream: no fake for {method} {path}", "not_implemented")
+
     def _send_error(self, status: int, message: str, error_type: str) -> None:
         self._send_json(
             status, {"error": {"message": message, "type": error_type, "param": None, "code": None}}
@@ -254,97 +270,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Connection", "close")
         self.end_headers()
-        for chunk in _chat_chunks(body, self.server.upstream._next_id()):
+        for chunk in answers.chat_chunks(body, self.server.upstream._next_id()):
             self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
-
-
-_ROUTES = {"/chat/completions": "chat", "/embeddings": "embeddings", "/models": "models"}
-
-
-def _route(path: str) -> str | None:
-    # LiteLLM appends the route to api_base (`<url>/v1`); accept a bare base as well.
-    normalized = path.rstrip("/")
-    if normalized.startswith("/v1/"):
-        normalized = normalized[3:]
-    return _ROUTES.get(normalized)
-
-
-def _prompt_tokens(body: dict[str, Any]) -> int:
-    """A deterministic stand-in for token counting: words in the request's text."""
-    text = json.dumps(body.get("messages", body.get("input", "")))
-    return max(1, len(text.split()))
-
-
-def _usage(body: dict[str, Any]) -> dict[str, int]:
-    prompt = _prompt_tokens(body)
-    completion = len(_REPLY_TEXT.split())
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-
-
-def _chat_head(body: dict[str, Any], response_id: str, kind: str) -> dict[str, Any]:
-    """What a chat completion and each of its stream chunks start with; `kind` is their `object`."""
-    return {"id": response_id, "object": kind, "created": int(time.time()), "model": str(body.get("model", "")),
-            "system_fingerprint": "gateconform"}
-
-
-def _chat_completion(body: dict[str, Any], response_id: str) -> dict[str, Any]:
-    return {
-        **_chat_head(body, response_id, "chat.completion"),
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": _REPLY_TEXT},
-                "logprobs": None,
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": _usage(body),
-    }
-
-
-def _chat_chunks(body: dict[str, Any], response_id: str) -> list[dict[str, Any]]:
-    base = _chat_head(body, response_id, "chat.completion.chunk")
-
-    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
-        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-        return {**base, "choices": [choice]}
-
-    words = _REPLY_TEXT.split(" ")
-    chunks = [chunk({"role": "assistant", "content": ""})]
-    chunks += [chunk({"content": w if i == 0 else " " + w}) for i, w in enumerate(words)]
-    chunks.append(chunk({}, "stop"))
-    stream_options = body.get("stream_options")
-    if isinstance(stream_options, dict) and stream_options.get("include_usage"):
-        # OpenAI sends usage in a final chunk with no choices, only when asked to.
-        chunks.append({**base, "choices": [], "usage": _usage(body)})
-    return chunks
-
-
-def _embeddings(body: dict[str, Any]) -> dict[str, Any]:
-    inputs = body.get("input", "")
-    # A string or a single token list is one input; a list of those is many.
-    if isinstance(inputs, list) and inputs and not all(isinstance(x, int) for x in inputs):
-        count = len(inputs)
-    else:
-        count = 1
-    as_base64 = body.get("encoding_format") == "base64"
-    data = []
-    for index in range(count):
-        vector = [round(0.1 * (index + 1) + 0.01 * d, 4) for d in range(_EMBEDDING_DIMENSIONS)]
-        embedding: Any = vector
-        if as_base64:
-            # the OpenAI SDK asks for base64 float32 by default and decodes it itself
-            embedding = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
-        data.append({"object": "embedding", "index": index, "embedding": embedding})
-    prompt = _prompt_tokens(body)
-    return {
-        "object": "list",
-        "data": data,
-        "model": str(body.get("model", "")),
-        "usage": {"prompt_tokens": prompt, "total_tokens": prompt},
-    }
 
 
 class UpstreamServer:

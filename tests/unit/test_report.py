@@ -145,14 +145,17 @@ def test_markdown_summary_has_target_counts_failing_table_and_folded_yaml() -> N
     assert text.startswith("### gateconform: ❌ FAIL on `litellm==1.82.3` (LiteLLM 1.82.3)")
     assert "**4 failed**, **8 errors**, 14 passed, 7 skipped — 33 checks in 5 scenarios" in text
     rows = [line for line in text.splitlines() if line.startswith("| ")]
-    assert rows[0] == "| | scenario | check | expected | observed |"
-    assert rows[1] == (f"| ❌ fail | {SEED} | svc lists exactly [gpt-4o-mini] | [gpt-4o-mini] "
+    assert rows[0] == "| | scenario | check | route | expected | observed |"
+    # A denied call that got through is a bypass, named with its route, before any other failure.
+    assert rows[1] == (f"| 🚨 bypass | {SEED} | svc cannot call gpt-4o | `POST /v1/chat/completions` | denied "
+                       "| allowed (200) |")
+    assert rows[3] == (f"| ❌ fail | {SEED} | svc lists exactly [gpt-4o-mini] | `GET /v1/models` | [gpt-4o-mini] "
                        "| [all-proxy-models, claude-sonnet, gpt-4o, gpt-4o-mini] |")
-    assert "| ❌ fail | litellm-23850-access-group-limits-service-key | svc cannot call gpt-4o | denied | allowed (200) |" in rows
     assert any("⚠️ error" in row and "narrow can call claude-sonnet" in row and "HTTP 500" in row for row in rows)
     assert not any("✅" in row for row in rows)  # passing checks are not in the table
     # each failing scenario: sentences, rerun command, YAML folded
-    assert "- ❌ svc cannot call gpt-4o: expected denied, observed allowed (HTTP 200, upstream received 1 request)" in text
+    assert ("- 🚨 svc cannot call gpt-4o: expected denied, observed allowed (HTTP 200, upstream received 1 request) "
+            "(`POST /v1/chat/completions`)") in text
     assert ("gateconform run scenarios/litellm/issue-23850-access-group-limits-service-key.yaml "
             "--target litellm==1.82.3") in text
     assert text.count("<details><summary>Scenario YAML") == 4  # 2 failing, 1 erroring, 1 boot failure

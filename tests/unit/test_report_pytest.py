@@ -24,6 +24,10 @@ from harness.store.documents import write_results
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).parents[2]
+#: One check per expectation, and one item per swept key (`harness.pytest.sweep_items`): the
+#: recorded document has no sweep verdicts, so those are skipped (or errors, where the scenario
+#: could not run).
+CHECKS, SWEEP_ITEMS = 33, 9
 SEED = report_docs.SEED_ID
 HAS_ALLURE = importlib.util.find_spec("allure_pytest") is not None
 
@@ -53,7 +57,7 @@ def pytest_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_junit_failure_message_is_the_verdict_sentence(pytest_run: Path) -> None:
     cases = {(c.get("classname"), c.get("name")): c for c in ET.parse(pytest_run / "junit.xml").getroot().iter("testcase")}
-    assert len(cases) == 33
+    assert len(cases) == CHECKS + SWEEP_ITEMS
     failed = next(c for (_, name), c in cases.items() if name == "svc cannot call gpt-4o" and c.find("failure") is not None)
     failure = failed.find("failure")
     assert failure.get("message") == (
@@ -66,11 +70,11 @@ def test_junit_failure_message_is_the_verdict_sentence(pytest_run: Path) -> None
 def test_junit_maps_errors_to_error_and_skips_to_skipped(pytest_run: Path) -> None:
     cases = list(ET.parse(pytest_run / "junit.xml").getroot().iter("testcase"))
     errors = [c.find("error") for c in cases if c.find("error") is not None]
-    assert len(errors) == 8
+    assert len(errors) == 8 + 2  # the scenario that could not run: its 7 checks and its 2 keys' sweeps
     server_error = next(e for e in errors if "HTTP 500" in e.get("message"))
     assert server_error.get("message").startswith('failed on setup with "narrow can call claude-sonnet: expected allowed')
     assert "Traceback" not in (server_error.text or "") and "CheckErrored" not in server_error.get("message")
-    assert sum(c.find("skipped") is not None for c in cases) == 7
+    assert sum(c.find("skipped") is not None for c in cases) == 7 + SWEEP_ITEMS - 2
     assert sum(c.find("failure") is not None for c in cases) == 4
     # -ra's summary lines carry the sentence too
     stdout = (pytest_run / "stdout.txt").read_text()
@@ -81,7 +85,7 @@ def test_junit_maps_errors_to_error_and_skips_to_skipped(pytest_run: Path) -> No
 def test_allure_pytest_gets_labels_severity_and_evidence(pytest_run: Path) -> None:
     folder = pytest_run / "allure-results"
     results = [json.loads(p.read_text()) for p in folder.glob("*-result.json")]
-    assert len(results) == 33
+    assert len(results) == CHECKS + SWEEP_ITEMS
     failed = next(r for r in results if r["name"] == "svc cannot call gpt-4o" and r["status"] == "failed")
     labels = {(label["name"], label["value"]) for label in failed["labels"]}
     assert {("epic", "litellm==1.82.3"),

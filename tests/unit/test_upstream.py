@@ -97,8 +97,9 @@ def test_models_listing_and_unknown_paths_are_recorded(upstream, http):
     assert [m["id"] for m in listing["data"]] == ["gpt-4o", "gpt-4o-mini"]
 
     missing = http.post(f"{upstream.url}/v1/nope", json={"model": "x"})
-    assert missing.status_code == 404
-    assert "message" in missing.json()["error"]
+    # A server error, never a 4xx a gateway might pass on looking like a refusal.
+    assert missing.status_code == 501
+    assert "no fake for POST /v1/nope" in missing.json()["error"]["message"]
 
     assert [(h.path, h.model) for h in upstream.all_hits()] == [("/v1/models", None), ("/v1/nope", "x")]
 
@@ -165,3 +166,48 @@ def test_a_call_through_a_deployments_base_url_is_recorded_with_that_deployment(
     [through], [plain] = upstream.hits("d1"), upstream.hits("d2")
     assert (through.model, through.path, through.deployment) == ("gpt-5", "/v1/chat/completions", "openai/*")
     assert plain.deployment is None and "deployment" not in upstream.records("d2")[0]
+# --------------------------------------------------------------------------- every API shape
+
+# The probe kind whose answer each route of the fake must give (what a gateway hands a client
+# when it passes the provider's answer through), and how a request to it looks.
+_SHAPES = {
+    "/chat/completions": "completion", "/completions": "text_completion", "/embeddings": "embedding_list",
+    "/responses": "response", "/responses/compact": "response", "/responses/input_tokens": "token_count",
+    "/messages": "message", "/messages/count_tokens": "token_count", "/images/generations": "image_list",
+    "/images/edits": "image_list", "/moderations": "moderation", "/audio/speech": "audio",
+    "/audio/transcriptions": "transcription", "/videos": "video", "/realtime/client_secrets": "client_secret",
+    "/realtime/transcription_sessions": "client_secret", "/rerank": "reranking", "/ocr": "ocr_pages",
+}
+
+
+@pytest.mark.parametrize("route", sorted(_SHAPES))
+def test_every_api_route_answers_its_shape_and_records_the_model_and_marker(upstream, http, route):
+    from harness.model.observation import Observation
+    from harness.probes import shapes
+    from harness.targets.upstream_answers import ROUTES
+
+    assert set(ROUTES) == set(_SHAPES)  # every route the fake speaks is tested here
+    text = f"probe {marker_text('m-' + route.strip('/').replace('/', '-'))}"
+    if route in ("/images/edits", "/audio/transcriptions"):  # multipart forms, as the OpenAI SDK sends them
+        response = http.post(f"{upstream.url}/v1{route}", data={"model": "m1", "prompt": text},
+                             files={"file": ("f.bin", b"\x00\x01", "application/octet-stream")})
+    elif route.startswith("/realtime"):
+        response = http.post(f"{upstream.url}/v1{route}", json={"session": {"model": "m1", "instructions": text}})
+    else:
+        response = http.post(f"{upstream.url}/v1{route}", json={"model": "m1", "input": text, "prompt": text})
+
+    assert response.status_code == 200
+    [hit] = upstream.all_hits()
+    assert (hit.model, hit.path, hit.marker) == ("m1", f"/v1{route}", "m-" + route.strip("/").replace("/", "-"))
+    shape = next(s for s in vars(shapes).values() if getattr(s, "name", None) == _SHAPES[route])
+    if shape.read_raw is not None:
+        assert shape.read_raw(response.content, response.headers["content-type"])
+    else:
+        assert shape.read(response.json(), Observation("k", "p", "m1"))
+
+
+def test_a_route_the_fake_does_not_speak_is_a_server_error_never_a_refusal(upstream, http):
+    for method, body in (("GET", None), ("POST", {"model": "m1"})):
+        response = http.request(method, f"{upstream.url}/v1/assistants", json=body)
+        assert response.status_code == 501
+        assert response.json()["error"]["type"] == "not_implemented"

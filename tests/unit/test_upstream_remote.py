@@ -72,8 +72,10 @@ def test_an_unreachable_upstream_raises_a_clear_error() -> None:
 
 def test_the_module_runs_standalone_with_the_standard_library_only(tmp_path: Path) -> None:
     # -S -I: no site-packages, no user site, no PYTHON* variables: exactly what a bare image has.
+    # The two files the Docker target copies into its container, and nothing else of the harness.
     copy = tmp_path / "upstream_server.py"
     copy.write_bytes(UPSTREAM_FILE.read_bytes())
+    (tmp_path / "upstream_answers.py").write_bytes((UPSTREAM_FILE.parent / "upstream_answers.py").read_bytes())
     process = subprocess.Popen(
         [sys.executable, "-S", "-I", str(copy), "--host", "127.0.0.1", "--port", "0", "--model", "gpt-4o"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -23,6 +23,8 @@ from harness.gateways.base import AdminAnswer, ProvisionError, Unavailable
 from harness.gateways.litellm.admin_changes import apply_change
 from harness.gateways.litellm.admin_handles import Handles
 from harness.gateways.litellm.admin_world import provision_world
+from harness.gateways.litellm.routes import SOURCE as ROUTES_SOURCE, model_routes
+from harness.model.routes import ModelRoute
 from harness.model.scenario import Scenario
 from harness.targets.base import Endpoint
 
@@ -42,6 +44,9 @@ class Capabilities:
     service_account_keys: bool  # /key/service-account/generate
     #: models the proxy cannot serve as a scenario declares them, and why (a url target's proxy)
     unavailable_models: Mapping[str, str] = field(default_factory=dict)
+    #: every operation a model can be named on (`harness.gateways.litellm.routes`)
+    model_routes: tuple[ModelRoute, ...] = ()
+    routes_source: str = ROUTES_SOURCE
 
     def missing_for(self, scenario: Scenario) -> list[str]:
         """Reasons the scenario cannot be provisioned faithfully on this proxy (empty: fine)."""
@@ -109,6 +114,7 @@ class LiteLLMAdapter:
                 access_group_entities="/v1/access_group" in paths,
                 service_account_keys="/key/service-account/generate" in paths,
                 unavailable_models=dict(self.endpoint.unavailable_models),
+                model_routes=model_routes(document),
             )
         return self._capabilities
 

@@ -58,7 +58,7 @@ from harness.gateways.litellm.images import (
 from harness.gateways.litellm.image_setup import substitutions_in
 from harness.gateways.litellm.proxy_config import render_proxy_config
 from harness.gateways.litellm.readiness import wait_until_ready
-from harness.targets import upstream_server
+from harness.targets import upstream_answers, upstream_server
 from harness.targets.upstream import RemoteUpstream
 
 if TYPE_CHECKING:
@@ -85,6 +85,7 @@ POSTGRES_SETTINGS = {
     "max_connections": "200",
 }
 _UPSTREAM_SOURCE = Path(upstream_server.__file__)  # stdlib only: runs as it is in any Python image
+_UPSTREAM_ANSWERS = Path(upstream_answers.__file__)  # what it answers, imported from beside it
 
 
 def _no_log(_message: str) -> None:
@@ -239,7 +240,8 @@ class DockerTarget(ProxyTarget):
             user="0",
             environment={"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"},
             ports={f"{UPSTREAM_PORT}/tcp": ("127.0.0.1", None)},
-            files={script.lstrip("/"): (_UPSTREAM_SOURCE.read_bytes(), 0o644)},
+            files={script.lstrip("/"): (_UPSTREAM_SOURCE.read_bytes(), 0o644),
+                   f"{CONTAINER_DIR}/upstream_answers.py".lstrip("/"): (_UPSTREAM_ANSWERS.read_bytes(), 0o644)},
         )
         host_port = self._published_port(container, UPSTREAM_PORT)
         upstream = RemoteUpstream(f"http://127.0.0.1:{host_port}", proxy_url=f"http://{name}:{UPSTREAM_PORT}")
