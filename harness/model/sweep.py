@@ -19,7 +19,8 @@ class SweepDecl(Strict):
         max_length=MAX_MODELS,
         description=(
             "Only these probe kinds (by name, e.g. `embeddings`) or routes (e.g. `/v1/messages`); "
-            "leave out for every model-bearing route the proxy has."
+            "leave out for every model-bearing route the proxy has, except the few a kind sweeps only "
+            "when named here (pass-throughs whose answer the harness's deployments cannot settle)."
         ),
     )
     can_call: bool = Field(
