@@ -11,6 +11,7 @@ from rich.table import Table
 from harness.gateways import registry
 from harness.model.reasons import ErrorReason
 from harness.model.results import RunResult
+from harness.report.wording import shown_overall
 
 OUTCOME_STYLE = {"fail": "bold red", "error": "bold magenta", "skip": "yellow", "pass": "green"}
 _OUTCOME_ORDER = {"fail": 0, "error": 1, "skip": 2, "pass": 3}
@@ -30,10 +31,12 @@ def print_verdicts(result: RunResult, out: Console) -> None:
     and once only across scenarios sharing it; its checks' rows say ERROR and repeat nothing.
     """
     out.print(escape(f"target {result.target} — {_proxy_description(result)}"), style="bold")
-    scenarios = sorted(result.scenarios, key=lambda s: _OUTCOME_ORDER.get(s.overall, 9))
+    # nothing but skips reads SKIP (as in the progress lines and the reports), though it passes a gate
+    scenarios = sorted(result.scenarios, key=lambda s: _OUTCOME_ORDER.get(shown_overall(s.overall, s.counts), 9))
     first_with_error: dict[str, str] = {}  # error text → the scenario it was printed under
     for scenario in scenarios:
-        table = Table(title=escape(f"{scenario.id} — {scenario.overall.upper()}"), title_justify="left")
+        shown = shown_overall(scenario.overall, scenario.counts)
+        table = Table(title=escape(f"{scenario.id} — {shown.upper()}"), title_justify="left")
         for column in ("verdict", "check", "expected", "observed"):
             table.add_column(column, overflow="fold")
         verdicts = sorted(scenario.verdicts, key=lambda v: _OUTCOME_ORDER.get(v.outcome.value, 9))
