@@ -16,7 +16,7 @@ from rich.table import Table
 from harness.gateways import registry
 from harness.model.reasons import ErrorReason
 from harness.model.results import RunResult
-from harness.report.wording import evidence_note, install_notes
+from harness.report.wording import evidence_note, install_notes, shown_overall
 from harness.oracle.sweep import SWEEP
 from harness.report.routes_view import route_rows
 from harness.report.terminal_routes import print_coverage, print_route_findings, row_state, row_title
@@ -44,10 +44,12 @@ def print_verdicts(result: RunResult, out: Console) -> None:
         out.print(escape(note), style="yellow", highlight=False)
     for note in install_notes(result.proxy_version, result.substitutions, result.deps_dating):
         out.print(escape(note), highlight=False)
-    scenarios = sorted(result.scenarios, key=lambda s: _OUTCOME_ORDER.get(s.overall, 9))
+    # nothing but skips reads SKIP (as in the progress lines and the reports), though it passes a gate
+    scenarios = sorted(result.scenarios, key=lambda s: _OUTCOME_ORDER.get(shown_overall(s.overall, s.counts), 9))
     first_with_error: dict[str, str] = {}  # error text → the scenario it was printed under
     for scenario in scenarios:
-        table = Table(title=escape(f"{scenario.id} — {scenario.overall.upper()}"), title_justify="left")
+        shown = shown_overall(scenario.overall, scenario.counts)
+        table = Table(title=escape(f"{scenario.id} — {shown.upper()}"), title_justify="left")
         for column in ("verdict", "check", "expected", "observed"):
             table.add_column(column, overflow="fold")
         verdicts = sorted(scenario.verdicts, key=lambda v: _OUTCOME_ORDER.get(v.outcome.value, 9))

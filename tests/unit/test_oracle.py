@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from harness.model.check import Expect
+from harness.model.check import Expect, Judgement
 from harness.oracle.explicit import checks_for, expectation_path
 from harness.scenario.loader import load_scenario, load_scenarios, parse_scenario
 
@@ -82,12 +82,16 @@ def test_empty_listing_is_an_exact_empty_set_and_ids_are_unique():
 
 
 def test_every_check_of_the_library_points_at_the_line_that_writes_its_expectation():
-    """`expectation_path` inverts `checks_for`: the line names the model under its list, or `lists`/`listing`."""
+    """`expectation_path` inverts `checks_for`: the line names the model under its list, or `lists`/`listing`;
+    an admin check's line is the entity's `admin:` or the change step itself (`- update: {key: …}`)."""
     for scenario in load_scenarios(SEED.parents[1]):
         lines = (scenario.source_text or "").splitlines()
         for check in checks_for(scenario):
             line = lines[scenario.line_of(*expectation_path(scenario, check)) - 1]
-            if check.probe == "list_models":
+            if check.judgement is Judgement.ADMIN:
+                verb = check.principal.split("-")[0]
+                assert line.strip().startswith(("admin:", f"- {verb}:")), (check.id, line)
+            elif check.probe == "list_models":
                 assert line.strip().startswith(("lists:", "listing:")), (scenario.id, check.title, line)
             elif check.model is None:  # an admin call's: `admin: refused`, or the change step itself
                 assert line.strip().startswith(("admin:", "- ")), (check.id, line)

@@ -135,6 +135,16 @@ def test_the_terminal_header_and_error_lines_follow_the_types() -> None:
     assert "proxy version not reported" in printed(misleading).splitlines()[0]
 
 
+def test_the_terminal_table_of_a_scenario_with_nothing_but_skips_reads_skip_not_pass() -> None:
+    licence = replace(DENIED, skip_reason="the proxy refused POST /model/new (HTTP 403): needs a licence")
+    skipped = ScenarioResult(id="gated", title="gated", verdicts=[judge(licence, None, refusals=REFUSALS)])
+    passed = ScenarioResult(id="ok", title="ok", verdicts=[judge(DENIED, chat(401, SHAPE_ERROR), refusals=REFUSALS)])
+    text = printed(_run(skipped, passed))
+    assert "gated — SKIP" in text and "gated — PASS" not in text
+    assert "ok — PASS" in text
+    assert skipped.overall == "pass"  # the document still lets it through a gate; only the wording differs
+
+
 def test_bisect_reads_a_skip_reason_from_the_check_not_from_the_sentence() -> None:
     check = replace(DENIED, skip_reason="this proxy has no access-group entities")
     skipped = judge(check, None, refusals=REFUSALS)
