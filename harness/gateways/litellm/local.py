@@ -224,8 +224,10 @@ class LocalTarget(ProxyTarget):
         database_name = self._database_name
         self.database = lambda sql: server.psql(sql, database=database_name)
         self.timings.update({f"postgres_{name}": value for name, value in server.timings.items()})
-        self.log(f"postgres: database {self._database_name} on {server.host}:{server.port} "
-                 f"copied from template in {server.timings.get('template_copy_s', 0):.2f} s")
+        # the shared server tells nobody what it does for later targets: the schema's source is said here
+        self.log(f"postgres: database {self._database_name} on {server.host}:{server.port} with "
+                 f"{schema.description or 'the release migrations'}, copied from template in "
+                 f"{server.timings.get('template_copy_s', 0):.2f} s")
         return url
 
     def _proxy_env(self, engine_env: Mapping[str, str], environment: LiteLLMEnvironment,
