@@ -59,7 +59,8 @@ class ScenarioFile(pytest.File):
             item.add_marker(group)
             yield item
         if scenario.sweep_settings is not None:  # its checks come once the proxy told its routes
-            for key in (k for k in scenario.keys if k.name in scenario.expect):
+            expected = {name for round_ in scenario.rounds() for name in round_.expect}  # every round's
+            for key in (k for k in scenario.keys if k.name in expected):
                 sweep = SweepItem.from_parent(self, name=sweep_item_name(key.name), scenario=scenario,
                                               principal=key.name)
                 sweep.add_marker(group)

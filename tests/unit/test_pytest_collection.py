@@ -95,3 +95,16 @@ def test_the_xdist_scheduler_groups_the_files_the_globs_collect(tmp_path: Path) 
         scheduler._split_scope("conformance/seed.yaml::svc cannot call gpt-4o")
     # not a scenario under these globs: a test of its own, as xdist's `load` would treat it
     assert scheduler._split_scope("scenarios/seed.yaml::svc cannot call gpt-4o") == "scenarios/seed.yaml::svc cannot call gpt-4o"
+
+
+@pytest.mark.slow  # a pytest subprocess
+def test_the_whole_library_collects_with_a_sweep_item_per_key_of_every_round() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         "-p", "tests.fixtures.fake_releases", "--target", "litellm==1.82.3", "scenarios/litellm"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    timeline = [line for line in done.stdout.splitlines() if line.startswith(
+        "scenarios/litellm/steps-key-moved-between-teams.yaml::")]
+    assert "scenarios/litellm/steps-key-moved-between-teams.yaml::follower on every model-bearing route" in timeline
