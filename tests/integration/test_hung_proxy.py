@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.engine import runner as runner_module
+from harness.engine import timeline as timeline_module
 from harness.engine.runner import ScenarioRunner
 from harness.report.progress import as_lines
 from harness.scenario.loader import parse_scenario
@@ -43,7 +44,7 @@ SILENCE = "the proxy stopped answering: no answer to GET /health/liveliness for 
 def test_stopped_proxy_ends_in_error_verdicts_within_bounded_time(monkeypatch: pytest.MonkeyPatch) -> None:
     targets: list[LocalTarget] = []
     real_make_target = runner_module.make_target
-    real_run_probes = runner_module.run_probes
+    real_probe = timeline_module.probe_written_then_swept
     stopped_at: list[float] = []
 
     def remember_target(spec, log):  # type: ignore[no-untyped-def]
@@ -57,10 +58,10 @@ def test_stopped_proxy_ends_in_error_verdicts_within_bounded_time(monkeypatch: p
         assert proxy is not None
         os.kill(proxy.pid, signal.SIGSTOP)
         stopped_at.append(time.monotonic())
-        return real_run_probes(*args, **kwargs)
+        return real_probe(*args, **kwargs)
 
     monkeypatch.setattr(runner_module, "make_target", remember_target)
-    monkeypatch.setattr(runner_module, "run_probes", stop_proxy_then_probe)
+    monkeypatch.setattr(timeline_module, "probe_written_then_swept", stop_proxy_then_probe)
     log: list[str] = []
 
     def progress(message: str) -> None:
