@@ -72,6 +72,13 @@ def cli_lines(text: str) -> list[str]:
     raise AssertionError("the proxy's log never says that its server started")
 
 
+def _served_model(check, hit) -> str | None:  # type: ignore[no-untyped-def]
+    """The checked model when one of its deployments served, else the upstream model asked for."""
+    if check.deployments and hit.deployment in check.deployments:
+        return check.model
+    return hit.model
+
+
 def observations(result: RunResult) -> dict[str, tuple]:
     seen = {}
     for scenario in result.scenarios:
@@ -82,7 +89,8 @@ def observations(result: RunResult) -> dict[str, tuple]:
                 verdict.outcome.value,
                 observation and observation.status,
                 observation and observation.listed_models is not None and sorted(observation.listed_models),
-                observation and sorted((hit.model, hit.path) for hit in observation.upstream_hits),
+                # which of a model's deployments served is the router's random pick: not compared
+                observation and sorted((_served_model(verdict.check, hit), hit.path) for hit in observation.upstream_hits),
                 observation and observation.error_type,
             )
     return seen
