@@ -161,8 +161,18 @@ def run_serial(target_spec: str, scenarios):  # type: ignore[no-untyped-def]
         return runner.run_all(scenarios)
 
 
-#: Engines that run a list of scenarios on a target spec (a parallel engine adds itself here).
-ENGINES: dict[str, Callable] = {"serial": run_serial}
+def run_parallel(target_spec: str, scenarios):  # type: ignore[no-untyped-def]
+    """As `gateconform run --jobs` with its default: as many proxies at once as cores and memory allow."""
+    from harness.common.machine import default_jobs
+    from harness.engine.grouping import group_by_models
+    from harness.engine.runner import ScenarioRunner
+
+    with ScenarioRunner(target_spec) as runner:
+        return runner.run_all(scenarios, jobs=default_jobs(groups=len(group_by_models(scenarios))))
+
+
+#: Engines that run a list of scenarios on a target spec.
+ENGINES: dict[str, Callable] = {"serial": run_serial, "parallel": run_parallel}
 
 
 def ten_scenarios_end_to_end(version: str, engine: str) -> dict[str, object]:
