@@ -163,9 +163,9 @@ def run_serial(target_spec: str, scenarios):  # type: ignore[no-untyped-def]
 
 def run_parallel(target_spec: str, scenarios):  # type: ignore[no-untyped-def]
     """As `gateconform run --jobs` with its default: as many proxies at once as cores and memory allow."""
-    from harness.common.machine import default_jobs
     from harness.engine.grouping import group_by_models
     from harness.engine.runner import ScenarioRunner
+    from harness.engine.scheduler import default_jobs
 
     with ScenarioRunner(target_spec) as runner:
         return runner.run_all(scenarios, jobs=default_jobs(groups=len(group_by_models(scenarios))))
