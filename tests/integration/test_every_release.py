@@ -27,6 +27,7 @@ from harness.gateways.litellm.schema_engine import ensure_schema_engine
 from harness.gateways.litellm.wasm_engine import ensure_wasm_engine
 from harness.targets.postgres import PostgresServer
 from harness.targets.postgres_migrations import DatabaseSchema
+from tests.integration.scenario_copies import without_sweep
 from tests.integration.test_seed_scenario import ROOT, assert_no_secrets_in, gateconform, run
 
 pytestmark = pytest.mark.integration
@@ -38,21 +39,13 @@ COLUMNS = """SELECT table_name || '.' || column_name || ' ' || udt_name FROM inf
 WHERE table_schema = 'public' AND table_name <> '_prisma_migrations' ORDER BY 1;"""
 
 
-def written_only(tmp_path: Path) -> Path:
-    """The scenario without the sweep: these tests are about the release running and enforcing a
-    key's models on the default route (the sweep's findings on old releases are the library's)."""
-    copy = tmp_path / SCENARIO.name
-    copy.write_text(SCENARIO.read_text() + "\nsweep: false\n")
-    return copy
-
-
 def outcomes(folder: Path) -> dict[str, str]:
     document = json.loads((folder / "results.json").read_text())
     return {v["check_id"]: v["outcome"] for s in document["scenarios"] for v in s["verdicts"]}
 
 
 def test_a_release_before_the_sql_migrations_runs_from_its_own_schema(tmp_path: Path) -> None:
-    ran = run(gateconform("run", str(written_only(tmp_path)), "--target", f"litellm=={OLD_RELEASE}",
+    ran = run(gateconform("run", str(without_sweep(SCENARIO, tmp_path)), "--target", f"litellm=={OLD_RELEASE}",
                           "--report-dir", str(tmp_path / "reports")))
     tmp_path = tmp_path / "reports"
     output = ran.stdout + ran.stderr
@@ -69,7 +62,7 @@ def test_the_newest_listed_release_runs_with_its_substitutions_named(tmp_path: P
     from harness.gateways.litellm.release_list import published_releases
 
     newest = published_releases().newest()
-    ran = run(gateconform("run", str(written_only(tmp_path)), "--target", "newest", "--report-dir",
+    ran = run(gateconform("run", str(without_sweep(SCENARIO, tmp_path)), "--target", "newest", "--report-dir",
                           str(tmp_path / "reports")))
     tmp_path = tmp_path / "reports"
     output = ran.stdout + ran.stderr

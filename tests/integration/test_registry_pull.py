@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_every_release import written_only
+from tests.integration.scenario_copies import without_sweep
 from tests.integration.local_registry import local_registry, push, registry_binary
 from tests.integration.test_docker_target import (  # noqa: F401 - fixtures
     ROOT,
@@ -66,7 +66,7 @@ def test_an_official_shorthand_pulls_from_the_registry_and_records_the_digest(
     repository = f"{registry}/berriai/litellm-database"
     digest = push(docker_client, litellm_image, f"{repository}:{OFFICIAL_TAG}")
     try:
-        scenario = written_only(tmp_path)  # the pull path is the point, not the sweep's findings
+        scenario = without_sweep(SCENARIO, tmp_path)  # the pull path is the point, not the sweep's findings
         ran = run_with_registry(docker_client, registry, "run", str(scenario), "--target", f"docker:{OFFICIAL_TAG}",
                                 "--report-dir", str(tmp_path / "reports"))
         output = ran.stdout + ran.stderr

@@ -26,8 +26,10 @@ from tests.integration.test_seed_scenario import assert_no_secrets_in, gateconfo
 
 pytestmark = pytest.mark.integration
 
-#: One proxy for all three: the same models and the same settings (part of a proxy's identity).
+#: One proxy for all three: the same models and the same settings (part of a proxy's identity);
+#: the written checks only (the request-surface tests sweep).
 SHARED = """
+sweep: false
 proxy:
   general_settings: {user_api_key_cache_ttl: 2}
   environment: {DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL: "2"}

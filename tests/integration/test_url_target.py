@@ -24,6 +24,7 @@ import pytest
 from harness.targets import up_state
 from harness.targets.lifecycle import identity_alive
 from harness.targets.processes import processes_owned_by
+from tests.integration.scenario_copies import without_sweep
 from tests.integration.test_seed_scenario import OVER_BROAD, ROOT, SEED, assert_no_secrets_in, gateconform
 
 pytestmark = pytest.mark.integration
@@ -126,7 +127,9 @@ def test_url_runs_touch_only_their_own_entities_and_models(kept: tuple[up_state.
         before = snapshot(admin)
 
         # 1. the managed proxy: `up`'s state brings the master key and the recording upstream
-        managed = cli("run", str(SEED), "--target", f"url:{state.base_url}", "--report-dir", str(tmp_path / "a"),
+        # the written checks (a sweep on a url target is the request-surface tests' business)
+        seed = without_sweep(SEED, tmp_path / "scenarios")
+        managed = cli("run", str(seed), "--target", f"url:{state.base_url}", "--report-dir", str(tmp_path / "a"),
                       env=env)
         assert managed.returncode == 1, managed.stdout + managed.stderr  # the bug reproduces, as on the local target
         result = json.loads((tmp_path / "a" / "results.json").read_text())
@@ -139,7 +142,8 @@ def test_url_runs_touch_only_their_own_entities_and_models(kept: tuple[up_state.
         # 2. as a user's own proxy: the key from the environment, models added for the run only
         user_env = {**env, "GATECONFORM_UP_DIR": str(tmp_path / "elsewhere"), "GATECONFORM_MASTER_KEY": state.master_key}
         models_before = set(snapshot(admin)["models"])
-        attached = cli("run", str(NARROWS), "--target", f"url:{state.base_url}", "--upstream", state.upstream_url,
+        narrows = without_sweep(NARROWS, tmp_path / "scenarios")
+        attached = cli("run", str(narrows), "--target", f"url:{state.base_url}", "--upstream", state.upstream_url,
                        "--add-models", "--report-dir", str(tmp_path / "b"), env=user_env)
         assert attached.returncode == 0, attached.stdout + attached.stderr
         assert "model(s) added for the run" in attached.stderr
@@ -148,7 +152,7 @@ def test_url_runs_touch_only_their_own_entities_and_models(kept: tuple[up_state.
 
         # 3. without a recording upstream, on the proxy's own model: verdicts rest on the answers alone, and say so
         own_model = tmp_path / "their-model.yaml"
-        own_model.write_text(OWN_MODEL_ONLY)
+        own_model.write_text(OWN_MODEL_ONLY.rstrip("\n") + "\nsweep: false\n")
         bare = cli("run", str(own_model), "--target", f"url:{state.base_url}", "--report-dir", str(tmp_path / "c"),
                    env=user_env)
         assert bare.returncode == 0, bare.stdout + bare.stderr
