@@ -71,7 +71,7 @@ def _judge_call(kind: ProbeKind, check: Check, obs: Observation, expected: str,
     status = obs.status
     assert status is not None
     hits = obs.upstream_hits
-    model_hits = [hit for hit in hits if _serves(hit, check)]
+    model_hits = [hit for hit in hits if serves(hit, check)]
     answer = kind.answer_for(check.variant)
 
     if 200 <= status < 300:
@@ -122,7 +122,7 @@ def _judge_call(kind: ProbeKind, check: Check, obs: Observation, expected: str,
     return _error(check, obs, expected, f"HTTP {status}", f"HTTP {status} is {what}", why)
 
 
-def _serves(hit: UpstreamHit, check: Check) -> bool:
+def serves(hit: UpstreamHit, check: Check) -> bool:
     """Whether an upstream hit is the call `check` asks about: at a deployment that serves its
     model (the check's `deployments`, else the model's own), or, from an upstream that records no
     deployment, for the model by name."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from harness.model.check import Expect, Judgement
 from harness.model.verdict import Outcome, Verdict
+from harness.judge import serves
 from harness.probes.registry import find, reaches_upstream
 from harness.report.wording import anchor_for, outcome_rank
 
@@ -31,7 +32,7 @@ def is_bypass(verdict: Verdict) -> bool:
         return False
     if not reaches_upstream(check.probe):
         return True
-    return any(hit.model == check.model for hit in obs.upstream_hits)
+    return any(serves(hit, check) for hit in obs.upstream_hits)  # a deployment of the checked model
 
 
 def attention_rank(verdict: Verdict) -> tuple[int, int]:

@@ -225,3 +225,15 @@ steps:
     swept = [c for c in _swept(timeline) if c.oracle == SWEEP and c.probe == "embeddings"]
     assert [(c.principal_segment, c.model) for c in swept] == [("svc@before", "gpt-4o"), ("svc@after", "gpt-4o-mini")]
     assert len({c.id for c in _swept(timeline)}) == len(_swept(timeline))
+
+
+def test_a_denied_model_served_by_one_of_its_deployments_is_a_bypass() -> None:
+    from harness.model.observation import Observation, UpstreamHit
+    from harness.model.verdict import Verdict
+    from harness.report.routes_view import is_bypass
+
+    check = Check("s", "svc", "embeddings", model="claude", expect=Expect.DENIED, variant="/embeddings",
+                  oracle=SWEEP, deployments=frozenset({"claude-east", "claude-west"}))
+    obs = Observation("embeddings", "svc", "claude", status=200,
+                      upstream_hits=[UpstreamHit("claude-3-west", "/v1/embeddings", "m1", 0.0, "claude-west")])
+    assert is_bypass(Verdict(check, Outcome.FAIL, "allowed", obs, "denied", "allowed (200)"))
