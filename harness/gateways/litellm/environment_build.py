@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -121,7 +122,8 @@ def _build_as_released(
             check_proxy_imports(built, log)
             return built
         except EnvironmentBuildError as error:
-            why = short_build_failure(str(error))
+            # the file an import error names is a path of this machine: reports are shared
+            why = re.sub(r" \(/[^()]*\)", "", short_build_failure(str(error)))
             failures.append(f"{dating.label}: {why}")
             log(f"litellm {version}: dependencies dated at {dating.label} do not do ({why})")
             shutil.rmtree(target, ignore_errors=True)
