@@ -176,8 +176,7 @@ def _judge_listing(kind: ProbeKind, check: Check, obs: Observation, expected: st
     want = check.listed
     if check.agrees_with is not None:  # what that route listed is the expected set
         if obs.reference_models is None:
-            return _error(check, obs, expected, "no reference",
-                          f"{check.agrees_with} gave no model list to compare with", ErrorReason.NO_REFERENCE_LISTING)
+            return _judge_against_refused_reference(kind, check, obs, expected, refusals)
         want = frozenset(obs.reference_models)
         expected = f"as {check.agrees_with}: {list_text(sorted(_only_checked(kind, check, want)))}"
     want = _only_checked(kind, check, want) if want is not None else None
@@ -254,6 +253,42 @@ def _only_checked(kind: ProbeKind, check: Check, names: frozenset[str]) -> froze
     if kind.takes_model and check.model is not None:
         return names & {check.model}
     return names
+
+
+def _judge_against_refused_reference(kind: ProbeKind, check: Check, obs: Observation, expected: str,
+                                     refusals: Sequence[Refusal]) -> Verdict:
+    """A listing compared with a route that listed nothing: the route agrees if it refuses the key too.
+
+    Only a refusal of the key at the reference (a blocked key's `/v1/models`: 401 auth_error) has
+    a meaning: the compared route then agrees by refusing as well (SKIP: nothing to compare) and
+    disagrees by listing models the reference refuses this key (FAIL). Anything else at the
+    reference (5xx, timeout, odd body) is an ERROR: nothing can be judged against it.
+    """
+    reference_refused = obs.reference_status is not None and any(
+        refusal.accepts(obs.reference_status, obs.reference_error_type) for refusal in refusals)
+    if not reference_refused:
+        return _error(check, obs, expected, "no reference",
+                      f"{check.agrees_with} gave no model list to compare with", ErrorReason.NO_REFERENCE_LISTING)
+    refused_there = (f"{check.agrees_with} refuses this key (HTTP {obs.reference_status} "
+                     f"{obs.reference_error_type or ''}: {obs.reference_error_message or ''})".replace(" :", ":"))
+    expected = f"as {check.agrees_with}: refused"
+    if obs.status == 200 and obs.listed_models is not None:
+        shown = sorted(_only_checked(kind, check, frozenset(obs.listed_models)))
+        if shown:
+            return Verdict(check, Outcome.FAIL, f"{check.title}: expected {expected}, observed listed "
+                           f"{list_text(shown)} though {refused_there} ({_evidence(obs)})",
+                           obs, expected, f"listed {list_text(shown)}")
+    if _is_refusal(obs, refusals):
+        return Verdict(check, Outcome.SKIP, f"{check.title}: skipped: {refused_there}, and so does "
+                       f"{kind.request_text(obs.url)} ({_evidence(obs)}): nothing to compare", obs, expected, "refused")
+    not_found = kind.missing_status is not None and obs.status == kind.missing_status and obs.error_message is not None
+    if not_found or (obs.status == 200 and obs.listed_models is not None):
+        return Verdict(check, Outcome.SKIP, f"{check.title}: skipped: {refused_there}, and "
+                       f"{kind.request_text(obs.url)} lists none of the checked models ({_evidence(obs)})",
+                       obs, expected, "lists none")
+    why = ErrorReason.SERVER_ERROR if (obs.status or 0) >= 500 else ErrorReason.UNEXPECTED_STATUS
+    return _error(check, obs, expected, f"HTTP {obs.status}",
+                  f"got HTTP {obs.status} instead of {kind.answer.noun}, and {refused_there}", why)
 
 
 def _is_refusal(obs: Observation, refusals: Sequence[Refusal]) -> bool:

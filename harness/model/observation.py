@@ -86,6 +86,11 @@ class Observation:
     upstream_observed: bool | None = None
     companion: str | None = None
     reference_models: list[str] | None = None
+    #: the reference route's error answer (`HTTP 401 auth_error: …`, its status and type) when it
+    #: listed nothing: a refusal of the key there leaves nothing to compare, an outage does not
+    reference_status: int | None = None
+    reference_error_type: str | None = None
+    reference_error_message: str | None = None
 
     @property
     def upstream_unknown(self) -> bool:
@@ -94,4 +99,5 @@ class Observation:
 
     @model_serializer(mode="wrap")
     def _without_unset_variant(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return omit_unset(handler(self), "variant", "upstream_observed", "companion", "reference_models")
+        return omit_unset(handler(self), "variant", "upstream_observed", "companion", "reference_models",
+                          "reference_status", "reference_error_type", "reference_error_message")

@@ -134,8 +134,13 @@ def run_probes(
         for obs, marker in marked:
             obs.upstream_hits = endpoint.upstream.hits(marker)
         for request_key, reference_key in references.items():
-            reference = observations[reference_key].listed_models
-            observations[request_key].reference_models = list(reference) if reference is not None else None
+            reference = observations[reference_key]
+            observed = observations[request_key]
+            observed.reference_models = list(reference.listed_models) if reference.listed_models is not None else None
+            if reference.listed_models is None and reference.shape == SHAPE_ERROR:  # the judge tells a refusal
+                observed.reference_status = reference.status
+                observed.reference_error_type = reference.error_type
+                observed.reference_error_message = reference.error_message
 
     return {check_id: observations[request_key] for check_id, request_key in check_to_request.items()}
 

@@ -26,10 +26,13 @@ from harness.gateways.litellm.package_index import (
     as_released_datings,
     first_prerelease_upload,
     exclude_newer_for,
+    series_start,
+    _earliest_uploads,
     release_upload_time,
     upload_time_from_json_api,
     upload_time_from_simple,
 )
+from harness.gateways.litellm.proxy_import import earlier_dating_may_help
 from harness.gateways.litellm.releases import split_deps, with_deps
 
 SIMPLE_PAGE = {
@@ -147,6 +150,125 @@ def test_a_dating_that_does_not_import_gives_way_to_the_next_and_the_stamp_says_
     assert stamp["dating"] == "its first pre-release 1.95.0.dev3 (2026-07-24)"
     assert stamp["dating_failures"] == [
         "its upload (2026-08-02): ImportError: cannot import name 'get_flat_dependant'"]
+
+
+#: A later stretch of the index: patch releases without pre-releases of their own (1.95.1, 1.96.2),
+#: a series begun after FastAPI's break (1.96, 31 July) and a compromised series in between.
+SERIES_PAGE = {"files": DATED_PAGE["files"][:-1] + [
+    {"filename": "litellm-1.94.0.dev3-py3-none-any.whl", "upload-time": "2026-07-17T02:57:17Z"},
+    {"filename": "litellm-1.94.0.dev1-py3-none-any.whl", "upload-time": "2026-07-29T09:25:38Z"},  # re-uploaded
+    {"filename": "litellm-1.95.1-py3-none-any.whl", "upload-time": "2026-08-09T02:32:35Z"},
+    {"filename": "litellm-1.96.0.dev2-py3-none-any.whl", "upload-time": "2026-07-31T05:48:19Z"},
+    {"filename": "litellm-1.96.0-py3-none-any.whl", "upload-time": "2026-08-09T01:36:56Z"},
+    {"filename": "litellm-1.96.2-py3-none-any.whl", "upload-time": "2026-08-11T21:12:24Z"},
+    {"filename": "litellm-1.97.0.dev1-py3-none-any.whl", "upload-time": "2026-08-05T02:57:20Z"},
+    {"filename": "litellm-1.97.0-py3-none-any.whl", "upload-time": "2026-08-16T00:05:44Z"},
+]}
+
+
+def _labels(version: str, page: dict = SERIES_PAGE, **kw) -> list[str]:  # type: ignore[no-untyped-def]
+    return [d.label for d in as_released_datings(version, fetch_simple=lambda _b, _t: page, **kw)]
+
+
+def test_a_patch_release_without_pre_releases_is_dated_next_at_the_start_of_its_series() -> None:
+    labels = _labels("1.95.1")
+    assert labels[:2] == ["its upload (2026-08-09)", "the start of its series 1.95, 1.95.0.dev3 (2026-07-24)"]
+    assert labels[2] == "the start of the series before, 1.94, 1.94.0.dev3 (2026-07-17)"  # not dev1's re-upload
+
+
+def test_a_series_begun_after_the_break_borrows_the_start_of_the_series_before() -> None:
+    assert _labels("1.96.2") == ["its upload (2026-08-11)", "the start of its series 1.96, 1.96.0.dev2 (2026-07-31)",
+                                 "the start of the series before, 1.95, 1.95.0.dev3 (2026-07-24)",
+                                 "the start of the series before, 1.94, 1.94.0.dev3 (2026-07-17)"]
+    # its own first pre-release is also its series' start: tried once
+    assert _labels("1.97.0")[:4] == ["its upload (2026-08-16)", "its first pre-release 1.97.0.dev1 (2026-08-05)",
+                                     "the start of the series before, 1.96, 1.96.0.dev2 (2026-07-31)",
+                                     "the start of the series before, 1.95, 1.95.0.dev3 (2026-07-24)"]
+
+
+def test_every_dating_is_earlier_than_the_one_before_and_they_are_capped() -> None:
+    datings = as_released_datings("1.97.0", fetch_simple=lambda _b, _t: SERIES_PAGE)
+    cut_offs = [d.exclude_newer for d in datings]
+    assert cut_offs == sorted(cut_offs, reverse=True) and len(set(cut_offs)) == len(cut_offs)
+    # the release and its companions keep the upload's date in every earlier dating
+    assert all(f"litellm={cut_offs[0]}" in d.uv_flags() for d in datings[1:])
+    assert len(_labels("1.97.0", limit=2)) == 2
+
+
+def test_a_compromised_series_lends_no_date() -> None:
+    page = {"files": SERIES_PAGE["files"] + [
+        {"filename": "litellm-1.107.0.dev1-py3-none-any.whl", "upload-time": "2026-07-20T00:00:00Z"},
+        {"filename": "litellm-1.108.0-py3-none-any.whl", "upload-time": "2026-08-20T00:00:00Z"},
+    ]}
+    labels = _labels("1.108.0", page)
+    assert not any("1.107" in label for label in labels)
+    assert labels[1] == "the start of the series before, 1.97, 1.97.0.dev1 (2026-08-05)"
+
+
+def test_the_start_of_a_series_is_its_first_upload() -> None:
+    uploads = _earliest_uploads(SERIES_PAGE)
+    assert series_start(uploads, (1, 96)) == ("1.96.0.dev2", datetime(2026, 7, 31, 5, 48, 19, tzinfo=timezone.utc))
+    assert series_start(uploads, (1, 99)) is None
+
+
+@pytest.mark.parametrize("why, helps", [
+    ("ImportError: cannot import name 'get_flat_dependant' from 'fastapi.dependencies.utils' (/x/utils.py)", True),
+    ("ModuleNotFoundError: No module named 'pkg_resources'", True),
+    ("AttributeError: module 'httpx' has no attribute 'Proxy'", True),
+    ("TypeError: something odd in a dependency", True),
+    ("ModuleNotFoundError: No module named 'enterprise'", False),  # the release's own packaging
+    ("ImportError: cannot import name 'x' from 'litellm.proxy.utils'", False),
+    ("× No solution found when resolving dependencies:", False),  # earlier only has fewer versions
+])
+def test_earlier_datings_are_tried_only_for_failures_a_date_can_cure(why: str, helps: bool) -> None:
+    assert earlier_dating_may_help(why) is helps
+
+
+def test_a_failure_no_date_can_cure_stops_the_datings_after_one_build(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    datings = as_released_datings("1.97.0", fetch_simple=lambda _b, _t: SERIES_PAGE)
+    built: list[str] = []
+
+    def check_imports(environment, log) -> None:  # type: ignore[no-untyped-def]
+        built.append(environment.exclude_newer)
+        raise EnvironmentBuildError("the proxy does not import: ModuleNotFoundError: No module named 'enterprise'")
+
+    _fake_build(monkeypatch, datings, check_imports)
+    with pytest.raises(EnvironmentBuildError, match="an earlier date cannot cure") as raised:
+        environment_build.ensure_environment("1.97.0", tmp_path, engine_env={}, deps="as-released")
+    assert built == [datings[0].exclude_newer]
+    assert "No module named 'enterprise'" in str(raised.value)
+
+
+def test_the_walk_goes_on_until_a_dating_imports_and_records_every_failure(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    datings = as_released_datings("1.97.0", fetch_simple=lambda _b, _t: SERIES_PAGE)
+    works_from = datings[3].exclude_newer  # the 1.95 series' start, before FastAPI's break
+
+    def check_imports(environment, log) -> None:  # type: ignore[no-untyped-def]
+        if environment.exclude_newer > works_from:
+            raise EnvironmentBuildError("the proxy does not import: ImportError: cannot import name "
+                                        "'get_flat_dependant' from 'fastapi.dependencies.utils' "
+                                        "(/root/.cache/env/site-packages/fastapi/dependencies/utils.py)")
+
+    _fake_build(monkeypatch, datings, check_imports)
+    built = environment_build.ensure_environment("1.97.0", tmp_path, engine_env={}, deps="as-released")
+    stamp = json.loads((built.root / STAMP_NAME).read_text())
+    assert stamp["dating"] == "the start of the series before, 1.95, 1.95.0.dev3 (2026-07-24)"
+    assert [line.split(":")[0] for line in stamp["dating_failures"]] == [
+        "its upload (2026-08-16)", "its first pre-release 1.97.0.dev1 (2026-08-05)",
+        "the start of the series before, 1.96, 1.96.0.dev2 (2026-07-31)"]
+    assert stamp["dating_failures"][0].endswith("from 'fastapi.dependencies.utils'")  # no path of this machine
+
+
+def _fake_build(monkeypatch, datings, check_imports) -> None:  # type: ignore[no-untyped-def]
+    """Builds that run no tool: only the datings and the import check decide."""
+    monkeypatch.setattr(environment_build, "as_released_datings", lambda version: datings)
+    monkeypatch.setattr(environment_build, "check_proxy_imports", check_imports)
+    monkeypatch.setattr(environment_build, "_uv", lambda: "uv")
+    monkeypatch.setattr(environment_build, "_create_venv", lambda staging, log, site: (staging / "bin").mkdir(parents=True))
+    monkeypatch.setattr(environment_build, "run_with_progress", lambda command, **kw: "")
+    monkeypatch.setattr(environment_build, "_declared_requirements", lambda staging, site: [])
+    monkeypatch.setattr(environment_build, "_installed_versions", lambda staging, site: {"litellm": "1.97.0", "prisma": "0.15.0"})
+    monkeypatch.setattr(environment_build, "_prisma_generate", lambda *a, **k: None)
 
 
 # --------------------------------------------------------------------------- specs

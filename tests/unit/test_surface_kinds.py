@@ -156,6 +156,29 @@ def test_a_listing_route_that_refuses_the_key_is_skipped_and_one_without_a_refer
     assert lost.outcome is Outcome.ERROR and lost.error_reason is ErrorReason.NO_REFERENCE_LISTING
 
 
+def test_a_key_refused_by_v1_models_is_judged_by_whether_the_other_route_refuses_it_too() -> None:
+    """A blocked key: /v1/models refuses it (401), so the other listing routes have nothing to agree with."""
+    check = _agreement("model_group_info")
+    blocked = {"reference_status": 401, "reference_error_type": "auth_error",
+               "reference_error_message": "Authentication Error, Key is blocked."}
+    refused_too = judge(check, _observation("model_group_info", None, 401, SHAPE_ERROR, error_type="auth_error",
+                                            url="/model_group/info", **blocked), REFUSALS)
+    assert refused_too.outcome is Outcome.SKIP and "/v1/models refuses this key (HTTP 401 auth_error" in refused_too.message
+    leaks = judge(check, _observation("model_group_info", None, 200, "model_group_list", listed_models=["a"],
+                                      **blocked), REFUSALS)
+    assert leaks.outcome is Outcome.FAIL and leaks.observed == "listed [a]" and "Key is blocked" in leaks.message
+    empty = judge(check, _observation("model_group_info", None, 200, "model_group_list", listed_models=[], **blocked),
+                  REFUSALS)
+    assert empty.outcome is Outcome.SKIP
+    # fail closed: a reference that broke (5xx) or a compared route that broke is still an ERROR
+    outage = judge(check, _observation("model_group_info", None, 200, "model_group_list", listed_models=["a"],
+                                       reference_status=500, reference_error_type="internal_error"), REFUSALS)
+    assert outage.outcome is Outcome.ERROR and outage.error_reason is ErrorReason.NO_REFERENCE_LISTING
+    broke = judge(check, _observation("model_group_info", None, 502, SHAPE_ERROR, error_type="bad_gateway",
+                                      **blocked), REFUSALS)
+    assert broke.outcome is Outcome.ERROR
+
+
 def test_a_retrieved_model_is_listed_and_a_missing_one_is_not() -> None:
     for model, status, listed, outcome in [("a", 200, ["a"], Outcome.PASS), ("b", 404, None, Outcome.PASS),
                                            ("a", 404, None, Outcome.FAIL), ("b", 200, ["b"], Outcome.FAIL)]:

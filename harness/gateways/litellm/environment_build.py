@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -46,7 +47,7 @@ from harness.gateways.litellm.environments import (
     write_stamp,
 )
 from harness.gateways.litellm.package_index import Dating, as_released_datings
-from harness.gateways.litellm.proxy_import import check_proxy_imports, short_build_failure
+from harness.gateways.litellm.proxy_import import check_proxy_imports, earlier_dating_may_help, short_build_failure
 from harness.gateways.litellm.substitutions import (
     Substitution,
     describe_all,
@@ -107,7 +108,7 @@ def ensure_environment(
 def _build_as_released(
     version: str, cache_root: Path, target: Path, engine_env: Mapping[str, str], log: Log
 ) -> LiteLLMEnvironment:
-    """Build with dependencies dated at the release's upload, else at its first pre-release.
+    """Build with dependencies dated at the release's upload, else at ever earlier dates (`as_released_datings`).
 
     A dating "works" when the environment builds and imports the proxy (a dependency that moved
     on breaks the import, as FastAPI's dropped helper breaks 1.95.0); the environment records
@@ -121,10 +122,14 @@ def _build_as_released(
             check_proxy_imports(built, log)
             return built
         except EnvironmentBuildError as error:
-            why = short_build_failure(str(error))
+            # the file an import error names is a path of this machine: reports are shared
+            why = re.sub(r" \(/[^()]*\)", "", short_build_failure(str(error)))
             failures.append(f"{dating.label}: {why}")
             log(f"litellm {version}: dependencies dated at {dating.label} do not do ({why})")
             shutil.rmtree(target, ignore_errors=True)
+            if not earlier_dating_may_help(why):  # each dating is a build: stop when none can help
+                failures.append("no earlier dating tried: an earlier date cannot cure that")
+                break
     raise EnvironmentBuildError(f"litellm {version} does not install and import with dependencies as released, "
                                 f"however dated: {'; '.join(failures)}")
 

@@ -19,6 +19,7 @@ from harness.gateways.litellm.releases import (
     AS_RELEASED_MARGIN,
     PACKAGE,
     installable_candidates,
+    is_compromised,
     refuse_compromised,
 )
 from harness.targets.errors import IndexUnreachableError, ReleaseError
@@ -205,33 +206,70 @@ class Dating:
         return flags
 
 
-def as_released_datings(version: str, index: str | None = None,
-                        fetch_simple: Callable[[str, float], dict] | None = None) -> list[Dating]:
-    """The datings to try for `version`'s dependencies, in order: its upload, then its first pre-release.
+#: At most this many datings are tried (the upload's and earlier ones): each costs a build (~1 min).
+MAX_DATINGS = 5
 
-    A release is often uploaded days after its first pre-release was cut; a dependency that
-    broke it in between (FastAPI dropped a helper 1.95.0 imports on 27 July; 1.95.0 came out
-    on 2 August, its first pre-release on 24 July) is then still absent at the pre-release's
-    date. "First" is the earliest uploaded pre-release (rc, dev, beta) of the same release;
-    none earlier than the upload: only the upload dating.
+
+def as_released_datings(version: str, index: str | None = None,
+                        fetch_simple: Callable[[str, float], dict] | None = None,
+                        limit: int = MAX_DATINGS) -> list[Dating]:
+    """The datings to try for `version`'s dependencies, in order, each earlier than the one before.
+
+    1. its upload; 2. its own first pre-release; 3. the start of its series (the first upload of
+    any `X.Y.*`, e.g. `1.95.0.dev3` for 1.95.1); 4. the start of each earlier series, newest first.
+
+    A release is often uploaded days after its series began; a dependency that broke it in
+    between (FastAPI dropped a helper 1.95.x-1.97.x import on 27 July; 1.95.0 came out on
+    2 August, its first pre-release on 24 July) is then still absent at the earlier date. A patch
+    release (1.95.1) has no pre-release of its own, so its series' start is the next date; a series
+    begun after the break (1.96, 31 July) borrows the date of the one before it, whose code the
+    release grew from. A dating no earlier than the last one tried is skipped; `limit` caps them.
+    The release itself and its companions keep the upload's date in every dating.
     """
     upload = release_upload_time(version, index, fetch_simple=fetch_simple)
     datings = [Dating(exclude_newer_for(upload), f"its upload ({upload:%Y-%m-%d})")]
     base = (index or index_url()).rstrip("/")
     simple = (fetch_simple or (lambda b, t: _simple_index_document(b, t) or {}))(base, 30.0)
-    first = first_prerelease_upload(simple, version)
-    if first is not None and first[1] < upload:
-        # the release itself (and its companions) came out later: they keep the upload's date
-        own = tuple((package, datings[0].exclude_newer) for package in RELEASE_FAMILY)
-        datings.append(Dating(exclude_newer_for(first[1]), f"its first pre-release {first[0]} ({first[1]:%Y-%m-%d})",
-                              own))
+    # the release itself (and its companions) came out at its upload: they keep that date
+    own = tuple((package, datings[0].exclude_newer) for package in RELEASE_FAMILY)
+    latest = upload
+    for label, (name, when) in _earlier_starts(simple, version):
+        if len(datings) >= limit:
+            break
+        if when >= latest:
+            continue
+        datings.append(Dating(exclude_newer_for(when), f"{label} {name} ({when:%Y-%m-%d})", own))
+        latest = when
     return datings
 
 
-def first_prerelease_upload(payload: dict, version: str) -> tuple[str, datetime] | None:
-    """(pre-release, upload time) of the earliest uploaded pre-release of `version`'s release, if any."""
-    release = Version(version).release
-    earliest: dict[str, datetime] = {}
+def _earlier_starts(payload: dict, version: str) -> Iterable[tuple[str, tuple[str, datetime]]]:
+    """(what it is, (version, upload time)) of the dates before the upload worth trying, in order."""
+    first = first_prerelease_upload(payload, version)
+    if first is not None:
+        yield "its first pre-release", first
+    # the release's own files are its upload, not an earlier date; compromised releases are not
+    # even borrowed a date from (nothing of theirs is installed either way, but no report names them)
+    uploads = {v: when for v, when in _earliest_uploads(payload).items()
+               if v != Version(version) and not is_compromised(v)}
+    series = Version(version).release[:2]
+    own_start = series_start(uploads, series)
+    if own_start is not None:
+        yield f"the start of its series {_series_name(series)},", own_start
+    earlier = sorted({v.release[:2] for v in uploads if v.release[:2] < series}, reverse=True)
+    for previous in earlier:
+        start = series_start(uploads, previous)
+        if start is not None:
+            yield f"the start of the series before, {_series_name(previous)},", start
+
+
+def _series_name(series: tuple[int, ...]) -> str:
+    return ".".join(str(part) for part in series)
+
+
+def _earliest_uploads(payload: dict) -> dict[Version, datetime]:
+    """Every version on a simple-API page with its earliest file's upload time (files without times left out)."""
+    earliest: dict[Version, datetime] = {}
     for file in payload.get("files", []):
         if not isinstance(file, dict):
             continue
@@ -243,12 +281,32 @@ def first_prerelease_upload(payload: dict, version: str) -> tuple[str, datetime]
             candidate = Version(name)
         except InvalidVersion:
             continue
-        if candidate.release == release and (candidate.is_prerelease or candidate.is_devrelease):
-            earliest[name] = min(uploaded, earliest.get(name, uploaded))
-    if not earliest:
+        earliest[candidate] = min(uploaded, earliest.get(candidate, uploaded))
+    return earliest
+
+
+def series_start(uploads: dict[Version, datetime], series: tuple[int, ...]) -> tuple[str, datetime] | None:
+    """(version, upload time) of the first upload of any release of `series` (`(1, 95)`: 1.95.*), if any.
+
+    Pre-releases count (a series usually begins with one); the earliest upload wins, so a
+    pre-release re-uploaded later does not move the start.
+    """
+    found = [(when, str(v)) for v, when in uploads.items() if v.release[:2] == series]
+    if not found:
         return None
-    name = min(earliest, key=lambda key: earliest[key])
-    return name, earliest[name]
+    when, name = min(found)
+    return name, when
+
+
+def first_prerelease_upload(payload: dict, version: str) -> tuple[str, datetime] | None:
+    """(pre-release, upload time) of the earliest uploaded pre-release of `version`'s release, if any."""
+    release = Version(version).release
+    found = [(when, str(v)) for v, when in _earliest_uploads(payload).items()
+             if v.release == release and (v.is_prerelease or v.is_devrelease)]
+    if not found:
+        return None
+    when, name = min(found)
+    return name, when
 
 
 def _yanked_versions(files: Iterable[dict]) -> set[str]:

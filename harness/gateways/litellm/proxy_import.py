@@ -8,6 +8,7 @@ start. Importing the proxy module, as `litellm --config …` does first, tells i
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 from harness.common.log import Log
@@ -38,3 +39,31 @@ def short_build_failure(error: str) -> str:
         if head.endswith(("Error", "Exception")) and " " not in head:
             return line
     return lines[0] if lines else error
+
+
+#: Top-level modules of the release's own packages (litellm's repository also ships its enterprise
+#: code as a top-level `enterprise` package): no dating of the dependencies changes what they hold.
+RELEASE_OWN_MODULES = frozenset({"litellm", "litellm_proxy", "litellm_proxy_extras", "litellm_enterprise",
+                                 "enterprise"})
+
+_MODULE_NAMED = (
+    re.compile(r"No module named '([\w.]+)'"),
+    re.compile(r"cannot import name '\w+' from '([\w.]+)'"),
+    re.compile(r"module '([\w.]+)' has no attribute"),
+)
+
+
+def earlier_dating_may_help(why: str) -> bool:
+    """Could dependencies dated earlier cure this build failure (`short_build_failure`'s line)?
+
+    Not when the install did not resolve (an earlier date only has fewer versions), nor when the
+    missing module or name is the release's own (its packaging, not its dependencies' later
+    versions); otherwise, e.g. a dependency that dropped a name the release imports, it may.
+    """
+    if "No solution found" in why or "not satisfiable" in why:
+        return False
+    for pattern in _MODULE_NAMED:
+        found = pattern.search(why)
+        if found:
+            return found.group(1).split(".")[0] not in RELEASE_OWN_MODULES
+    return True
