@@ -9,8 +9,10 @@ with a reason). Every rule quotes its docs and links them.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from packaging.specifiers import SpecifierSet
 
 from harness.gateways import registry
 from harness.gateways.litellm.semantics.rules import ALL_RULES
@@ -21,6 +23,8 @@ from harness.scenario.loader import load_scenario
 
 LIBRARY = sorted(Path("scenarios/litellm").glob("*.yaml"))
 LITELLM = registry.gateway("litellm")
+#: Where a rule may point: the docs site, or the proxy's API reference (a route's own description).
+DOC_HOSTS = {"docs.litellm.ai", "litellm-api.up.railway.app"}
 
 
 @pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
@@ -49,7 +53,27 @@ def test_every_rule_quotes_its_docs_and_links_them():
     ids = [rule.id for rule in ALL_RULES]
     assert len(ids) == len(set(ids))
     for rule in ALL_RULES:
-        assert rule.sentence.strip() and rule.url.startswith("https://"), rule
+        assert rule.sentence.strip(), f"{rule.id}: no sentence"
+        url = urlsplit(rule.url)
+        assert url.scheme == "https" and url.hostname in DOC_HOSTS, f"{rule.id}: {rule.url} is not LiteLLM's docs"
+        if url.hostname == "docs.litellm.ai":
+            assert url.path.startswith("/docs/") and not url.path.endswith(".md"), f"{rule.id}: {rule.url}"
+
+
+def test_every_rules_release_range_is_a_specifier_that_admits_some_release():
+    for rule in ALL_RULES:
+        if rule.releases is None:
+            continue
+        specifier = SpecifierSet(rule.releases)  # raises InvalidSpecifier when it does not parse
+        assert str(specifier), f"{rule.id}: empty release range"
+        assert "1.108.7" in specifier or "1.53.9" in specifier, f"{rule.id}: {rule.releases} admits no release"
+
+
+def test_a_rule_outside_its_release_range_leaves_its_cases_open():
+    scenario = load_scenario(Path("scenarios/litellm/issue-23850-access-group-limits-service-key.yaml"))
+    before = checks_for_mode(scenario, "derived", LITELLM, "1.80.17")
+    assert not any("key-access-group" in check.rules for check in before.checks)
+    assert any("key-access-group" in case.undetermined for case in before.undetermined)
 
 
 def test_the_seed_bug_is_a_derived_denial_with_its_chain():

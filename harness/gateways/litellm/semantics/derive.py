@@ -136,6 +136,12 @@ def _levels(scenario: Scenario, world: WorldState, key: KeyState) -> list[Level]
         if org_models:
             org = resolve("organization", org_models, groups, proxy)
             org.uses = [RuleUse(R.ORGANIZATION_BOUNDS_TEAMS, f"organization {team.organization} {org.words()}")]
+            if team_level.everything:
+                # The docs check the organization's list when a team is created or updated, not on
+                # each request: what a team holding every model reaches inside one they never say.
+                org.undetermined = (f"team {team.name} holds every model inside organization {team.organization}: "
+                                    "the docs check organization model lists only when teams are created or "
+                                    "updated, and do not say what such a team may call")
             levels.append(org)
     elif key.user is not None and world.users.get(key.user):
         user = resolve("user", world.users[key.user], groups, proxy)

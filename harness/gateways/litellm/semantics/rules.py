@@ -5,6 +5,10 @@ Every expectation the derived oracle computes for LiteLLM is a chain of these ru
 BerriAI/litellm, served at docs.litellm.ai, or the proxy's API reference where a route's own
 description is the only documentation). `releases` narrows a rule to the releases it holds for
 where the documented feature appeared in a known release.
+
+The comment above a rule names where its words were read: the markdown source in
+BerriAI/litellm and the commit of the version read, or the route's docstring in the released
+package (the same first line in every release from 1.53.9 to 1.110.2 unless a range is given).
 """
 
 from __future__ import annotations
@@ -18,14 +22,18 @@ INHERITANCE = "https://docs.litellm.ai/docs/proxy/access_management/inheritance"
 ACCESS_GROUPS = "https://docs.litellm.ai/docs/proxy/access_groups"
 MODEL_ACCESS_GROUPS = "https://docs.litellm.ai/docs/proxy/model_access_groups"
 WILDCARD_ROUTING = "https://docs.litellm.ai/docs/wildcard_routing"
-ROUTING = "https://docs.litellm.ai/docs/routing"
 VIRTUAL_KEYS = "https://docs.litellm.ai/docs/proxy/virtual_keys"
 TEAM_ROUTING = "https://docs.litellm.ai/docs/proxy/team_based_routing"
 TEAM_MODEL_ADD = "https://docs.litellm.ai/docs/proxy/team_model_add"
-ACCESS_CONTROL = "https://docs.litellm.ai/docs/proxy/access_control"
-API_KEYS = "https://litellm-api.up.railway.app/#/key%20management"
-API_TEAMS = "https://litellm-api.up.railway.app/#/team%20management"
-API_USERS = "https://litellm-api.up.railway.app/#/internal%20user%20management"
+LOAD_BALANCING = "https://docs.litellm.ai/docs/proxy/load_balancing"
+API_REFERENCE = "https://litellm-api.up.railway.app"
+API_KEYS = f"{API_REFERENCE}/#/key%20management"
+API_TEAMS = f"{API_REFERENCE}/#/team%20management"
+API_USERS = f"{API_REFERENCE}/#/Internal%20User%20management"
+
+#: The first release whose `/key/regenerate` takes `grace_period` and documents "Omitted =
+#: immediate revoke" (docstring absent in the 1.81.12 wheel, present in 1.81.13).
+KEY_REGENERATE_GRACE_PERIOD = ">=1.81.13"
 
 #: The first release with access-group entities (`/v1/access_group`, `access_group_ids`).
 ACCESS_GROUP_ENTITIES = ">=1.81.12"
@@ -92,17 +100,17 @@ KEY_ACCESS_GROUP = Rule(
     "Instead of configuring models, MCP servers, and agents separately on each key or team, you create one "
     "group that bundles the resources you want to grant, then attach that group to your keys or teams. "
     "[…] The key will inherit access to all models, MCP servers, and agents defined in that group.",
-    ACCESS_GROUPS, ACCESS_GROUP_ENTITIES)
+    f"{ACCESS_GROUPS}#4-attach-the-access-group-to-a-key", ACCESS_GROUP_ENTITIES)
 TEAM_ACCESS_GROUP = Rule(
     "team-access-group",
     "You can also attach an Access Group to a team when creating or editing the team. All keys associated "
     "with that team will then have access to the resources defined in the group.",
-    ACCESS_GROUPS, ACCESS_GROUP_ENTITIES)
+    f"{ACCESS_GROUPS}#5-attach-the-access-group-to-a-team", ACCESS_GROUP_ENTITIES)
 GROUP_SIDE_ASSIGNMENT = Rule(
     "access-group-attached-either-side",
     "Define resources in a group → Attach group to key or team → Key/team gets access to all resources in "
     "the group",
-    ACCESS_GROUPS, ACCESS_GROUP_ENTITIES)
+    f"{ACCESS_GROUPS}#how-it-works", ACCESS_GROUP_ENTITIES)
 
 # -- the user step
 USER_MODELS = Rule(
@@ -116,62 +124,89 @@ USER_NO_DEFAULT_MODELS = Rule(
     KEY_AUTH)
 
 # -- organizations
+# docs.litellm.ai/docs/proxy/access_management/inheritance ("Keys assigned to a team", Models
+# row), as published (the page is not in the indexed markdown). The docs check an organization's
+# list when a team is created or updated, not per request: a team without models in an
+# organization is a case they leave open (`derive._levels`).
 ORGANIZATION_BOUNDS_TEAMS = Rule(
     "organization-bounds-teams",
-    "Organizations: a team created in an organization may only use the organization's models "
-    "(\"Model not in organization's allowed models\")",
-    ACCESS_CONTROL)
+    "LiteLLM checks organization model lists when teams are created or updated, with no separate "
+    "organization model check on each request.",
+    f"{INHERITANCE}#keys-assigned-to-a-team")
 
 # -- names that route elsewhere
+# docs/my-website/docs/wildcard_routing.md @ 1aedde15f21e9420c86db5cedafc62bc23e38a75
 WILDCARD_DEPLOYMENT = Rule(
     "wildcard-deployment",
-    "Proxy all models from a provider: `model_name: \"openai/*\"` routes every `openai/<model>` request to "
-    "that deployment",
+    "**Proxy all models from a provider** Use this if you want to **proxy all models from a specific "
+    "provider without defining them on the config.yaml** […] Test with `anthropic/` - all models with "
+    "`anthropic/` prefix will get routed to `anthropic/*`",
     WILDCARD_ROUTING)
+# docs/my-website/docs/proxy/load_balancing.md @ 00e06b862370b670316c20336cb2bf1534ea7685
 ROUTER_ALIAS = Rule(
     "router-alias",
-    "`model_group_alias`: route a model name to a model group (a key is checked against the name it "
-    "asked for)",
-    ROUTING)
+    "Expose an 'alias' for a 'model_name' on the proxy server. […] model_group_alias: "
+    "{\"gpt-4\": \"gpt-3.5-turbo\"} # all requests with `gpt-4` will be routed to models",
+    f"{LOAD_BALANCING}#router-settings-on-config---routing_strategy-model_group_alias")
+# docs/my-website/docs/proxy/virtual_keys.md, "Model Aliases" (as published; the indexed
+# BerriAI/litellm version, 003feda33f6383126bfda499045826a92aafc965, is an older one titled
+# "Upgrade/Downgrade Models" with the same steps), and `/key/generate`'s docstring
+# (litellm/proxy/management_endpoints/key_management_endpoints.py, generate_key_fn).
 KEY_ALIAS = Rule(
     "key-alias",
-    "Model Aliases: a key's `aliases` map a name to a model (`\"aliases\": {\"gpt-4\": \"gpt-4o-mini\"}`)",
-    VIRTUAL_KEYS)
+    "aliases: Optional[dict] - Any alias mappings, on top of anything in the config.yaml model list. […] "
+    "If a user is expected to use a given model (i.e. gpt3-5), and you want to: - try to upgrade the "
+    "request (i.e. GPT4) - or downgrade it (i.e. Mistral) […] **How to upgrade / downgrade request?** "
+    "Change the alias mapping",
+    f"{VIRTUAL_KEYS}#model-aliases")
+# docs/my-website/docs/proxy/team_based_routing.md @ 0935d162f690bc116e048598459469d9dfd01dc8 (the
+# published page is now headed "[DEPRECATED]", pointing to tag based routing; the route and the
+# `/team/new` docstring "model_aliases: Optional[dict] - Model aliases for the team." remain).
 TEAM_ALIAS = Rule(
     "team-alias",
-    "Team-based routing: a team's `model_aliases` route a model name to a model for the team's keys",
-    TEAM_ROUTING)
+    "Route calls to different model groups based on the team-id […] Create Team with Model Alias […] "
+    "\"model_aliases\": {\"gpt-3.5-turbo\": \"gpt-3.5-turbo-eu\"}",
+    f"{TEAM_ROUTING}#create-team-with-model-alias")
+# docs/my-website/docs/proxy/team_model_add.md @ 0be6bbc42ad245917de1e1fbb0feb8d1c5c30a16
 TEAM_ONLY_MODEL = Rule(
     "team-only-model",
-    "Allow Teams to Add Models: a model added with `model_info.team_id` belongs to that team",
-    TEAM_MODEL_ADD)
+    "Allow team to add a their own models/key for that project - so any OpenAI call they make uses their "
+    "OpenAI key. […] \"team_id\": \"e59e2671-a064-436a-a0fa-16ae96e5a0a1\" # 👈 Specify the team ID it "
+    "belongs to",
+    f"{TEAM_MODEL_ADD}#specify-team-id-in-modeladd-endpoint")
 
-# -- state of keys and teams
+# -- state of keys and teams: each route's own description (its docstring, the API reference's
+# text), in litellm/proxy/management_endpoints/{key_management,team,internal_user}_endpoints.py.
 KEY_BLOCKED = Rule(
     "key-blocked",
     "/key/block: Block an Virtual key from making any requests.",
-    API_KEYS)
+    f"{API_KEYS}/block_key_key_block_post")
 TEAM_BLOCKED = Rule(
     "team-blocked",
     "/team/block: Blocks all calls from keys with this team id.",
-    API_TEAMS)
+    f"{API_TEAMS}/block_team_team_block_post")
 KEY_DELETED = Rule(
     "key-deleted",
     "/key/delete: Delete a key from the key management system.",
-    API_KEYS)
+    f"{API_KEYS}/delete_key_fn_key_delete_post")
 TEAM_DELETED = Rule(
     "team-deleted",
     "/team/delete: delete team and associated team keys",
-    API_TEAMS)
+    f"{API_TEAMS}/delete_team_team_delete_post")
 USER_DELETED = Rule(
     "user-deleted",
     "/user/delete: delete user and associated user keys",
-    API_USERS)
+    f"{API_USERS}/delete_user_user_delete_post")
+# docs/my-website/docs/proxy/virtual_keys.md, "✨ Key Rotations" (as published), and
+# regenerate_key_fn's docstring: "grace_period: Optional[str] - Duration to keep old key valid
+# after rotation (e.g. "24h", "2d"). Omitted = immediate revoke." from 1.81.13 on; before it the
+# docs only say the key is rotated, not what becomes of the old secret.
 KEY_REGENERATED = Rule(
     "key-regenerated",
-    "Regenerate Keys: `grace_period` keeps the old and new strings valid during cutover. Omitting it "
-    "[…] immediately invalidates the old key.",
-    VIRTUAL_KEYS)
+    "**Grace period (optional)**: Set `grace_period` (e.g. `\"24h\"`, `\"2d\"`, `\"1w\"`) to keep the old key "
+    "valid for a transitional period. Both old and new keys work until the grace period elapses, so you can "
+    "cut over without production downtime. Omitted or empty = immediate revoke.",
+    f"{VIRTUAL_KEYS}#-key-rotations", KEY_REGENERATE_GRACE_PERIOD)
 
 ALL_RULES = (
     LISTING_FOLLOWS_ACCESS, KEY_MODELS, EMPTY_MEANS_ALL, KEY_ALL_PROXY_MODELS, KEY_ALL_TEAM_MODELS, STANDALONE_KEY,
