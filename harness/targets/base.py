@@ -53,6 +53,11 @@ class Endpoint:
     #: which dating of the release's dependencies worked (a local target with dependencies as released)
     deps_dating: str | None = None
     database: RunSql | None = None
+    #: what a proxy's route documentation depends on besides its route table: its build, its
+    #: import-time environment and its config settings (not its models). Proxies with the same
+    #: identity and route table document their routes alike (a gateway may read one document for
+    #: all of them); None: this proxy's own document, always.
+    routes_identity: str | None = None
 
 
 class Target(Protocol):
@@ -87,6 +92,7 @@ class ProxyTarget(StopsOnExit):
     substitutions: tuple[str, ...] = ()
     deps_dating: str | None = None
     database: RunSql | None = None
+    routes_identity: str | None = None
     timings: dict[str, float]
 
     def _timed(self, name: str, step: Callable[[], T]) -> T:
@@ -104,4 +110,5 @@ class ProxyTarget(StopsOnExit):
             substitutions=tuple(self.substitutions),
             deps_dating=self.deps_dating,
             database=self.database,
+            routes_identity=self.routes_identity,
         )

@@ -19,6 +19,8 @@ nothing of ours survived.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -143,6 +145,7 @@ class LocalTarget(ProxyTarget):
         self.run_dir: Path | None = None
         self.master_key = ""
         self.base_url = ""
+        self.routes_identity: str | None = None
         self.database = None  # runs SQL on this proxy's database (a timeline's `remove_row`) once started
         self.upstream: Upstream | None = None
         self.proxy: ProxyProcess | None = None
@@ -208,8 +211,17 @@ class LocalTarget(ProxyTarget):
                                     models_in_database=self.models_in_database)
         env.update({"DATABASE_URL": database_url, "LITELLM_MASTER_KEY": self.master_key,
                     PRISMA_CALLS_ENV: str(self.run_dir / "prisma-calls.log")})
+        self.routes_identity = self._routes_identity(starter, env, settings)
         self._timed("proxy_boot_s", lambda: self._boot_proxy_on_free_port(starter, environment, config, env))
         return self.endpoint()
+
+    def _routes_identity(self, starter: ProxyStarter, env: Mapping[str, str], settings: ProxySettings) -> str:
+        """What this proxy's routes depend on but its models (`Endpoint.routes_identity`): the
+        environment's build and the import-time environment (a warm parent's identity, whether
+        or not the proxy is forked from it) and the config's settings."""
+        document = {"build": starter.parent_spec(env).identity, "sections": [list(s) for s in settings.sections],
+                    "admin_models": settings.admin_models, "models_in_database": self.models_in_database}
+        return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:16]
 
     def _run_marker_env(self) -> dict[str, str]:
         return marker_env(self.run_id, OWNER_IDENTITY)
