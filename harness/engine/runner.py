@@ -153,6 +153,8 @@ class ScenarioRunner:
     #: route and refusals
     gateway: Gateway = None  # type: ignore[assignment] - set in __post_init__
     _slots: dict[ProxySpec, _Slot] = field(default_factory=dict)
+    #: targets made by `warm_ahead`, not started yet
+    _unstarted: dict[ProxySpec, Target] = field(default_factory=dict)
     _scenario_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     #: why the release could not be installed, once it could not (the same for every model list)
     _install_error: str | None = None
@@ -170,10 +172,9 @@ class ScenarioRunner:
         if slot is None and self._install_error is not None:
             raise NoProxy(self._install_error, NotRunReason.TARGET_NOT_INSTALLED)
         if slot is None:
-            factory = self.target_factory or make_target  # looked up now: tests may replace `make_target`
             spec = self.target_spec
             self.events(TargetStarting(spec, tuple(model.name for model in models)))
-            slot = _Slot(target=factory(spec, lambda message: self.events(TargetProgress(spec, message))))
+            slot = _Slot(target=self._unstarted.pop(proxy, None) or self._new_target())
             self._slots[proxy] = slot
             try:
                 # Settings only when there are some: a target without the parameter serves the rest.
@@ -200,6 +201,38 @@ class ScenarioRunner:
             raise NoProxy(slot.error or "target did not start", slot.failure)
         return slot.endpoint
 
+    def _new_target(self) -> Target:
+        """A target for the spec, not started (`target_factory`, else `make_target`)."""
+        factory = self.target_factory or make_target  # looked up now: tests may replace `make_target`
+        spec = self.target_spec
+        return factory(spec, lambda message: self.events(TargetProgress(spec, message)))
+
+    def warm_ahead(self, proxies: Sequence[ProxySpec]) -> None:
+        """Let the targets of `proxies` (in the order they will start) begin their slowest
+        preparation now, where the target has one (`warm_ahead`: a local target's warm parent
+        imports), so that it overlaps the first start instead of waiting for its own.
+
+        The targets are kept for `endpoint_for`; nothing is started. A target that fails here
+        says why when it starts.
+        """
+        for proxy in dict.fromkeys(proxies):
+            if proxy in self._slots or proxy in self._unstarted:
+                continue
+            try:
+                target = self._new_target()
+            except TargetError:
+                return  # the start says so, as ever
+            self._unstarted[proxy] = target
+            warm = getattr(target, "warm_ahead", None)
+            if warm is None:
+                return  # this kind of target has nothing to prepare
+            settings = () if proxy.settings.empty else (proxy.settings,)
+            try:
+                if not warm(list(proxy.models), *settings):
+                    return  # no room now: later ones start their preparation when they start
+            except Exception:  # noqa: BLE001 - only a head start: the start does the same, and says what fails
+                return
+
     def _record_provenance(self, source: object) -> None:
         """Keep the first substitutions and dating a target (or its endpoint) reports."""
         self.substitutions = self.substitutions or tuple(getattr(source, "substitutions", None) or ())
@@ -214,6 +247,7 @@ class ScenarioRunner:
 
     def close(self) -> None:
         """Stop every proxy this runner started."""
+        self._unstarted.clear()  # never started: nothing to stop
         for proxy in list(self._slots):
             self.release(proxy)
 
@@ -234,6 +268,9 @@ class ScenarioRunner:
         result = RunResult.new(target=self.target_spec, run_id=self.run_id)
         groups = group_by_models(scenarios)
         self.events(RunStarted(self.target_spec, len(scenarios), min(max(1, jobs), len(groups) or 1)))
+        if len(groups) > 1:  # one proxy's start prepares its own parent first thing
+            self.warm_ahead([group[0].proxy_spec() for group in groups
+                             if (group[0].gateway or registry.default_name()) == self.gateway.name])
         result.scenarios = run_groups(self, groups, jobs, cancel)
         self.stamp(result)
         self.events(RunFinished(result))

@@ -39,7 +39,12 @@ from harness.model.proxy import ProxySettings
 from harness.targets.base import Endpoint, ModelSpec, ProxyTarget
 from harness.common.cache_root import default_cache_root
 from harness.gateways.litellm.environment_build import ensure_environment
-from harness.gateways.litellm.environments import LiteLLMEnvironment, prisma_env, remove_interrupted_builds
+from harness.gateways.litellm.environments import (
+    LiteLLMEnvironment,
+    find_complete_environment,
+    prisma_env,
+    remove_interrupted_builds,
+)
 from harness.targets.errors import TargetError
 from harness.targets import reaping
 from harness.targets.lifecycle import (
@@ -55,13 +60,19 @@ from harness.targets.postgres import PostgresServer, free_port
 from harness.targets.shared_postgres import SHARED_POSTGRES
 from harness.gateways.litellm.prisma_shim import PRISMA_CALLS_ENV
 from harness.gateways.litellm.proxy_config import write_proxy_config
-from harness.gateways.litellm.proxy_start import Launch, ProxyProcess, ProxyStarter
+from harness.gateways.litellm.proxy_start import FORK, Launch, ProxyProcess, ProxyStarter
 from harness.gateways.litellm.proxy_start import start_mode as start_mode_of
 from harness.gateways.litellm.readiness import wait_until_ready
 from harness.gateways.litellm.latest import resolve_version
 from harness.gateways.litellm.release_list import newest_release
 from harness.gateways.litellm.database_schema import database_schema, provenance_lines
-from harness.gateways.litellm.releases import DEPS_TODAY, parse_version_spec, split_deps, with_deps
+from harness.gateways.litellm.releases import (
+    DEPS_TODAY,
+    MOVING_VERSIONS,
+    parse_version_spec,
+    split_deps,
+    with_deps,
+)
 from harness.targets.upstream import Upstream
 from harness.gateways.litellm.wasm_engine import ensure_wasm_engine, remove_interrupted_installs
 
@@ -186,6 +197,27 @@ class LocalTarget(ProxyTarget):
             return self._start(models, settings or ProxySettings())
 
         return start_or_clean_up(self, start)
+
+    def warm_ahead(self, models: Sequence[ModelSpec], settings: ProxySettings | None = None) -> bool:
+        """Start now, in the background, what a later `start(models, settings)` waits for longest:
+        the imports of its warm parent (`ProxyStarter.warm_ahead`). A run calls it for its model
+        lists before its first start, so the imports of parents for other import-time
+        environments (a scenario's cache TTL variable …) overlap that of the first one.
+
+        Costs nobody: nothing is built or installed (an exact release whose environment is built,
+        else nothing happens), no parent is stopped, and no more import at once than there are
+        cores. Nothing of it needs stopping: warm parents are the process's. Returns whether
+        the parent exists now.
+        """
+        version = parse_version_spec(self.version_spec)
+        if self.start_mode != FORK or version in MOVING_VERSIONS:
+            return False
+        environment = find_complete_environment(self.cache_root, version, self.deps)
+        if environment is None:
+            return False
+        engine = ensure_wasm_engine(self.cache_root, self.log)
+        starter = ProxyStarter(self.start_mode, environment, self.label, self.log)
+        return starter.warm_ahead(self._proxy_env(engine.env(), environment, settings or ProxySettings()))
 
     def _start(self, models: Sequence[ModelSpec], settings: ProxySettings) -> Endpoint:
         self.version = resolve_version(self.version_spec, self.cache_root, self.log,
