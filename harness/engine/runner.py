@@ -15,6 +15,7 @@ what targets and gateways say in free text reaches it as `TargetProgress`.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 import secrets
 import threading
 import time
@@ -155,6 +156,8 @@ class ScenarioRunner:
     _slots: dict[ProxySpec, _Slot] = field(default_factory=dict)
     #: targets made by `warm_ahead`, not started yet
     _unstarted: dict[ProxySpec, Target] = field(default_factory=dict)
+    #: `id()`s of the scenarios `run_all` runs last on their proxy, right before stopping it
+    _last_on_proxy: set[int] = field(default_factory=set)
     _scenario_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     #: why the release could not be installed, once it could not (the same for every model list)
     _install_error: str | None = None
@@ -264,14 +267,23 @@ class ScenarioRunner:
         Scenarios sharing a model list share a proxy, and each proxy is stopped as soon as its
         scenarios ran, so the machine never holds more than `jobs` proxies of this runner
         (`harness.engine.scheduler`: the document is the same whatever `jobs` is, but for timings).
+        The last scenario on a proxy whose stop discards its database is not torn down one entity
+        at a time first (`_discarded_next`). With several model lists, their targets warm up
+        ahead (`warm_ahead`).
         """
         result = RunResult.new(target=self.target_spec, run_id=self.run_id)
         groups = group_by_models(scenarios)
+        # A group's last scenario is followed by its proxy's stop (`run_groups`); once only in the run
+        listed = Counter(id(scenario) for scenario in scenarios)
+        self._last_on_proxy = {id(group[-1]) for group in groups if listed[id(group[-1])] == 1}
         self.events(RunStarted(self.target_spec, len(scenarios), min(max(1, jobs), len(groups) or 1)))
         if len(groups) > 1:  # one proxy's start prepares its own parent first thing
             self.warm_ahead([group[0].proxy_spec() for group in groups
                              if (group[0].gateway or registry.default_name()) == self.gateway.name])
-        result.scenarios = run_groups(self, groups, jobs, cancel)
+        try:
+            result.scenarios = run_groups(self, groups, jobs, cancel)
+        finally:
+            self._last_on_proxy = set()  # ids of objects the run held: meaningless after it
         self.stamp(result)
         self.events(RunFinished(result))
         return result
@@ -349,7 +361,8 @@ class ScenarioRunner:
             adapter.close()
             if is_silence(guard.reason):
                 self._silent_proxies[endpoint.base_url] = guard.reason
-            self._tear_down(scenario.id, endpoint, handles, abandoned=guard.reason)
+            if not self._discarded_next(scenario, endpoint):
+                self._tear_down(scenario.id, endpoint, handles, abandoned=guard.reason)
 
         return ScenarioResult(
             id=scenario.id, title=scenario.title, issue=scenario.issue,
@@ -357,6 +370,12 @@ class ScenarioRunner:
             verdicts=verdicts, elapsed_ms=round((time.monotonic() - started) * 1000, 1),
             not_expressed=scenario.not_expressed or None,
         )
+
+    def _discarded_next(self, scenario: Scenario, endpoint: Endpoint) -> bool:
+        """Whether what `scenario` created goes anyway, so deleting it one by one would only cost time:
+        it is the last scenario `run_all` runs on its proxy (which is stopped next), and stopping
+        the target discards the proxy's database (a local target's). A url target's never is."""
+        return id(scenario) in self._last_on_proxy and endpoint.discarded_on_stop
 
     def _still_silent(self, endpoint: Endpoint) -> str | None:
         """Why a proxy that stopped answering earlier in this run is still given up on (None: it answers)."""

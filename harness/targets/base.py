@@ -58,6 +58,9 @@ class Endpoint:
     #: identity and route table document their routes alike (a gateway may read one document for
     #: all of them); None: this proxy's own document, always.
     routes_identity: str | None = None
+    #: stopping the target discards everything this proxy holds (its processes and its database),
+    #: so what a scenario created there needs no deleting when the proxy is stopped right after
+    discarded_on_stop: bool = False
 
 
 class Target(Protocol):
@@ -93,6 +96,8 @@ class ProxyTarget(StopsOnExit):
     deps_dating: str | None = None
     database: RunSql | None = None
     routes_identity: str | None = None
+    #: whether `stop()` discards the proxy's database with it (`Endpoint.discarded_on_stop`)
+    discards_state_on_stop: bool = False
     timings: dict[str, float]
 
     def _timed(self, name: str, step: Callable[[], T]) -> T:
@@ -111,4 +116,5 @@ class ProxyTarget(StopsOnExit):
             deps_dating=self.deps_dating,
             database=self.database,
             routes_identity=self.routes_identity,
+            discarded_on_stop=self.discards_state_on_stop,
         )

@@ -195,3 +195,23 @@ def test_a_single_model_list_is_not_warmed_ahead_its_start_does_it() -> None:
     with ScenarioRunner(SPEC, target_factory=targets) as runner:
         runner.run_all([parse_scenario(LIMITED_KEY), parse_scenario(SAME_MODELS)], jobs=2)
     assert targets.log == [("start", FIRST_LIST)]
+
+
+def test_the_last_scenario_on_a_proxy_whose_stop_discards_its_database_is_not_torn_down_one_by_one() -> None:
+    targets = FakeTargets(discarded_on_stop=True)
+    result = run(2, targets)
+    by_list = {tuple(proxy.served): proxy for proxy in targets.proxies}
+    shared = by_list[FIRST_LIST]  # runner-limited-key, then runner-same-models on the same proxy
+    deleted = [call for call in shared.admin_calls() if call.path.endswith("/delete")]
+    assert deleted, "the first scenario on the shared proxy is torn down: the next one shares the proxy"
+    assert shared.alive() and all(name.startswith(f"gc-{result.run_id}-") for name in shared.alive())
+    last_run = {name.split("-")[2] for name in shared.alive()}
+    assert len(last_run) == 1  # only the last scenario's entities are left for the stop to discard
+    assert all(proxy.alive() for proxy in targets.proxies)
+    assert targets.stopped == 3 and result.overall == "pass"
+
+
+def test_every_scenario_is_torn_down_where_the_stop_keeps_the_proxys_state() -> None:
+    targets = FakeTargets(discarded_on_stop=False)  # a url target: the proxy is someone else's
+    run(2, targets)
+    assert all(proxy.alive() == [] for proxy in targets.proxies)

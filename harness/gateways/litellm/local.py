@@ -128,6 +128,9 @@ class LocalTarget(ProxyTarget):
     proxy also serves models added through its admin API (the proxy `gateconform up` keeps).
     """
 
+    #: `stop()` drops the proxy's database (a fresh one per start) and ends its processes
+    discards_state_on_stop = True
+
     def __init__(
         self,
         version_spec: str,
