@@ -265,7 +265,7 @@ class ScenarioRunner:
         """Run every scenario into one finished results document.
 
         Scenarios sharing a model list share a proxy, and each proxy is stopped as soon as its
-        scenarios ran, so no more than `jobs` proxies of this runner serve scenarios at once
+        scenarios ran, so the machine never holds more than `jobs` proxies of this runner
         (`harness.engine.scheduler`: the document is the same whatever `jobs` is, but for timings).
         The last scenario on a proxy whose stop discards its database is not torn down one entity
         at a time first (`_discarded_next`). With several model lists, their targets warm up

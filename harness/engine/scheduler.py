@@ -3,9 +3,7 @@
 The unit of work stays `ScenarioRunner.run(scenario)`; what is scheduled is a *group*: the
 scenarios that share a model list, hence a proxy (`harness.engine.grouping`). Up to `jobs`
 groups run at once, each in a worker thread that runs its scenarios one after another on its
-proxy and then has the proxy stopped, so at most `jobs` proxies serve scenarios at any time. The
-stop runs in the background while the worker starts its next proxy (a proxy takes about half a
-second to exit): a stopping proxy may overlap the start of the next one for that long.
+proxy and stops the proxy when they are done, so at most `jobs` proxies exist at any time.
 Each scenario's verdicts are told (`ScenarioFinished`) the moment it finishes, in whatever order
 that is; the results come back in the order a serial run gives them (groups in first-seen
 order, scenarios in file order within a group), so the document is the same as a serial run's
@@ -19,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from typing import Callable, Protocol, Sequence
+from typing import Protocol, Sequence
 
 from harness.common.machine import available_memory_gib, jobs_that_fit
 from harness.model.results import ScenarioResult
@@ -61,31 +59,26 @@ def run_groups(runner: GroupRunner, groups: Sequence[Sequence[Scenario]], jobs: 
     """
     cancel = cancel or threading.Event()
     if jobs <= 1 or len(groups) <= 1:
-        return [result for group in groups for result in _run_group(runner, group, cancel, runner.release)]
+        return [result for group in groups for result in _run_group(runner, group, cancel)]
     done: list[list[ScenarioResult]] = [[] for _ in groups]
-    stops = _BackgroundStops(runner)
 
     def work(index: int) -> None:
-        done[index] = _run_group(runner, groups[index], cancel, stops.release)
+        done[index] = _run_group(runner, groups[index], cancel)
 
-    try:
-        with ThreadPoolExecutor(max_workers=min(jobs, len(groups)), thread_name_prefix="scenarios") as pool:
-            futures = [pool.submit(work, index) for index in range(len(groups))]
-            try:
-                _wait_for(futures)
-            except BaseException:
-                cancel.set()
-                for future in futures:
-                    future.cancel()
-                runner.close()  # the workers' proxies stop: whatever they wait for ends at once
-                raise
-    finally:
-        stops.join()  # every proxy of the run is stopped when it returns, as ever
+    with ThreadPoolExecutor(max_workers=min(jobs, len(groups)), thread_name_prefix="scenarios") as pool:
+        futures = [pool.submit(work, index) for index in range(len(groups))]
+        try:
+            _wait_for(futures)
+        except BaseException:
+            cancel.set()
+            for future in futures:
+                future.cancel()
+            runner.close()  # the workers' proxies stop: whatever they wait for ends at once
+            raise
     return [result for results in done for result in results]
 
 
-def _run_group(runner: GroupRunner, group: Sequence[Scenario], cancel: threading.Event,
-               release: Callable[[ProxySpec], None]) -> list[ScenarioResult]:
+def _run_group(runner: GroupRunner, group: Sequence[Scenario], cancel: threading.Event) -> list[ScenarioResult]:
     """The scenarios of one proxy (models and settings), one after another, then its proxy stopped."""
     results: list[ScenarioResult] = []
     try:
@@ -94,44 +87,8 @@ def _run_group(runner: GroupRunner, group: Sequence[Scenario], cancel: threading
                 break
             results.append(runner.run(scenario))
     finally:
-        release(group[0].proxy_spec())
+        runner.release(group[0].proxy_spec())
     return results
-
-
-class _BackgroundStops:
-    """Stops the proxies of a parallel run in threads of their own, so a worker goes on to its next
-    proxy while the last one shuts down (half a second of waiting for its exit and its database
-    drop, each time). `join()` waits for every stop and raises the first error, so the run
-    still returns only once all its proxies are stopped."""
-
-    def __init__(self, runner: GroupRunner) -> None:
-        self.runner = runner
-        self._threads: list[threading.Thread] = []
-        self._errors: list[BaseException] = []
-        self._lock = threading.Lock()
-
-    def release(self, proxy: ProxySpec) -> None:
-        """Stop the proxy for `proxy` in the background."""
-        def stop() -> None:
-            try:
-                self.runner.release(proxy)
-            except BaseException as error:  # noqa: BLE001 - raised by join(), in the run's thread
-                with self._lock:
-                    self._errors.append(error)
-
-        thread = threading.Thread(target=stop, name="proxy-stop", daemon=True)
-        with self._lock:
-            self._threads.append(thread)
-        thread.start()
-
-    def join(self) -> None:
-        """Wait for every stop; raise the first error one of them had."""
-        with self._lock:
-            threads = list(self._threads)
-        for thread in threads:
-            thread.join()
-        if self._errors:
-            raise self._errors[0]
 
 
 def _wait_for(futures: Sequence[Future[None]]) -> None:
