@@ -15,6 +15,7 @@ what targets and gateways say in free text reaches it as `TargetProgress`.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 import secrets
 import threading
 import time
@@ -156,6 +157,10 @@ class ScenarioRunner:
     #: the oracle mode every scenario runs in (`explicit`, `derived`, `both`); None: each scenario's own
     oracle: str | None = None
     _slots: dict[ProxySpec, _Slot] = field(default_factory=dict)
+    #: targets made by `warm_ahead`, not started yet
+    _unstarted: dict[ProxySpec, Target] = field(default_factory=dict)
+    #: `id()`s of the scenarios `run_all` runs last on their proxy, right before stopping it
+    _last_on_proxy: set[int] = field(default_factory=set)
     _scenario_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     #: why the release could not be installed, once it could not (the same for every model list)
     _install_error: str | None = None
@@ -173,10 +178,9 @@ class ScenarioRunner:
         if slot is None and self._install_error is not None:
             raise NoProxy(self._install_error, NotRunReason.TARGET_NOT_INSTALLED)
         if slot is None:
-            factory = self.target_factory or make_target  # looked up now: tests may replace `make_target`
             spec = self.target_spec
             self.events(TargetStarting(spec, tuple(model.name for model in models)))
-            slot = _Slot(target=factory(spec, lambda message: self.events(TargetProgress(spec, message))))
+            slot = _Slot(target=self._unstarted.pop(proxy, None) or self._new_target())
             self._slots[proxy] = slot
             try:
                 # Settings only when there are some: a target without the parameter serves the rest.
@@ -203,6 +207,38 @@ class ScenarioRunner:
             raise NoProxy(slot.error or "target did not start", slot.failure)
         return slot.endpoint
 
+    def _new_target(self) -> Target:
+        """A target for the spec, not started (`target_factory`, else `make_target`)."""
+        factory = self.target_factory or make_target  # looked up now: tests may replace `make_target`
+        spec = self.target_spec
+        return factory(spec, lambda message: self.events(TargetProgress(spec, message)))
+
+    def warm_ahead(self, proxies: Sequence[ProxySpec]) -> None:
+        """Let the targets of `proxies` (in the order they will start) begin their slowest
+        preparation now, where the target has one (`warm_ahead`: a local target's warm parent
+        imports), so that it overlaps the first start instead of waiting for its own.
+
+        The targets are kept for `endpoint_for`; nothing is started. A target that fails here
+        says why when it starts.
+        """
+        for proxy in dict.fromkeys(proxies):
+            if proxy in self._slots or proxy in self._unstarted:
+                continue
+            try:
+                target = self._new_target()
+            except TargetError:
+                return  # the start says so, as ever
+            self._unstarted[proxy] = target
+            warm = getattr(target, "warm_ahead", None)
+            if warm is None:
+                return  # this kind of target has nothing to prepare
+            settings = () if proxy.settings.empty else (proxy.settings,)
+            try:
+                if not warm(list(proxy.models), *settings):
+                    return  # no room now: later ones start their preparation when they start
+            except Exception:  # noqa: BLE001 - only a head start: the start does the same, and says what fails
+                return
+
     def _record_provenance(self, source: object) -> None:
         """Keep the first substitutions and dating a target (or its endpoint) reports."""
         self.substitutions = self.substitutions or tuple(getattr(source, "substitutions", None) or ())
@@ -217,6 +253,7 @@ class ScenarioRunner:
 
     def close(self) -> None:
         """Stop every proxy this runner started."""
+        self._unstarted.clear()  # never started: nothing to stop
         for proxy in list(self._slots):
             self.release(proxy)
 
@@ -233,11 +270,23 @@ class ScenarioRunner:
         Scenarios sharing a model list share a proxy, and each proxy is stopped as soon as its
         scenarios ran, so the machine never holds more than `jobs` proxies of this runner
         (`harness.engine.scheduler`: the document is the same whatever `jobs` is, but for timings).
+        The last scenario on a proxy whose stop discards its database is not torn down one entity
+        at a time first (`_discarded_next`). With several model lists, their targets warm up
+        ahead (`warm_ahead`).
         """
         result = RunResult.new(target=self.target_spec, run_id=self.run_id)
         groups = group_by_models(scenarios)
+        # A group's last scenario is followed by its proxy's stop (`run_groups`); once only in the run
+        listed = Counter(id(scenario) for scenario in scenarios)
+        self._last_on_proxy = {id(group[-1]) for group in groups if listed[id(group[-1])] == 1}
         self.events(RunStarted(self.target_spec, len(scenarios), min(max(1, jobs), len(groups) or 1)))
-        result.scenarios = run_groups(self, groups, jobs, cancel)
+        if len(groups) > 1:  # one proxy's start prepares its own parent first thing
+            self.warm_ahead([group[0].proxy_spec() for group in groups
+                             if (group[0].gateway or registry.default_name()) == self.gateway.name])
+        try:
+            result.scenarios = run_groups(self, groups, jobs, cancel)
+        finally:
+            self._last_on_proxy = set()  # ids of objects the run held: meaningless after it
         self.stamp(result)
         self.events(RunFinished(result))
         return result
@@ -317,7 +366,8 @@ class ScenarioRunner:
             adapter.close()
             if is_silence(guard.reason):
                 self._silent_proxies[endpoint.base_url] = guard.reason
-            self._tear_down(scenario.id, endpoint, handles, abandoned=guard.reason)
+            if not self._discarded_next(scenario, endpoint):
+                self._tear_down(scenario.id, endpoint, handles, abandoned=guard.reason)
 
         return ScenarioResult(
             id=scenario.id, title=scenario.title, issue=scenario.issue,
@@ -335,6 +385,12 @@ class ScenarioRunner:
         except TargetError:
             return None
         return version if version and version[:1].isdigit() else None
+
+    def _discarded_next(self, scenario: Scenario, endpoint: Endpoint) -> bool:
+        """Whether what `scenario` created goes anyway, so deleting it one by one would only cost time:
+        it is the last scenario `run_all` runs on its proxy (which is stopped next), and stopping
+        the target discards the proxy's database (a local target's). A url target's never is."""
+        return id(scenario) in self._last_on_proxy and endpoint.discarded_on_stop
 
     def _still_silent(self, endpoint: Endpoint) -> str | None:
         """Why a proxy that stopped answering earlier in this run is still given up on (None: it answers)."""

@@ -53,6 +53,14 @@ class Endpoint:
     #: which dating of the release's dependencies worked (a local target with dependencies as released)
     deps_dating: str | None = None
     database: RunSql | None = None
+    #: what a proxy's route documentation depends on besides its route table: its build, its
+    #: import-time environment and its config settings (not its models). Proxies with the same
+    #: identity and route table document their routes alike (a gateway may read one document for
+    #: all of them); None: this proxy's own document, always.
+    routes_identity: str | None = None
+    #: stopping the target discards everything this proxy holds (its processes and its database),
+    #: so what a scenario created there needs no deleting when the proxy is stopped right after
+    discarded_on_stop: bool = False
 
 
 class Target(Protocol):
@@ -87,6 +95,9 @@ class ProxyTarget(StopsOnExit):
     substitutions: tuple[str, ...] = ()
     deps_dating: str | None = None
     database: RunSql | None = None
+    routes_identity: str | None = None
+    #: whether `stop()` discards the proxy's database with it (`Endpoint.discarded_on_stop`)
+    discards_state_on_stop: bool = False
     timings: dict[str, float]
 
     def _timed(self, name: str, step: Callable[[], T]) -> T:
@@ -104,4 +115,6 @@ class ProxyTarget(StopsOnExit):
             substitutions=tuple(self.substitutions),
             deps_dating=self.deps_dating,
             database=self.database,
+            routes_identity=self.routes_identity,
+            discarded_on_stop=self.discards_state_on_stop,
         )

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from harness.common.log import Log, quiet
+from harness.common.machine import cores
 from harness.targets import warm_parent_server
 from harness.targets.lifecycle import (
     FORK_LEDGER_ENV,
@@ -349,12 +350,25 @@ class WarmParents:
         self._lasting_failures: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def warm(self, spec: WarmParentSpec, log: Log = quiet) -> None:
-        """Start the parent for `spec` if there is none, without waiting for its imports."""
+    def warm(self, spec: WarmParentSpec, log: Log = quiet, ahead: bool = False) -> bool:
+        """Start the parent for `spec` if there is none, without waiting for its imports.
+
+        `ahead`: for a start to come later, so only if that costs nobody: no parent is stopped to
+        make room, and no more parents import at once than there are cores (each import keeps
+        one busy). Returns whether the parent exists now.
+        """
+        if ahead:
+            with self._lock:
+                if spec.identity not in self._parents:
+                    alive = [parent for parent in self._parents.values() if parent.alive()]
+                    importing = sum(1 for parent in alive if not parent.ready)
+                    if len(alive) >= self.limit or importing >= cores():
+                        return False
         try:
             self._parent(spec, log)
         except ForkUnavailable:
-            pass  # told again, with the reason, when a fork is asked for
+            return False  # told again, with the reason, when a fork is asked for
+        return True
 
     def parent_for(self, spec: WarmParentSpec, log: Log = quiet, timeout_s: float = WARM_UP_TIMEOUT_S) -> WarmParent:
         """The ready parent for `spec` (started and waited for if need be); `ForkUnavailable` if none."""

@@ -155,3 +155,63 @@ def test_ctrl_c_stops_every_proxy_and_waits_for_the_workers() -> None:
         scheduler.run_groups(Slow(), groups, jobs=2)
     assert closed.is_set() and time.monotonic() - started < 3
     assert sorted(ran) == ["runner-limited-key", "runner-other-models"]  # nothing new started after Ctrl-C
+
+
+class WarmingTargets(FakeTargets):
+    """`FakeTargets` whose targets can warm ahead; records what was warmed and when each target began."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.log: list[tuple[str, tuple[str, ...]]] = []
+
+    def __call__(self, spec: str, log: Any) -> Any:
+        target = super().__call__(spec, log)
+        start = target.start
+
+        def warm_ahead(models: Any, settings: Any = None) -> bool:
+            self.log.append(("warm", tuple(model.name for model in models)))
+            return True
+
+        def started(models: Any, settings: Any = None) -> Any:
+            self.log.append(("start", tuple(model.name for model in models)))
+            return start(models, settings)
+
+        target.warm_ahead, target.start = warm_ahead, started
+        return target
+
+
+def test_every_model_list_is_warmed_ahead_in_run_order_before_the_first_start_and_then_started() -> None:
+    targets = WarmingTargets()
+    result = run(2, targets)
+    third = ("gpt-4o", "gpt-4o-mini", "gemini")
+    assert targets.log[:3] == [("warm", FIRST_LIST), ("warm", SECOND_LIST), ("warm", third)]
+    assert sorted(targets.log[3:]) == sorted([("start", FIRST_LIST), ("start", SECOND_LIST), ("start", third)])
+    assert len(targets.specs) == 3  # the warmed targets are the ones started, not new ones
+    assert result.overall == "pass"
+
+
+def test_a_single_model_list_is_not_warmed_ahead_its_start_does_it() -> None:
+    targets = WarmingTargets()
+    with ScenarioRunner(SPEC, target_factory=targets) as runner:
+        runner.run_all([parse_scenario(LIMITED_KEY), parse_scenario(SAME_MODELS)], jobs=2)
+    assert targets.log == [("start", FIRST_LIST)]
+
+
+def test_the_last_scenario_on_a_proxy_whose_stop_discards_its_database_is_not_torn_down_one_by_one() -> None:
+    targets = FakeTargets(discarded_on_stop=True)
+    result = run(2, targets)
+    by_list = {tuple(proxy.served): proxy for proxy in targets.proxies}
+    shared = by_list[FIRST_LIST]  # runner-limited-key, then runner-same-models on the same proxy
+    deleted = [call for call in shared.admin_calls() if call.path.endswith("/delete")]
+    assert deleted, "the first scenario on the shared proxy is torn down: the next one shares the proxy"
+    assert shared.alive() and all(name.startswith(f"gc-{result.run_id}-") for name in shared.alive())
+    last_run = {name.split("-")[2] for name in shared.alive()}
+    assert len(last_run) == 1  # only the last scenario's entities are left for the stop to discard
+    assert all(proxy.alive() for proxy in targets.proxies)
+    assert targets.stopped == 3 and result.overall == "pass"
+
+
+def test_every_scenario_is_torn_down_where_the_stop_keeps_the_proxys_state() -> None:
+    targets = FakeTargets(discarded_on_stop=False)  # a url target: the proxy is someone else's
+    run(2, targets)
+    assert all(proxy.alive() == [] for proxy in targets.proxies)

@@ -22,6 +22,7 @@ import pytest
 from harness.targets.lifecycle import OWNER_ENV, RUN_ID_ENV, current_owner, marker_env
 from harness.targets.processes import is_running, processes_owned_by, running_children, wait_until_gone
 from harness.targets.reaping import reap_orphans
+from harness.targets import warm_parent
 from harness.targets.warm_parent import (
     ForkUnavailable,
     WarmParent,
@@ -233,3 +234,22 @@ def test_a_hung_parent_of_a_killed_owner_and_its_forked_copies_are_reaped() -> N
             except ProcessLookupError:
                 pass
         subprocess.run(["rm", "-rf", started["folder"]], check=False)
+
+
+def test_warming_ahead_stops_no_parent_and_imports_no_more_at_once_than_there_are_cores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(warm_parent, "cores", lambda: 2)
+    pool = WarmParents(limit=3)
+    try:
+        assert pool.warm(spec(N="1"), ahead=True) and pool.warm(spec(N="2"), ahead=True)
+        assert not pool.warm(spec(N="3"), ahead=True)  # two imports already: one per core
+        assert len(pool.parents()) == 2
+        for parent in pool.parents():
+            parent.wait_ready(timeout_s=30)
+        assert pool.warm(spec(N="3"), ahead=True)  # the imports are done: a core is free
+        assert not pool.warm(spec(N="4"), ahead=True)  # at the limit: no idle parent is stopped for it
+        assert len(pool.parents()) == 3 and all(parent.alive() for parent in pool.parents())
+        assert pool.warm(spec(N="1"), ahead=True)  # one that exists is there
+    finally:
+        pool.stop()

@@ -12,7 +12,7 @@ down completely. Key secrets live in memory only (`Handles.keys`) and never in a
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 import httpx
@@ -23,6 +23,7 @@ from harness.gateways.base import AdminAnswer, ProvisionError, Unavailable
 from harness.gateways.litellm.admin_changes import apply_change
 from harness.gateways.litellm.admin_handles import Handles
 from harness.gateways.litellm.admin_world import provision_world
+from harness.gateways.litellm.route_documents import ROUTE_DOCUMENTS, ROUTE_TABLE_PATH, route_table_digest
 from harness.gateways.litellm.routes import SOURCE as ROUTES_SOURCE, model_routes
 from harness.model.routes import ModelRoute
 from harness.model.scenario import Scenario
@@ -98,25 +99,49 @@ class LiteLLMAdapter:
     # -- capabilities ------------------------------------------------------------------
 
     def capabilities(self) -> Capabilities:
-        """Read once from `/openapi.json`: which admin routes this proxy has."""
+        """Read once from `/openapi.json`: which admin routes this proxy has.
+
+        A proxy whose target names its routes identity and whose own route table (`GET /routes`)
+        matches one already documented in this process is not asked to build its document again
+        (`route_documents`); what depends on the endpoint (its unavailable models) is its own.
+        """
         if self._capabilities is None:
-            response = self._client.get("/openapi.json")
-            if response.status_code != 200:
-                raise ProvisionError(f"GET /openapi.json answered HTTP {response.status_code}")
-            try:
-                document = response.json()
-            except ValueError:
-                raise ProvisionError("GET /openapi.json answered a body that is not JSON") from None
-            if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
-                raise ProvisionError("GET /openapi.json answered a body without its paths")
-            paths = set(document["paths"])
-            self._capabilities = Capabilities(
-                access_group_entities="/v1/access_group" in paths,
-                service_account_keys="/key/service-account/generate" in paths,
-                unavailable_models=dict(self.endpoint.unavailable_models),
-                model_routes=model_routes(document),
-            )
+            key = self._route_table_key()
+            documented = self._documented() if key is None else ROUTE_DOCUMENTS.get(key, self._documented)
+            self._capabilities = replace(documented, unavailable_models=dict(self.endpoint.unavailable_models))
         return self._capabilities
+
+    def _route_table_key(self) -> tuple[str, str] | None:
+        """(routes identity, digest of this proxy's `GET /routes`), None where documents are not shared."""
+        identity = self.endpoint.routes_identity
+        if identity is None:
+            return None
+        response = self._client.get(ROUTE_TABLE_PATH)
+        if response.status_code != 200:
+            return None  # its own document then says what it has
+        try:
+            digest = route_table_digest(response.json())
+        except ValueError:
+            return None
+        return None if digest is None else (identity, digest)
+
+    def _documented(self) -> Capabilities:
+        """What this proxy's `/openapi.json` says it offers."""
+        response = self._client.get("/openapi.json")
+        if response.status_code != 200:
+            raise ProvisionError(f"GET /openapi.json answered HTTP {response.status_code}")
+        try:
+            document = response.json()
+        except ValueError:
+            raise ProvisionError("GET /openapi.json answered a body that is not JSON") from None
+        if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
+            raise ProvisionError("GET /openapi.json answered a body without its paths")
+        paths = set(document["paths"])
+        return Capabilities(
+            access_group_entities="/v1/access_group" in paths,
+            service_account_keys="/key/service-account/generate" in paths,
+            model_routes=model_routes(document),
+        )
 
     # -- the world and its changes --------------------------------------------------------
 

@@ -19,6 +19,8 @@ nothing of ours survived.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -37,7 +39,12 @@ from harness.model.proxy import ProxySettings
 from harness.targets.base import Endpoint, ModelSpec, ProxyTarget
 from harness.common.cache_root import default_cache_root
 from harness.gateways.litellm.environment_build import ensure_environment
-from harness.gateways.litellm.environments import LiteLLMEnvironment, prisma_env, remove_interrupted_builds
+from harness.gateways.litellm.environments import (
+    LiteLLMEnvironment,
+    find_complete_environment,
+    prisma_env,
+    remove_interrupted_builds,
+)
 from harness.targets.errors import TargetError
 from harness.targets import reaping
 from harness.targets.lifecycle import (
@@ -53,13 +60,19 @@ from harness.targets.postgres import PostgresServer, free_port
 from harness.targets.shared_postgres import SHARED_POSTGRES
 from harness.gateways.litellm.prisma_shim import PRISMA_CALLS_ENV
 from harness.gateways.litellm.proxy_config import write_proxy_config
-from harness.gateways.litellm.proxy_start import Launch, ProxyProcess, ProxyStarter
+from harness.gateways.litellm.proxy_start import FORK, Launch, ProxyProcess, ProxyStarter
 from harness.gateways.litellm.proxy_start import start_mode as start_mode_of
 from harness.gateways.litellm.readiness import wait_until_ready
 from harness.gateways.litellm.latest import resolve_version
 from harness.gateways.litellm.release_list import newest_release
 from harness.gateways.litellm.database_schema import database_schema, provenance_lines
-from harness.gateways.litellm.releases import DEPS_TODAY, parse_version_spec, split_deps, with_deps
+from harness.gateways.litellm.releases import (
+    DEPS_TODAY,
+    MOVING_VERSIONS,
+    parse_version_spec,
+    split_deps,
+    with_deps,
+)
 from harness.targets.upstream import Upstream
 from harness.gateways.litellm.wasm_engine import ensure_wasm_engine, remove_interrupted_installs
 
@@ -115,6 +128,9 @@ class LocalTarget(ProxyTarget):
     proxy also serves models added through its admin API (the proxy `gateconform up` keeps).
     """
 
+    #: `stop()` drops the proxy's database (a fresh one per start) and ends its processes
+    discards_state_on_stop = True
+
     def __init__(
         self,
         version_spec: str,
@@ -143,6 +159,7 @@ class LocalTarget(ProxyTarget):
         self.run_dir: Path | None = None
         self.master_key = ""
         self.base_url = ""
+        self.routes_identity: str | None = None
         self.database = None  # runs SQL on this proxy's database (a timeline's `remove_row`) once started
         self.upstream: Upstream | None = None
         self.proxy: ProxyProcess | None = None
@@ -184,6 +201,27 @@ class LocalTarget(ProxyTarget):
 
         return start_or_clean_up(self, start)
 
+    def warm_ahead(self, models: Sequence[ModelSpec], settings: ProxySettings | None = None) -> bool:
+        """Start now, in the background, what a later `start(models, settings)` waits for longest:
+        the imports of its warm parent (`ProxyStarter.warm_ahead`). A run calls it for its model
+        lists before its first start, so the imports of parents for other import-time
+        environments (a scenario's cache TTL variable …) overlap that of the first one.
+
+        Costs nobody: nothing is built or installed (an exact release whose environment is built,
+        else nothing happens), no parent is stopped, and no more import at once than there are
+        cores. Nothing of it needs stopping: warm parents are the process's. Returns whether
+        the parent exists now.
+        """
+        version = parse_version_spec(self.version_spec)
+        if self.start_mode != FORK or version in MOVING_VERSIONS:
+            return False
+        environment = find_complete_environment(self.cache_root, version, self.deps)
+        if environment is None:
+            return False
+        engine = ensure_wasm_engine(self.cache_root, self.log)
+        starter = ProxyStarter(self.start_mode, environment, self.label, self.log)
+        return starter.warm_ahead(self._proxy_env(engine.env(), environment, settings or ProxySettings()))
+
     def _start(self, models: Sequence[ModelSpec], settings: ProxySettings) -> Endpoint:
         self.version = resolve_version(self.version_spec, self.cache_root, self.log,
                                        newest=lambda: newest_release(self.cache_root))
@@ -208,8 +246,17 @@ class LocalTarget(ProxyTarget):
                                     models_in_database=self.models_in_database)
         env.update({"DATABASE_URL": database_url, "LITELLM_MASTER_KEY": self.master_key,
                     PRISMA_CALLS_ENV: str(self.run_dir / "prisma-calls.log")})
+        self.routes_identity = self._routes_identity(starter, env, settings)
         self._timed("proxy_boot_s", lambda: self._boot_proxy_on_free_port(starter, environment, config, env))
         return self.endpoint()
+
+    def _routes_identity(self, starter: ProxyStarter, env: Mapping[str, str], settings: ProxySettings) -> str:
+        """What this proxy's routes depend on but its models (`Endpoint.routes_identity`): the
+        environment's build and the import-time environment (a warm parent's identity, whether
+        or not the proxy is forked from it) and the config's settings."""
+        document = {"build": starter.parent_spec(env).identity, "sections": [list(s) for s in settings.sections],
+                    "admin_models": settings.admin_models, "models_in_database": self.models_in_database}
+        return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:16]
 
     def _run_marker_env(self) -> dict[str, str]:
         return marker_env(self.run_id, OWNER_IDENTITY)

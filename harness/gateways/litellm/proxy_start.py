@@ -99,15 +99,28 @@ class ProxyStarter:
 
     def prepare(self, env: Mapping[str, str]) -> dict[str, str]:
         """`env` as the proxy gets it in this mode; in `fork` mode the warm parent starts warming."""
-        prepared = dict(env)
+        prepared = self._with_shim(env)
         if self.mode == PLAIN:
             return prepared
-        # The shim's place is known before it exists: the parent starts its imports meanwhile.
-        prepared["PATH"] = f"{shim_bin_dir(self.environment, env)}{os.pathsep}{prepared.get('PATH', '')}"
         WARM_PARENTS.warm(self.parent_spec(prepared), self.log)
         shim = ensure_shim(self.environment, env, self.log)
         if not shim.replays_anything:
             self.log(f"{self.label}: the Prisma CLI's start-up answers cannot be replayed here; it runs as usual")
+        return prepared
+
+    def warm_ahead(self, env: Mapping[str, str]) -> bool:
+        """Start the imports of the warm parent a later `prepare(env)` will want, if that costs
+        nobody now (`WarmParents.warm(ahead=True)`); whether that parent exists now."""
+        if self.mode == PLAIN:
+            return False
+        return WARM_PARENTS.warm(self.parent_spec(self._with_shim(env)), self.log, ahead=True)
+
+    def _with_shim(self, env: Mapping[str, str]) -> dict[str, str]:
+        """`env`, in `fork` mode with the Prisma shim first on PATH."""
+        prepared = dict(env)
+        if self.mode != PLAIN:
+            # The shim's place is known before it exists: the parent starts its imports meanwhile.
+            prepared["PATH"] = f"{shim_bin_dir(self.environment, env)}{os.pathsep}{prepared.get('PATH', '')}"
         return prepared
 
     def parent_spec(self, env: Mapping[str, str]) -> WarmParentSpec:

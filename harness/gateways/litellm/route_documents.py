@@ -1,0 +1,85 @@
+"""One reading of LiteLLM's OpenAPI document for every proxy of a run that serves the same routes.
+
+A LiteLLM proxy builds its OpenAPI document on the first `GET /openapi.json`, in every proxy
+anew: 2–3 s of its CPU on 1.82.3 (the JSON schemas of 509 operations), and the harness asks
+each proxy once (capabilities, the sweep's route inventory). Ten scenarios on ten proxies spent
+about a quarter of the run's CPU on it, on two cores.
+
+What the document says depends on the routes the proxy serves and their code: the routers its
+modules include at import (the same for the same build and import-time environment) and the
+routes its start-up adds from the config (pass-through endpoints, MCP servers: its settings).
+The model list adds no route (measured on 1.82.3: two proxies with different model lists answer
+identical documents). So proxies of the same build, import-time environment and config
+settings (`Endpoint.routes_identity`, set by a target that knows all three) document their routes
+alike, and the harness reads one document for all of them. As a guard, each proxy is still asked
+for its own route table (`GET /routes`: the routes added to the app itself, with methods, name and
+handler, in order; milliseconds; the routers included at import show only as such): a proxy whose
+table differs is read from its own document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from typing import Any, Callable, Generic, TypeVar
+
+T = TypeVar("T")
+
+#: The route that lists a proxy's route table (every release the harness runs has it).
+ROUTE_TABLE_PATH = "/routes"
+
+
+def route_table_digest(answer: Any) -> str | None:
+    """A digest of the route table in a `GET /routes` answer; None when it is not one.
+
+    The routes keep their order (it decides which of two overlapping routes answers); only the
+    methods of a route, a set in the proxy, are sorted.
+    """
+    routes = answer.get("routes") if isinstance(answer, dict) else None
+    if not isinstance(routes, list) or not routes:
+        return None
+    canonical = [_canonical(route) for route in routes]
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def _canonical(route: Any) -> Any:
+    if not isinstance(route, dict):
+        return route
+    methods = route.get("methods")
+    if isinstance(methods, list) and all(isinstance(method, str) for method in methods):
+        return {**route, "methods": sorted(methods)}
+    return route
+
+
+class RouteDocuments(Generic[T]):
+    """What was read from one proxy's OpenAPI document, by (routes identity, route table digest).
+
+    `get(key, read)` reads at most once per key: a second proxy with the same key waits for the
+    first one's reading rather than making its proxy build the same document meanwhile. A reading
+    that fails is not kept (the next proxy reads its own).
+    """
+
+    def __init__(self) -> None:
+        self._read: dict[tuple[str, str], T] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str], read: Callable[[], T]) -> T:
+        """The reading for `key`, made by `read()` if there is none yet."""
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._read:
+                self._read[key] = read()
+            return self._read[key]
+
+    def clear(self) -> None:
+        """Forget every reading (tests)."""
+        with self._lock:
+            self._read.clear()
+            self._locks.clear()
+
+
+#: This process's readings, shared by every adapter (each scenario has its own).
+ROUTE_DOCUMENTS: RouteDocuments[Any] = RouteDocuments()
