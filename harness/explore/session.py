@@ -11,8 +11,9 @@ findings of a run depend only on the worlds run, and those only on the seed and 
 - `worlds=N` (no time limit): exactly the first N worlds of the seed: the same release gives
   the same findings and (the proxy answering the same) the same minimal worlds.
 - a time budget: as many worlds as fit in `EXPLORE_SHARE` of it (always a prefix of the seed's
-  worlds, so a longer budget finds a superset); shrinking uses the rest, and a finding whose
-  shrinking the budget cut short is written as shrunk so far, saying so.
+  worlds, so a longer budget finds a superset); shrinking uses the rest, an equal share per
+  finding, and a finding whose shrinking the budget cut short is written as shrunk so far,
+  saying so. With both, the worlds are bounded by N and the whole run by the budget.
 """
 
 from __future__ import annotations
@@ -130,6 +131,14 @@ class Explorer:
     def _out_of_time(self) -> bool:
         return self.options.budget_s is not None and self._elapsed() >= self.options.budget_s
 
+    def _shrink_deadline(self, findings_left: int) -> float | None:
+        """When the next finding's shrinking must stop: an equal share of what is left of the budget,
+        so a finding seen late is shrunk too (None: no budget)."""
+        if self.options.budget_s is None:
+            return None
+        left = max(0.0, self.options.budget_s - self._elapsed())
+        return self.clock() + left / max(1, findings_left)
+
     # ------------------------------------------------------------------ the run
 
     def run(self) -> ExploreOutcome:
@@ -159,7 +168,8 @@ class Explorer:
         shrink_started = self.clock()
         results_by_index = dict(enumerate(results))
         for number, finding in enumerate(log.findings, start=1):
-            outcome.findings.append(self._shrunk(number, finding, results_by_index[finding.world_index]))
+            deadline = self._shrink_deadline(len(log.findings) - number + 1)
+            outcome.findings.append(self._shrunk(number, finding, results_by_index[finding.world_index], deadline))
         outcome.shrink_s = self.clock() - shrink_started
         return outcome
 
@@ -213,7 +223,8 @@ class Explorer:
 
     # ------------------------------------------------------------------ shrinking
 
-    def _shrunk(self, number: int, finding: Finding, first_result: ScenarioResult) -> ShrunkFinding:
+    def _shrunk(self, number: int, finding: Finding, first_result: ScenarioResult,
+                deadline: float | None) -> ShrunkFinding:
         """The finding's world shrunk while the same signature still fails on the proxy."""
         seed = self.options.seed
         candidates = iter(range(1, 1_000_000))
@@ -235,7 +246,8 @@ class Explorer:
             return answers
 
         self.say(f"shrinking finding {number}: {finding.signature.text}")
-        shrunk = shrink(finding.world, still_fails, max_runs=self.options.shrink_runs, out_of_time=self._out_of_time)
+        shrunk = shrink(finding.world, still_fails, max_runs=self.options.shrink_runs,
+                        out_of_time=lambda: deadline is not None and self.clock() >= deadline)
         result = results.get(repr(shrunk.world), first_result)
         self.say(f"finding {number}: {len(shrunk.steps_taken)} simplifications kept, {shrunk.candidates_run} "
                  f"candidate worlds run in {shrunk.rounds} rounds" + (" (stopped early)" if shrunk.stopped_early else ""))
