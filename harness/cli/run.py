@@ -73,6 +73,11 @@ def run(
         None, "--jobs", "-j", min=1,
         help="proxies at once, one per distinct model list (default: from the machine's cores and free memory)",
     ),
+    oracle: Optional[str] = typer.Option(
+        None, "--oracle",
+        help="where the checks come from: explicit (as written), derived (from the gateway's documented "
+        "rules: every key × declared model and each listing) or both; default: each scenario's `oracle:`",
+    ),
     scenario_deadline: float = typer.Option(
         120.0, "--scenario-deadline", min=1.0, metavar="SECONDS",
         help="longest a scenario's provisioning and probes may take before their checks are ERROR "
@@ -84,6 +89,7 @@ def run(
     if not scenarios:
         err.print("gateconform: no scenario files found in " + ", ".join(map(str, paths)))
         raise typer.Exit(ExitCode.UNDECIDED)
+    _oracle_or_exit(oracle, scenarios)
     from harness.compare.gate import GateInputError, evaluate_gate, load_gate_inputs
 
     try:
@@ -122,7 +128,8 @@ def run(
     limits = WatchLimits(deadline_s=scenario_deadline)
     jobs = jobs or _default_jobs(spec, scenarios)
     factory = attached_target_factory(attach) if target_kind_of(spec) == URL else None
-    with ScenarioRunner(spec, events=console.progress(), watch_limits=limits, target_factory=factory) as runner:
+    with ScenarioRunner(spec, events=console.progress(), watch_limits=limits, target_factory=factory,
+                        oracle=oracle) as runner:
         try:
             result = runner.run_all(scenarios, jobs=jobs)
         except KeyboardInterrupt:
@@ -148,6 +155,23 @@ def run(
                   highlight=False, markup=False)
         raise typer.Exit(ExitCode.UNDECIDED)
     raise typer.Exit(gate.exit_code)
+
+
+def _oracle_or_exit(oracle: str | None, scenarios: list) -> None:  # type: ignore[type-arg]
+    """Refuse an unknown `--oracle`, and a derived mode for a gateway that documents no semantics
+    (exit 2, nothing started)."""
+    from harness.model.scenario import EXPLICIT, ORACLE_MODES
+
+    if oracle is not None and oracle not in ORACLE_MODES:
+        err.print(f"gateconform: --oracle {oracle}: one of {', '.join(ORACLE_MODES)}", highlight=False, markup=False)
+        raise typer.Exit(ExitCode.UNDECIDED)
+    for scenario in scenarios:
+        mode = oracle or scenario.oracle
+        gateway = registry.gateway(scenario.gateway or registry.default_name())
+        if mode != EXPLICIT and gateway.semantics is None:
+            err.print(f"gateconform: {scenario.path}: oracle {mode} needs documented semantics, which the "
+                      f"{gateway.title} gateway does not have (use --oracle explicit)", highlight=False, markup=False)
+            raise typer.Exit(ExitCode.UNDECIDED)
 
 
 def _default_jobs(spec: str, scenarios: list) -> int:  # type: ignore[type-arg]

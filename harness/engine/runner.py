@@ -26,7 +26,7 @@ import httpx
 from harness.gateways import registry
 from harness.gateways.base import AdminClient, Gateway, Handles, ProvisionError
 from harness.model.check import Check
-from harness.oracle.explicit import checks_for
+from harness.oracle import checks_for_mode
 from harness.oracle.sweep import sweep_checks
 from harness.common.abandonable import ConnectionGuard
 from harness.common.log import Log
@@ -51,6 +51,7 @@ from harness.judge import judge
 from harness.probes.registry import covered_routes
 
 if TYPE_CHECKING:
+    from harness.oracle.modes import OracleOutput
     from harness.targets.attach import AttachOptions
     from harness.targets.spec import CheckedTarget
 
@@ -152,6 +153,8 @@ class ScenarioRunner:
     #: the gateway of the target spec (default: the one it names): its admin client, liveness
     #: route and refusals
     gateway: Gateway = None  # type: ignore[assignment] - set in __post_init__
+    #: the oracle mode every scenario runs in (`explicit`, `derived`, `both`); None: each scenario's own
+    oracle: str | None = None
     _slots: dict[ProxySpec, _Slot] = field(default_factory=dict)
     _scenario_numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     #: why the release could not be installed, once it could not (the same for every model list)
@@ -262,7 +265,9 @@ class ScenarioRunner:
         return result
 
     def _run(self, scenario: Scenario, started: float) -> ScenarioResult:
-        checks = checks_for(scenario)
+        oracle = checks_for_mode(scenario, self.oracle, self.gateway, self._release())
+        checks = oracle.checks
+        found = _oracle_fields(scenario, self.oracle, oracle)
         # A distinct prefix per scenario: scenarios share a proxy and must not share entities.
         # (`next` on a count is atomic: scenarios may run in several threads at once)
         scenario_run_id = f"{self.run_id}-{next(self._scenario_numbers)}"
@@ -273,7 +278,7 @@ class ScenarioRunner:
                 path=shareable_path(scenario.path), source=scenario.source_text,
                 models=scenario.model_names, checks=checks, error=error, reason=reason,
                 not_expressed=scenario.not_expressed,
-            )
+            ).model_copy(update=found)
 
         written_for = scenario.gateway or registry.default_name()
         if written_for != self.gateway.name:  # its special names would mean nothing (or else) here
@@ -318,8 +323,18 @@ class ScenarioRunner:
             id=scenario.id, title=scenario.title, issue=scenario.issue,
             path=shareable_path(scenario.path), source=scenario.source_text, models=scenario.model_names,
             verdicts=verdicts, elapsed_ms=round((time.monotonic() - started) * 1000, 1),
-            not_expressed=scenario.not_expressed or None,
+            not_expressed=scenario.not_expressed or None, **found,
         )
+
+    def _release(self) -> str | None:
+        """The release the target runs, for rules that hold for some releases only (None: unknown)."""
+        if self.proxy_version:
+            return self.proxy_version
+        try:
+            version = target_spec.parse_target_spec(self.target_spec, registry).version
+        except TargetError:
+            return None
+        return version if version and version[:1].isdigit() else None
 
     def _still_silent(self, endpoint: Endpoint) -> str | None:
         """Why a proxy that stopped answering earlier in this run is still given up on (None: it answers)."""
@@ -387,6 +402,18 @@ class ScenarioRunner:
             return checks
         reason = "; ".join(reasons)
         return [replace(check, skip_reason=reason) for check in checks]
+
+
+def _oracle_fields(scenario: Scenario, mode: str | None, oracle: "OracleOutput") -> dict:
+    """The results document's oracle fields of a scenario: none for an explicit run."""
+    from harness.oracle.derived import undetermined_entry
+    from harness.oracle.modes import mode_of
+
+    chosen = mode_of(scenario, mode)
+    if chosen == "explicit":
+        return {}
+    return {"oracle": chosen, "undetermined": [undetermined_entry(item) for item in oracle.undetermined],
+            "contradictions": [c.as_entry() for c in oracle.contradictions]}
 
 
 def _no_proxy_reason(error: TargetError) -> NotRunReason:

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     import httpx
 
     from harness.common.redact import Redactor
+    from harness.model.derivation import Derived
     from harness.model.refusal import Refusal
     from harness.model.proxy import ProxySettings
     from harness.model.routes import ModelRoute
@@ -245,6 +246,16 @@ class ImageBuilder(Protocol):
     def describe(self, images: Sequence[Any]) -> list[str]: ...
 
 
+class Semantics(Protocol):
+    """A gateway's documented model-access rules as code (`Gateway.semantics`)."""
+
+    def derive(self, scenario: "Scenario", version: str | None) -> "list[Derived]":
+        """For every principal of every round of `scenario` (its world after each step's changes):
+        each model's call and the listing, as the docs of release `version` (None: unknown) make
+        them, or undetermined with the reason the docs leave it open."""
+        ...
+
+
 # --------------------------------------------------------------------------- the gateway
 
 
@@ -350,6 +361,6 @@ class Gateway(ABC):
 
     # -- semantics
 
-    #: The gateway's documented behaviour (with links to its docs), from which an oracle can
-    #: derive expectations. None until a gateway documents them.
-    semantics: object | None = None
+    #: The gateway's documented behaviour (with links to its docs), from which the derived
+    #: oracle (`harness.oracle.derived`) computes expectations. None until a gateway documents them.
+    semantics: "Semantics | None" = None

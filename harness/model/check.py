@@ -49,7 +49,8 @@ class Expect(str, Enum):
 
 #: Check fields that are new since check documents were first written: absent while unset.
 OPTIONAL_FIELDS = ("variant", "round", "served_by", "deployments", "includes", "excludes", "no_wildcards",
-                   "no_duplicates", "denial_status", "denial_type", "denial_message", "because", "agrees_with")
+                   "no_duplicates", "denial_status", "denial_type", "denial_message", "because", "agrees_with",
+                   "derivation", "rules")
 #: Of those, the sets (serialized sorted, so documents are diffable).
 SET_FIELDS = ("listed", "served_by", "deployments", "includes", "excludes")
 
@@ -98,7 +99,7 @@ class Check:
     model: str | None = None
     expect: Expect | None = None
     listed: frozenset[str] | None = None
-    # where the expectation came from: "scenario" (written) or "derived" (documented semantics)
+    # where the expectation came from: "scenario" (written), "derived" (documented semantics) or "sweep"
     oracle: str = "scenario"
     skip_reason: str | None = field(default=None, compare=False)
     variant: str | None = None  # see the module docstring; None for every check of today's kinds
@@ -114,6 +115,10 @@ class Check:
     denial_message: str | None = None
     because: str | None = None
     agrees_with: str | None = None  # a listing check: the route whose listing is its expected set
+    #: a derived check (`oracle="derived"`): the rule chain that produced it, in one line, and its
+    #: rules' ids (`harness.model.derivation`); absent from documents while unset
+    derivation: str | None = field(default=None, compare=False)
+    rules: tuple[str, ...] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.variant is not None and (not self.variant or "::" in self.variant):

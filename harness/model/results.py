@@ -15,10 +15,10 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
 
-from pydantic import BaseModel, Field, computed_field, field_serializer
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, computed_field, field_serializer, model_serializer
 
 import harness
-from harness.model.check import SET_FIELDS, Check
+from harness.model.check import SET_FIELDS, Check, omit_unset
 from harness.model.reasons import ErrorReason, NotRunReason
 from harness.model.routes import RouteCoverage
 from harness.model.target import deps_of, target_kind_of
@@ -93,6 +93,12 @@ class ScenarioResult(BaseModel):
     elapsed_ms: float | None = None
     #: what the scenario's source describes that the scenario cannot check (its `not_expressed`)
     not_expressed: list[str] | None = None
+    #: the oracle mode it ran in when not `explicit`, the cases the docs leave open
+    #: ({principal, round, model, reason, rules}) and the derived expectations that contradict
+    #: written ones ({check_id, written, derived, summary}); None for an explicit run
+    oracle: str | None = None
+    undetermined: list[dict[str, Any]] | None = None
+    contradictions: list[dict[str, Any]] | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -105,6 +111,11 @@ class ScenarioResult(BaseModel):
     def overall(self) -> str:
         """`fail` if any check failed, else `error` if any errored (or the scenario did), else `pass`."""
         return _overall(self.counts, extra_error=self.error is not None)
+
+    @model_serializer(mode="wrap")
+    def _without_unset_oracle(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # documents of explicit runs stay as they were: the oracle's fields only when set
+        return omit_unset(handler(self), "oracle", "undetermined", "contradictions")
 
     @field_serializer("verdicts", mode="wrap")
     def _stable_verdicts(self, verdicts: list[Verdict], handler: Any) -> Any:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, PrivateAttr
 
@@ -64,6 +64,12 @@ MAX_ID_LENGTH = 100
 MAX_SETTINGS = 100  # entries per config section or environment
 
 _Strict = Strict  # the base every declaration shares
+
+#: Where a scenario's expectations come from (`oracle:`; `run --oracle` overrides it for a run):
+#: written in the file, derived from the gateway's documented rules, or both.
+EXPLICIT, DERIVED, BOTH = "explicit", "derived", "both"
+ORACLE_MODES = (EXPLICIT, DERIVED, BOTH)
+OracleMode = Literal["explicit", "derived", "both"]
 
 Settings = Annotated[dict[str, Any], Field(max_length=MAX_SETTINGS)]
 
@@ -183,6 +189,16 @@ class Scenario(Strict):
             "The sweep: every model a key cannot call is also tried on every model-bearing route the "
             "proxy exposes (and every listing route compared with `GET /v1/models`). On by default; "
             "`false` turns it off, a mapping narrows it (`only`) or widens it (`can_call`)."
+        ),
+    )
+
+    oracle: OracleMode = Field(
+        default=EXPLICIT,
+        description=(
+            "Where the expectations come from: `explicit` (as written, the default), `derived` (every "
+            "principal × declared model and each listing, from the gateway's documented rules; nothing "
+            "need be written) or `both` (written ones judged as written, derived ones added where nothing "
+            "is written, disagreements reported as findings about the docs or the scenario)."
         ),
     )
 

@@ -13,7 +13,8 @@ from typing import Iterator, Sequence
 import pytest
 
 from harness.engine.grouping import proxy_group
-from harness.oracle.explicit import checks_for
+from harness.gateways import registry
+from harness.oracle import checks_for_mode
 from harness.pytest.items import ScenarioCheckItem
 from harness.pytest.options import SCENARIO_GLOBS
 from harness.pytest.sweep_items import SweepItem, sweep_item_name
@@ -54,7 +55,9 @@ class ScenarioFile(pytest.File):
         # same worker and each proxy boots once per session: `pytest -n N` does so by itself
         # (harness.pytest.xdist's scheduler); the marker serves an explicit `--dist loadgroup`.
         group = pytest.mark.xdist_group(proxy_group(scenario))
-        for check in checks_for(scenario):
+        mode = self.config.getoption("gateconform_oracle", None)
+        gateway = registry.gateway(scenario.gateway or registry.default_name())
+        for check in checks_for_mode(scenario, mode, gateway).checks:
             item = ScenarioCheckItem.from_parent(self, name=check.title, scenario=scenario, check=check)
             item.add_marker(group)
             yield item

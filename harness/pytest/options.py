@@ -54,6 +54,14 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="DIR",
         help="write results.json and every report (report.html, summary.md, junit.xml, allure-results/) into DIR",
     )
+    group.addoption(
+        "--gateconform-oracle",
+        dest="gateconform_oracle",
+        default=None,
+        choices=("explicit", "derived", "both"),
+        help="where the checks come from: written (explicit), derived from the gateway's documented rules, "
+        "or both (default: each scenario's own `oracle:`)",
+    )
     parser.addini(
         SCENARIO_GLOBS,
         type="args",

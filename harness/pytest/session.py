@@ -49,7 +49,8 @@ class SessionScenarios:
 
             if self._runner is None:
                 spec = self._config.getoption("gateconform_target") or DEFAULT_TARGET
-                self._runner = ScenarioRunner(spec, events=terminal_lines(self._config))
+                self._runner = ScenarioRunner(spec, events=terminal_lines(self._config),
+                                              oracle=self._config.getoption("gateconform_oracle", None))
                 self._run = RunResult.new(target=spec, run_id=self._runner.run_id)
             self._results[scenario.id] = self._runner.run(scenario)
         return self._results[scenario.id]

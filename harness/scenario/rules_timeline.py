@@ -12,7 +12,7 @@ import re
 
 from harness.gateways.base import KEY, ORGANIZATION, TEAM, USER, Vocabulary
 from harness.model.expectations import Expectation
-from harness.model.scenario import Scenario
+from harness.model.scenario import EXPLICIT, Scenario
 from harness.model.steps import (
     MAX_WAIT_S,
     MemberSpec,
@@ -51,11 +51,13 @@ def timeline_problems(s: Scenario, names: WorldNames, lines: Lines, add: Add, vo
     if s.expect is not None and s.steps is not None:
         add(("steps",), "give either `expect` (one round) or `steps` (a timeline), not both")
         return
+    derives = s.oracle != EXPLICIT  # the docs' rules write the expectations: none need be written
     if s.steps is None:
-        if not s.expect:
-            add(("expect",), "no expectations: name at least one key under `expect`")
+        if not s.expect and not derives:
+            add(("expect",), "no expectations: name at least one key under `expect` (or derive them: "
+                "`oracle: derived`)")
             return
-        _round_problems(("expect",), s.expect, names.principals, names, add, vocabulary)
+        _round_problems(("expect",), s.expect or {}, names.principals, names, add, vocabulary)
         return
     if not any(isinstance(step, RoundStep) for step in s.steps):
         add(("steps",), "no round: a timeline needs at least one step with `expect`")
@@ -74,7 +76,7 @@ def timeline_problems(s: Scenario, names: WorldNames, lines: Lines, add: Add, vo
                 add(where + ("round",), f"duplicate round name '{name}' (first at line "
                     f"{lines.line_of(('steps', round_names[name]))})")
             round_names.setdefault(name, index)
-            if not step.expect:
+            if not step.expect and not derives:
                 add(where + ("expect",), "no expectations: name at least one key under `expect`")
             _round_problems(where + ("expect",), step.expect, principals, names, add, vocabulary)
             continue

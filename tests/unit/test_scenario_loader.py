@@ -149,7 +149,7 @@ def test_a_field_the_language_lacks_gets_the_valid_fields_not_a_guess(tmp_path, 
 
     assert problems_of(path) == [
         f"{path}:2: {field}: unknown field '{field}' (valid fields: id, title, issue, description, not_expressed, "
-        "proxy, models, not_served, organizations, access_groups, teams, users, keys, expect, steps, sweep)"
+        "proxy, models, not_served, organizations, access_groups, teams, users, keys, expect, steps, sweep, oracle)"
     ]
 
 

@@ -15,6 +15,7 @@ from harness.gateways.base import Gateway, Log
 from harness.gateways.litellm.catalogue import LiteLLMReleases
 from harness.gateways.litellm.proxy_settings import object_cache_ttl_s, row_removal
 from harness.gateways.litellm.refusals import REFUSALS
+from harness.gateways.litellm.semantics import LiteLLMSemantics
 from harness.gateways.litellm.releases import (
     DEPS_MODES,
     EXAMPLE_VERSION,
@@ -57,6 +58,7 @@ class LiteLLMGateway(Gateway):
     refusals = REFUSALS
     liveness_path = LIVENESS_PATH
     deps_modes = DEPS_MODES
+    semantics = LiteLLMSemantics()
 
     def __init__(self) -> None:
         self._releases = LiteLLMReleases()
