@@ -158,7 +158,7 @@ class Explorer:
             outcome.checks += len(result.verdicts)
             self._note_errors(result, index, outcome)
             for finding in log.add(result, worlds[index], index):
-                self.say(f"world {index + 1}: new finding {len(log.findings)}: {finding.signature.text}")
+                self.say(f"world {index + 1}: new finding {log.findings.index(finding) + 1}: {finding.signature.text}")
         outcome.worlds_run = len(results)
         outcome.explore_s = self.clock() - explore_started
         outcome.stopped_by_budget = self.options.worlds is not None and outcome.worlds_run < self.options.worlds
@@ -247,7 +247,8 @@ class Explorer:
 
         self.say(f"shrinking finding {number}: {finding.signature.text}")
         shrunk = shrink(finding.world, still_fails, max_runs=self.options.shrink_runs,
-                        out_of_time=lambda: deadline is not None and self.clock() >= deadline)
+                        out_of_time=lambda: deadline is not None and self.clock() >= deadline,
+                        focus=finding.verdict.check.principal)
         result = results.get(repr(shrunk.world), first_result)
         self.say(f"finding {number}: {len(shrunk.steps_taken)} simplifications kept, {shrunk.candidates_run} "
                  f"candidate worlds run in {shrunk.rounds} rounds" + (" (stopped early)" if shrunk.stopped_early else ""))

@@ -66,7 +66,7 @@ def scenario_text(shrunk: ShrunkFinding, number: int, pool: Pool, facts: RunFact
     """The finding's minimal world as an explicit scenario, with the rules cited."""
     verdicts = failing(shrunk.result, shrunk.finding.signature, pool.model_names)
     world = json.loads(json.dumps(shrunk.shrink.world))  # a copy
-    expectations = expectations_of(verdicts)
+    expectations = expectations_of(same_key_and_round(shrunk, verdicts))
     description = _description(shrunk.finding.signature, facts, rules, summaries)
     if "steps" in world:
         for step in world["steps"]:
@@ -82,6 +82,14 @@ def scenario_text(shrunk: ShrunkFinding, number: int, pool: Pool, facts: RunFact
     return dump(document, header)
 
 
+def same_key_and_round(shrunk: ShrunkFinding, verdicts: Sequence[Verdict]) -> list[Verdict]:
+    """Every derived check of the keys and rounds the failing `verdicts` are about: the failures
+    and what the docs make of the same key's other models (so the scenario shows what works too)."""
+    wanted = {(v.check.principal, v.check.round) for v in verdicts}
+    return [v for v in shrunk.result.verdicts
+            if v.check.oracle == "derived" and (v.check.principal, v.check.round) in wanted]
+
+
 def _title(verdicts: Sequence[Verdict]) -> str:
     first = verdicts[0].check.title if verdicts else "a derived check fails"
     more = f" (and {len(verdicts) - 1} more)" if len(verdicts) > 1 else ""
@@ -94,6 +102,8 @@ def _description(signature: Signature, facts: RunFacts, rules: Sequence[Rule], s
     lines += [f"- {rule.id} ({rule.url}): \"{rule.sentence}\"" for rule in rules]
     lines += [f"Derivation: {summary}" for summary in summaries]
     lines.append(f"Signature: {signature.text}")
+    lines.append("The expectations below are the derived ones of the key(s) concerned; the proxy fails those of "
+                 "the signature.")
     return "\n".join(lines)
 
 
@@ -105,7 +115,7 @@ def report_text(shrunk: ShrunkFinding, number: int, pool: Pool, facts: RunFacts,
     lines = [f"# {_title(verdicts)}", "",
              f"**Release:** {facts.target} (the proxy reported {facts.version or 'no version'})  ",
              f"**Found by:** `{facts.command}` — world {shrunk.finding.world_index + 1}, "
-             f"shrunk in {shrunk.shrink.rounds} rounds ({shrunk.shrink.candidates_run} smaller worlds tried"
+             f"shrunk in {shrunk.shrink.rounds} round(s) ({shrunk.shrink.candidates_run} smaller worlds tried"
              + (", stopped by the budget before no simplification was left" if shrunk.shrink.stopped_early else "")
              + ")  ",
              f"**Signature:** {signature.text}", "",

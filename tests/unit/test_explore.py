@@ -66,7 +66,7 @@ def test_every_generated_world_is_a_valid_derived_scenario() -> None:
     for index, world in enumerate(first_worlds(11, 150)):
         scenario = world_scenario(world, POOL, f"w{index}", "a world")
         assert scenario.oracle == "derived" and scenario.sweep is False
-        assert scenario.model_names == POOL.model_names  # one proxy for every world
+        assert tuple(scenario.model_names) == POOL.model_names  # one proxy for every world
 
 
 def test_worlds_cover_special_names_access_groups_users_and_steps() -> None:
@@ -146,8 +146,9 @@ def test_shrinking_keeps_only_what_the_finding_needs() -> None:
 
     result = shrink(BIG_WORLD, still_fails)
     (group,) = result.world["access_groups"]  # either of the key's two groups makes it
+    assert len(group["models"]) == 1  # a group keeps a model: an empty one is a corner case of its own
     assert result.world == {
-        "access_groups": [{"name": group["name"], "models": []}],
+        "access_groups": [group],
         "teams": [{"name": "t1", "models": ["all-proxy-models"]}],
         "keys": [{"name": "k2", "team": "t1", "access_groups": [group["name"]]}],
     }
@@ -189,3 +190,142 @@ def test_dropping_a_team_drops_what_refers_to_it() -> None:
     assert "team" not in k2 and "service_account" not in k2
     dropped_key = normalized({**BIG_WORLD, "keys": [BIG_WORLD["keys"][1]]})
     assert "steps" not in dropped_key  # the only change was about k1
+
+
+def test_focusing_keeps_the_key_and_what_it_refers_to() -> None:
+    from harness.explore.shrink import focused_on
+
+    assert focused_on(BIG_WORLD, "k2") == {
+        "access_groups": [{"name": "g1", "models": ["gpt-4o-mini", "gpt-4o"]}, {"name": "g2", "models": ["gpt-4o"]}],
+        "teams": [{"name": "t1", "models": ["all-proxy-models"], "access_groups": ["g2"]}],
+        "keys": [{"name": "k2", "team": "t1", "service_account": True, "access_groups": ["g1", "g2"]}],
+    }
+    k1 = focused_on(BIG_WORLD, "k1")
+    assert [key["name"] for key in k1["keys"]] == ["k1"] and k1["users"] == [BIG_WORLD["users"][0]]
+    assert k1["steps"] == BIG_WORLD["steps"]  # the change about k1 stays
+
+
+def test_a_focused_first_candidate_saves_rounds() -> None:
+    asked: list[int] = []
+
+    def still_fails(worlds):  # type: ignore[no-untyped-def]
+        asked.append(len(worlds))
+        return [shows_seed_class(world) for world in worlds]
+
+    focused = shrink(BIG_WORLD, still_fails, focus="k2")
+    assert asked[0] == 1 and focused.steps_taken[0] == "keep only key k2 and what it refers to"
+    assert focused.world == shrink(BIG_WORLD, lambda ws: [shows_seed_class(w) for w in ws]).world
+
+
+# --------------------------------------------------------------------------- findings and what is written
+
+from harness.explore.findings import FindingLog, signature_of  # noqa: E402
+from harness.explore.session import ExploreOptions, ExploreOutcome, ShrunkFinding  # noqa: E402
+from harness.explore.shrink import ShrinkResult  # noqa: E402
+from harness.explore.writer import RunFacts, summary_document, write_finding  # noqa: E402
+from harness.model.check import Check, Expect  # noqa: E402
+from harness.model.observation import Observation, UpstreamHit  # noqa: E402
+from harness.model.results import ScenarioResult  # noqa: E402
+from harness.model.verdict import Outcome, Verdict  # noqa: E402
+from harness.scenario.loader import load_scenario  # noqa: E402
+
+SEED_RULES = ("key-access-group", "team-step", "all-proxy-models")
+SEED_WORLD = {"access_groups": [{"name": "g1", "models": ["gpt-4o-mini"]}],
+              "teams": [{"name": "t1", "models": ["all-proxy-models"]}],
+              "keys": [{"name": "k1", "team": "t1", "access_groups": ["g1"]}]}
+
+
+def call_verdict(principal: str, model: str, expect: Expect, outcome: Outcome, *, observed: str,
+                 rules: tuple[str, ...] = SEED_RULES, scenario: str = "w1", oracle: str = "derived") -> Verdict:
+    check = Check(scenario, principal, "chat", model=model, expect=expect, oracle=oracle, rules=rules,
+                  derivation=f"key access group g1 {{gpt-4o-mini}} ∩ team all-proxy-models ⇒ {model} {expect.value}")
+    hits = [UpstreamHit(model, "/v1/chat/completions", "m", 0.0, model)] if observed == "allowed" else []
+    observation = Observation("chat", principal, model, status=200 if observed == "allowed" else 401,
+                              upstream_hits=hits, marker="m")
+    return Verdict(check, outcome, f"{check.title}: expected {expect.value}, observed {observed} (HTTP 200)",
+                   observation, expect.value, f"{observed} ({observation.status})")
+
+
+def seed_like_result(scenario: str = "w1", principal: str = "k1") -> ScenarioResult:
+    return ScenarioResult(id=scenario, title="w", verdicts=[
+        call_verdict(principal, "gpt-4o", Expect.DENIED, Outcome.FAIL, observed="allowed", scenario=scenario),
+        call_verdict(principal, "gpt-4o-mini", Expect.ALLOWED, Outcome.PASS, observed="allowed", scenario=scenario),
+        call_verdict(principal, "claude-sonnet", Expect.DENIED, Outcome.FAIL, observed="allowed", scenario=scenario),
+    ])
+
+
+def test_findings_with_one_signature_are_one_finding_whatever_the_names() -> None:
+    log = FindingLog(POOL.model_names)
+    first = log.add(seed_like_result("w1", "k1"), SEED_WORLD, 0)
+    assert len(first) == 1  # two failing calls, one signature
+    assert log.add(seed_like_result("w2", "k7"), SEED_WORLD, 1) == []  # another world, another key: the same
+    (finding,) = log.findings
+    assert finding.world_index == 0 and finding.seen == 4
+    assert (finding.signature.probe, finding.signature.expected, finding.signature.observed) == \
+        ("chat", "denied", "allowed")
+
+
+def test_another_rule_chain_or_outcome_is_another_finding_and_errors_or_written_checks_are_none() -> None:
+    log = FindingLog(POOL.model_names)
+    log.add(seed_like_result(), SEED_WORLD, 0)
+    other_chain = call_verdict("k1", "gpt-4o", Expect.DENIED, Outcome.FAIL, observed="allowed",
+                               rules=("standalone-key", "key-access-group"))
+    other_outcome = call_verdict("k1", "gpt-4o-mini", Expect.ALLOWED, Outcome.FAIL, observed="denied")
+    errored = call_verdict("k1", "o1-mini", Expect.DENIED, Outcome.ERROR, observed="error")
+    written = call_verdict("k1", "o1-mini", Expect.DENIED, Outcome.FAIL, observed="allowed", oracle="scenario")
+    new = log.add(ScenarioResult(id="w2", title="w", verdicts=[other_chain, other_outcome, errored, written]),
+                  SEED_WORLD, 1)
+    assert [signature_of(f.verdict, POOL.model_names).rules for f in new] == [("standalone-key", "key-access-group"),
+                                                                              SEED_RULES]
+    assert len(log.findings) == 3
+
+
+def shrunk_finding(tmp_path: Path) -> tuple[ShrunkFinding, RunFacts]:
+    result = seed_like_result("explore-s1-f1-c3")
+    log = FindingLog(POOL.model_names)
+    (finding,) = log.add(result, SEED_WORLD, 3)
+    scenario = world_scenario(SEED_WORLD, POOL, "explore-s1-f1", "finding 1")
+    shrunk = ShrunkFinding(finding, ShrinkResult(world=SEED_WORLD, rounds=2, candidates_run=9), result, scenario)
+    facts = RunFacts(target=f"{GATEWAY.name}==1.82.3", version="1.82.3", seed=1,
+                     command=f"gateconform explore --target {GATEWAY.name}==1.82.3 --seed 1 --worlds 12")
+    return shrunk, facts
+
+
+def test_a_finding_is_written_as_a_scenario_the_loader_accepts_and_that_expects_what_the_docs_say(tmp_path: Path) -> None:
+    shrunk, facts = shrunk_finding(tmp_path)
+    derived = GATEWAY.semantics.derive(shrunk.scenario, "1.82.3")
+    written = write_finding(tmp_path, 1, shrunk, POOL, facts, derived)
+
+    scenario = load_scenario(written.scenario_path)  # `gateconform validate` accepts it
+    assert scenario.oracle == "explicit" and scenario.sweep is False
+    expectation = scenario.expect["k1"]
+    assert expectation.denied == ["gpt-4o", "claude-sonnet"]  # the failing checks
+    assert expectation.allowed == ["gpt-4o-mini"]  # and what the docs make of the key's other models
+    text = written.scenario_path.read_text()
+    assert "https://docs.litellm.ai/docs/proxy/access_groups" in text  # the rule's page, cited
+    assert f"rerun: gateconform run finding-1.yaml --target {facts.target}" in text
+
+
+def test_the_report_draft_says_what_the_docs_say_and_what_the_proxy_did(tmp_path: Path) -> None:
+    shrunk, facts = shrunk_finding(tmp_path)
+    written = write_finding(tmp_path, 1, shrunk, POOL, facts, GATEWAY.semantics.derive(shrunk.scenario, "1.82.3"))
+    report = written.report_path.read_text()
+    assert "## What the docs say" in report and "**key-access-group**" in report
+    assert "The key will inherit access to all models" in report  # the docs' sentence
+    assert "k1 cannot call gpt-4o: expected denied, observed allowed" in report
+    assert "upstream hits: 1 (served by gpt-4o)" in report
+    assert f"gateconform run finding-1.yaml --target {facts.target}" in report
+    assert facts.command in report and "world 4" in report
+    assert str(tmp_path) not in report  # shareable: no machine paths
+
+
+def test_the_summary_counts_worlds_findings_and_errors(tmp_path: Path) -> None:
+    shrunk, facts = shrunk_finding(tmp_path)
+    written = write_finding(tmp_path, 1, shrunk, POOL, facts, [])
+    outcome = ExploreOutcome(options=ExploreOptions(seed=1, worlds=12), worlds_run=12, explore_s=36.0,
+                             checks=140, findings=[shrunk])
+    document = summary_document(outcome, facts, [written])
+    assert document["worlds"] == 12 and document["worlds_per_minute"] == 20.0
+    assert document["findings"][0]["rules"] == list(SEED_RULES)
+    assert document["findings"][0]["minimal_world"] == SEED_WORLD
+    json.dumps(document)  # a JSON document
