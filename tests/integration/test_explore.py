@@ -20,7 +20,7 @@ from tests.integration.test_seed_scenario import KEY_PATTERN, assert_no_secrets_
 pytestmark = pytest.mark.integration
 
 TARGET = "litellm==1.82.3"
-SEED, WORLDS, BUDGET = "1", "12", "4m"
+SEED, WORLDS, BUDGET = "1", "6", "3m"
 
 
 def is_seed_class(finding: dict) -> bool:
