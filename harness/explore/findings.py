@@ -23,6 +23,7 @@ from harness.model.verdict import Outcome, Verdict
 DERIVED = "derived"
 #: The classes of a listing's disagreement.
 LISTS_EXTRA_MODELS = "lists models it should not"
+LISTS_UNCALLABLE_MODELS = "lists models it cannot call"
 LISTS_OTHER_NAMES = "lists names that are no model"
 MISSES_MODELS = "misses models it should list"
 
@@ -63,24 +64,45 @@ def is_error(verdict: Verdict) -> bool:
     return verdict.outcome is Outcome.ERROR
 
 
-def signature_of(verdict: Verdict, declared_models: Iterable[str]) -> Signature:
-    """The signature of a failing derived check (`declared_models`: the pool's callable names)."""
+def signature_of(verdict: Verdict, declared_models: Iterable[str], others: Iterable[Verdict] = ()) -> Signature:
+    """The signature of a failing derived check (`declared_models`: the pool's callable names).
+
+    `others` are the other verdicts of the same world: a listing that shows a model which the same
+    key's call of it was refused is told apart (`lists models it cannot call`) from one that shows
+    models the docs deny but the proxy lets through anyway.
+    """
     check = verdict.check
     rules = tuple(getattr(check, "rules", None) or ())
     if check.judgement is Judgement.LISTING:
-        return Signature(rules, check.probe, "the documented set", _listing_class(verdict, set(declared_models)))
+        refused = _refused_calls(check.principal, check.round, others)
+        return Signature(rules, check.probe, "the documented set",
+                         _listing_class(verdict, set(declared_models), refused))
     expected = check.expect.value if check.expect is not None else "?"
-    observed = verdict.observed.split(" (")[0]  # `allowed (200)` → `allowed`
+    observed = verdict.observed.split(" (")[0].split(",")[0]  # `allowed, served by x (200)` → `allowed`
     return Signature(rules, check.probe, expected, observed)
 
 
-def _listing_class(verdict: Verdict, declared: set[str]) -> str:
+def _refused_calls(principal: str, round_name: str | None, verdicts: Iterable[Verdict]) -> set[str]:
+    """The models whose call by `principal` in that round the proxy refused (judged, not errored)."""
+    refused = set()
+    for verdict in verdicts:
+        check = verdict.check
+        if check.judgement is not Judgement.CALL or check.principal != principal or check.round != round_name:
+            continue
+        if verdict.outcome in (Outcome.PASS, Outcome.FAIL) and verdict.observed.startswith("denied"):
+            refused.add(check.model)
+    return refused
+
+
+def _listing_class(verdict: Verdict, declared: set[str], refused: set[str]) -> str:
     observation = verdict.observation
     listed = set(observation.listed_models or ()) if observation is not None else set()
     want = set(verdict.check.listed or ())
     extra = listed - want
     classes = []
-    if extra & declared:
+    if extra & refused:
+        classes.append(LISTS_UNCALLABLE_MODELS)
+    if (extra & declared) - refused:
         classes.append(LISTS_EXTRA_MODELS)
     if extra - declared:
         classes.append(LISTS_OTHER_NAMES)
@@ -92,7 +114,7 @@ def _listing_class(verdict: Verdict, declared: set[str]) -> str:
 def failing(result: ScenarioResult, signature: Signature, declared_models: Iterable[str]) -> list[Verdict]:
     """The failing derived checks of `result` that have `signature`."""
     declared = list(declared_models)
-    return [v for v in result.verdicts if is_finding(v) and signature_of(v, declared) == signature]
+    return [v for v in result.verdicts if is_finding(v) and signature_of(v, declared, result.verdicts) == signature]
 
 
 class FindingLog:
@@ -109,7 +131,7 @@ class FindingLog:
         for verdict in result.verdicts:
             if not is_finding(verdict):
                 continue
-            signature = signature_of(verdict, self.declared_models)
+            signature = signature_of(verdict, self.declared_models, result.verdicts)
             known = self._by_signature.get(signature)
             if known is not None:
                 known.seen += 1

@@ -329,3 +329,22 @@ def test_the_summary_counts_worlds_findings_and_errors(tmp_path: Path) -> None:
     assert document["findings"][0]["rules"] == list(SEED_RULES)
     assert document["findings"][0]["minimal_world"] == SEED_WORLD
     json.dumps(document)  # a JSON document
+
+
+def listing_verdict(listed: list[str], want: list[str]) -> Verdict:
+    check = Check("w1", "k1", "list_models", listed=frozenset(want), oracle="derived",
+                  rules=("key-models", "team-step", "listing-follows-access"))
+    observation = Observation("list_models", "k1", None, status=200, listed_models=listed)
+    return Verdict(check, Outcome.FAIL, "k1 lists …", observation, "[…]", "[…]")
+
+
+def test_a_listing_that_shows_a_model_the_key_is_refused_is_its_own_class() -> None:
+    from harness.explore.findings import LISTS_EXTRA_MODELS, LISTS_OTHER_NAMES, LISTS_UNCALLABLE_MODELS, MISSES_MODELS
+
+    listing = listing_verdict(["gpt-4o", "gpt-4o-mini", "all-proxy-models"], ["gpt-4o-mini", "claude-sonnet"])
+    refused = call_verdict("k1", "gpt-4o", Expect.DENIED, Outcome.PASS, observed="denied")
+    allowed_anyway = call_verdict("k1", "gpt-4o", Expect.DENIED, Outcome.FAIL, observed="allowed")
+    assert signature_of(listing, POOL.model_names, [listing, refused]).observed == \
+        f"{LISTS_UNCALLABLE_MODELS}; {LISTS_OTHER_NAMES}; {MISSES_MODELS}"
+    assert signature_of(listing, POOL.model_names, [listing, allowed_anyway]).observed == \
+        f"{LISTS_EXTRA_MODELS}; {LISTS_OTHER_NAMES}; {MISSES_MODELS}"
