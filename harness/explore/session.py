@@ -19,9 +19,8 @@ findings of a run depend only on the worlds run, and those only on the seed and 
 from __future__ import annotations
 
 import itertools
-import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
@@ -192,7 +191,6 @@ class Explorer:
         pending: dict[int, Future[ScenarioResult]] = {}
         done: dict[int, ScenarioResult] = {}
         started = 0
-        lock = threading.Lock()
         with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency), thread_name_prefix="explore") as pool:
             try:
                 while True:
@@ -202,13 +200,15 @@ class Explorer:
                         started += 1
                     if not pending:
                         break
-                    index = min(pending)
-                    result = pending.pop(index).result()
-                    with lock:
+                    # whichever finishes first frees its slot (a world with steps waits for the
+                    # proxy's cache and must not hold the others up); the order is restored below
+                    finished, _ = wait(list(pending.values()), return_when=FIRST_COMPLETED)
+                    for index in sorted(i for i, future in pending.items() if future in finished):
+                        result = pending.pop(index).result()
                         done[index] = result
-                    counts = result.counts
-                    self.say(f"world {index + 1}: {counts.get('fail', 0)} fail, {counts.get('pass', 0)} pass, "
-                             f"{counts.get('error', 0)} error ({self._elapsed():.0f} s)")
+                        counts = result.counts
+                        self.say(f"world {index + 1}: {counts.get('fail', 0)} fail, {counts.get('pass', 0)} pass, "
+                                 f"{counts.get('error', 0)} error ({self._elapsed():.0f} s)")
             except BaseException:
                 for future in pending.values():
                     future.cancel()

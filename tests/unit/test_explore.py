@@ -348,3 +348,67 @@ def test_a_listing_that_shows_a_model_the_key_is_refused_is_its_own_class() -> N
         f"{LISTS_UNCALLABLE_MODELS}; {LISTS_OTHER_NAMES}; {MISSES_MODELS}"
     assert signature_of(listing, POOL.model_names, [listing, allowed_anyway]).observed == \
         f"{LISTS_EXTRA_MODELS}; {LISTS_OTHER_NAMES}; {MISSES_MODELS}"
+
+
+# --------------------------------------------------------------------------- a whole run, on a stand-in runner
+
+import threading  # noqa: E402
+
+from harness.explore.session import Explorer  # noqa: E402
+
+
+class StandInRunner:
+    """Judges a world without a proxy: the seed's class fails a derived call check, another world
+    with users errors (the harness could not tell), the rest pass. Thread-safe, as the engine is."""
+
+    def __init__(self) -> None:
+        self.started: list[object] = []
+        self.ran: list[str] = []
+        self.lock = threading.Lock()
+
+    def endpoint_for(self, proxy: object) -> object:
+        self.started.append(proxy)
+        return object()
+
+    def run(self, scenario):  # type: ignore[no-untyped-def]
+        with self.lock:
+            self.ran.append(scenario.id)
+        world = {"teams": [t.model_dump(exclude_defaults=True) for t in scenario.teams],
+                 "keys": [k.model_dump(exclude_defaults=True) for k in scenario.keys]}
+        key = scenario.keys[0].name
+        if seed_class(world):
+            teams = {t["name"]: t for t in world["teams"]}
+            culprit = next(k["name"] for k in world["keys"] if k.get("access_groups") and not k.get("models")
+                           and teams.get(k.get("team"), {}).get("models") == ["all-proxy-models"])
+            verdict = call_verdict(culprit, "gpt-4o", Expect.DENIED, Outcome.FAIL, observed="allowed",
+                                   scenario=scenario.id)
+        elif scenario.users:
+            verdict = call_verdict(key, "gpt-4o", Expect.DENIED, Outcome.ERROR, observed="error", scenario=scenario.id)
+        else:
+            verdict = call_verdict(key, "gpt-4o", Expect.DENIED, Outcome.PASS, observed="denied", scenario=scenario.id)
+        return ScenarioResult(id=scenario.id, title=scenario.title, verdicts=[verdict])
+
+
+def test_a_run_judges_the_seeds_first_worlds_in_order_and_shrinks_each_finding_once() -> None:
+    runner = StandInRunner()
+    outcome = Explorer(runner, POOL, VOCABULARY, ExploreOptions(seed=1, worlds=12, concurrency=3)).run()
+    assert outcome.worlds_run == 12 and len(runner.started) == 1  # one proxy for the run
+    assert sorted(i for i in runner.ran if "-w" in i) == sorted(f"explore-s1-w{n}" for n in range(1, 13))
+    (found,) = outcome.findings  # the seed's class, however many worlds showed it
+    assert found.finding.signature.rules == SEED_RULES
+    assert seed_class(found.shrink.world) and len(found.shrink.world["keys"]) == 1 and "users" not in found.shrink.world
+    worlds_with_users = [n for n, w in enumerate(first_worlds(1, 12)) if w.get("users") and not seed_class(w)]
+    assert [error.world_index for error in outcome.errors] == worlds_with_users  # errors apart, not findings
+    again = Explorer(StandInRunner(), POOL, VOCABULARY, ExploreOptions(seed=1, worlds=12, concurrency=2)).run()
+    assert again.findings[0].shrink.world == found.shrink.world  # same seed, same minimal world
+
+
+def test_a_budget_bounds_the_worlds_to_a_prefix_of_the_seeds() -> None:
+    ticks = itertools.count()
+    runner = StandInRunner()
+    explorer = Explorer(runner, POOL, VOCABULARY, ExploreOptions(seed=1, budget_s=20.0, concurrency=1),
+                        clock=lambda: float(next(ticks)))
+    outcome = explorer.run()
+    assert 0 < outcome.worlds_run < 20
+    ran = [i for i in runner.ran if "-w" in i]
+    assert ran == [f"explore-s1-w{n}" for n in range(1, len(ran) + 1)]
