@@ -152,12 +152,14 @@ class Explorer:
         outcome.proxy_start_s = self._elapsed()
         self.say(f"proxy ready in {outcome.proxy_start_s:.1f} s; exploring with seed {self.options.seed}")
         explore_started = self.clock()
-        results = self._run_worlds(itertools.chain([first], scenarios), outcome)
-        for index, result in enumerate(results):
+
+        def judged(index: int, result: ScenarioResult) -> None:  # called in world order
             outcome.checks += len(result.verdicts)
             self._note_errors(result, index, outcome)
             for finding in log.add(result, worlds[index], index):
                 self.say(f"world {index + 1}: new finding {log.findings.index(finding) + 1}: {finding.signature.text}")
+
+        results = self._run_worlds(itertools.chain([first], scenarios), judged)
         outcome.worlds_run = len(results)
         outcome.explore_s = self.clock() - explore_started
         outcome.stopped_by_budget = self.options.worlds is not None and outcome.worlds_run < self.options.worlds
@@ -186,11 +188,16 @@ class Explorer:
         except ScenarioError as exc:  # a generator bug: say which world, do not judge the proxy by it
             raise RuntimeError(f"explore generated a world the scenario loader refuses ({scenario_id}):\n{exc}") from exc
 
-    def _run_worlds(self, scenarios: Iterator[Scenario], outcome: ExploreOutcome) -> list[ScenarioResult]:
-        """Run worlds `concurrency` at a time until the bound; results in world order (a prefix)."""
+    def _run_worlds(self, scenarios: Iterator[Scenario],
+                    judged: Callable[[int, ScenarioResult], None]) -> list[ScenarioResult]:
+        """Run worlds `concurrency` at a time until the bound; results in world order (a prefix).
+
+        `judged(index, result)` is told each result in world order, as soon as every earlier world
+        finished too (so findings are numbered the same whatever order the worlds finish in).
+        """
         pending: dict[int, Future[ScenarioResult]] = {}
         done: dict[int, ScenarioResult] = {}
-        started = 0
+        started = told = 0
         with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency), thread_name_prefix="explore") as pool:
             try:
                 while True:
@@ -209,6 +216,9 @@ class Explorer:
                         counts = result.counts
                         self.say(f"world {index + 1}: {counts.get('fail', 0)} fail, {counts.get('pass', 0)} pass, "
                                  f"{counts.get('error', 0)} error ({self._elapsed():.0f} s)")
+                    while told in done:
+                        judged(told, done[told])
+                        told += 1
             except BaseException:
                 for future in pending.values():
                     future.cancel()
