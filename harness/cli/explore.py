@@ -92,13 +92,13 @@ def explore(
     from harness.model.target import LOCAL, target_kind_of
     from harness.targets.errors import TargetError
 
+    if target_kind_of(spec) != LOCAL:
+        raise fail(f"gateconform: --target {spec}: explore starts its own proxy (a local target, "
+                   f"{registry.spec_name()}==VERSION)")
     try:
         checked = check_target_spec(spec)
     except TargetError as exc:
         raise fail(f"gateconform: --target {spec}: {exc}")
-    if target_kind_of(checked.spec) != LOCAL:
-        raise fail(f"gateconform: --target {spec}: explore starts its own proxy (a local target, "
-                   f"{registry.spec_name()}==VERSION)")
     spec = checked.spec
     for note in checked.notes:
         err.print(note, highlight=False, markup=False)

@@ -412,3 +412,35 @@ def test_a_budget_bounds_the_worlds_to_a_prefix_of_the_seeds() -> None:
     assert 0 < outcome.worlds_run < 20
     ran = [i for i in runner.ran if "-w" in i]
     assert ran == [f"explore-s1-w{n}" for n in range(1, len(ran) + 1)]
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (("--budget", "10x"), "--budget: '10x' is not a duration"),
+    (("--pool", "no-such-pool.yaml"), "--pool: no-such-pool.yaml: cannot read"),
+    (("--target", "url:http://127.0.0.1:4000"), "explore starts its own proxy"),
+    (("--target", "docker:litellm==1.82.3"), "explore starts its own proxy"),
+])
+def test_bad_input_exits_2_before_anything_starts(args: tuple[str, ...], said: str, no_target: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from harness.cli import app as cli
+
+    result = CliRunner().invoke(cli.app, ["explore", "--worlds", "1", *args])
+    assert result.exit_code == 2, result.output
+    assert said in " ".join(result.output.split())
+    assert no_target == []
+
+
+def test_a_pool_that_is_no_valid_world_is_bad_input(tmp_path: Path, no_target: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from harness.cli import app as cli
+
+    pool = tmp_path / "pool.yaml"
+    pool.write_text("models: [gpt-4o]\nproxy: {general_settings: {master_key: sk-mine}}\n")
+    result = CliRunner().invoke(cli.app, ["explore", "--pool", str(pool), "--worlds", "1"])
+    assert result.exit_code == 2 and "is not a valid world" in result.output
+    assert "master_key" in result.output and no_target == []
