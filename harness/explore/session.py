@@ -11,9 +11,9 @@ findings of a run depend only on the worlds run, and those only on the seed and 
 - `worlds=N` (no time limit): exactly the first N worlds of the seed: the same release gives
   the same findings and (the proxy answering the same) the same minimal worlds.
 - a time budget: as many worlds as fit in `EXPLORE_SHARE` of it (always a prefix of the seed's
-  worlds, so a longer budget finds a superset); shrinking uses the rest, an equal share per
-  finding, and a finding whose shrinking the budget cut short is written as shrunk so far,
-  saying so. With both, the worlds are bounded by N and the whole run by the budget.
+  worlds, so a longer budget finds a superset); shrinking uses the rest, `concurrency` findings
+  at a time with an equal share each, and a finding whose shrinking the budget cut short is
+  written as shrunk so far, saying so. With both, the worlds are bounded by N and the whole run by the budget.
 """
 
 from __future__ import annotations
@@ -114,6 +114,7 @@ class Explorer:
         self.say = say
         self.clock = clock
         self._started = clock()
+        self._candidates: ThreadPoolExecutor | None = None  # while shrinking: the proxy's slots
 
     # ------------------------------------------------------------------ budget
 
@@ -130,13 +131,6 @@ class Explorer:
     def _out_of_time(self) -> bool:
         return self.options.budget_s is not None and self._elapsed() >= self.options.budget_s
 
-    def _shrink_deadline(self, findings_left: int) -> float | None:
-        """When the next finding's shrinking must stop: an equal share of what is left of the budget,
-        so a finding seen late is shrunk too (None: no budget)."""
-        if self.options.budget_s is None:
-            return None
-        left = max(0.0, self.options.budget_s - self._elapsed())
-        return self.clock() + left / max(1, findings_left)
 
     # ------------------------------------------------------------------ the run
 
@@ -167,12 +161,37 @@ class Explorer:
                  f"({outcome.worlds_per_minute:.1f} worlds/min): {len(log.findings)} distinct findings, "
                  f"{len(outcome.errors)} worlds with errors")
         shrink_started = self.clock()
-        results_by_index = dict(enumerate(results))
-        for number, finding in enumerate(log.findings, start=1):
-            deadline = self._shrink_deadline(len(log.findings) - number + 1)
-            outcome.findings.append(self._shrunk(number, finding, results_by_index[finding.world_index], deadline))
+        outcome.findings = self._shrink_all(log.findings, dict(enumerate(results)))
         outcome.shrink_s = self.clock() - shrink_started
         return outcome
+
+    def _shrink_all(self, findings: Sequence[Finding], results: dict[int, ScenarioResult]) -> list[ShrunkFinding]:
+        """Every finding shrunk, `concurrency` findings at a time, their candidates sharing the
+        proxy's `concurrency` slots; each finding gets an equal share of what is left of the budget."""
+        if not findings:
+            return []
+        width = max(1, self.options.concurrency)
+        share = None
+        if self.options.budget_s is not None:
+            left = max(0.0, self.options.budget_s - self._elapsed())
+            share = left * min(width, len(findings)) / len(findings)
+
+        def one(number: int, finding: Finding) -> ShrunkFinding:
+            deadline = None if share is None else self.clock() + share
+            return self._shrunk(number, finding, results[finding.world_index], deadline)
+
+        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="candidates") as candidates, \
+                ThreadPoolExecutor(max_workers=width, thread_name_prefix="findings") as workers:
+            self._candidates = candidates
+            futures = [workers.submit(one, number, finding) for number, finding in enumerate(findings, start=1)]
+            try:
+                return [future.result() for future in futures]
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+            finally:
+                self._candidates = None
 
     def _scenarios(self, worlds: list[dict[str, Any]]) -> Iterator[Scenario]:
         """The scenarios of the seed's worlds, in order (each world appended to `worlds` as it is made)."""
@@ -266,6 +285,8 @@ class Explorer:
         return ShrunkFinding(finding, shrunk, result, scenario)
 
     def _run_batch(self, scenarios: Sequence[Scenario]) -> list[ScenarioResult]:
-        """Scenarios run `concurrency` at a time on the shared proxy; results in their order."""
+        """Scenarios run on the shared proxy's slots (`concurrency` at once in all); results in their order."""
+        if self._candidates is not None:
+            return list(self._candidates.map(self.runner.run, scenarios))
         with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency), thread_name_prefix="shrink") as pool:
             return list(pool.map(self.runner.run, scenarios))
