@@ -412,8 +412,10 @@ def _oracle_fields(scenario: Scenario, mode: str | None, oracle: "OracleOutput")
     chosen = mode_of(scenario, mode)
     if chosen == "explicit":
         return {}
+    rules = {rule.id: {"sentence": rule.sentence, "url": rule.url, "releases": rule.releases}
+             for rule in oracle.rules.values()}
     return {"oracle": chosen, "undetermined": [undetermined_entry(item) for item in oracle.undetermined],
-            "contradictions": [c.as_entry() for c in oracle.contradictions]}
+            "contradictions": [c.as_entry() for c in oracle.contradictions], "rules": rules}
 
 
 def _no_proxy_reason(error: TargetError) -> NotRunReason:

@@ -99,6 +99,8 @@ class ScenarioResult(BaseModel):
     oracle: str | None = None
     undetermined: list[dict[str, Any]] | None = None
     contradictions: list[dict[str, Any]] | None = None
+    #: the documented rules the derived checks rest on: id → {sentence, url, releases}
+    rules: dict[str, dict[str, Any]] | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -115,7 +117,7 @@ class ScenarioResult(BaseModel):
     @model_serializer(mode="wrap")
     def _without_unset_oracle(self, handler: SerializerFunctionWrapHandler) -> Any:
         # documents of explicit runs stay as they were: the oracle's fields only when set
-        return omit_unset(handler(self), "oracle", "undetermined", "contradictions")
+        return omit_unset(handler(self), "oracle", "undetermined", "contradictions", "rules")
 
     @field_serializer("verdicts", mode="wrap")
     def _stable_verdicts(self, verdicts: list[Verdict], handler: Any) -> Any:

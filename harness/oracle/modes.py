@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.model.check import Check, Expect, Judgement
-from harness.model.derivation import Derived
+from harness.model.derivation import Derived, Rule
 from harness.model.scenario import BOTH, DERIVED, EXPLICIT, ORACLE_MODES, Scenario
 from harness.oracle.derived import derived_checks
 from harness.oracle.explicit import checks_for
@@ -42,6 +42,8 @@ class OracleOutput:
     checks: list[Check]
     undetermined: list[Derived] = field(default_factory=list)
     contradictions: list[Contradiction] = field(default_factory=list)
+    #: every documented rule a derivation used, by id (for the reports' doc links)
+    rules: dict[str, Rule] = field(default_factory=dict)
 
 
 def mode_of(scenario: Scenario, mode: str | None) -> str:
@@ -60,9 +62,10 @@ def checks_for_mode(scenario: Scenario, mode: str | None, gateway: object | None
     if chosen == EXPLICIT:
         return OracleOutput(written)
     derived = derived_checks(scenario, getattr(gateway, "semantics", None), version)
+    rules = {use.rule.id: use.rule for item in derived.derived for use in item.chain}
     if chosen == DERIVED:
         admin = [check for check in written if check.judgement is Judgement.ADMIN]
-        return OracleOutput(admin + derived.checks, derived.undetermined)
+        return OracleOutput(admin + derived.checks, derived.undetermined, rules=rules)
     assert chosen == BOTH
     by_id = {check.id: check for check in written}
     added: list[Check] = []
@@ -75,7 +78,7 @@ def checks_for_mode(scenario: Scenario, mode: str | None, gateway: object | None
         disagreement = disagreement_of(mine, check)
         if disagreement is not None:
             contradictions.append(Contradiction(check.id, disagreement[0], disagreement[1], check.derivation or ""))
-    return OracleOutput(written + added, derived.undetermined, contradictions)
+    return OracleOutput(written + added, derived.undetermined, contradictions, rules)
 
 
 def disagreement_of(written: Check, derived: Check) -> tuple[str, str] | None:

@@ -57,7 +57,11 @@ def _testcase(suite: ET.Element, scenario: ScenarioResult, verdict: Verdict) -> 
     obs = verdict.observation
     case = ET.SubElement(suite, "testcase", classname=scenario.id, name=_clean(verdict.title),
                          time=_seconds(obs.elapsed_ms if obs is not None else None))
-    _properties(case, [("check_id", verdict.check_id), ("scenario_id", scenario.id)])
+    derived = verdict.check.oracle == "derived"  # a derived check says what it rests on (absent otherwise)
+    _properties(case, [("check_id", verdict.check_id), ("scenario_id", scenario.id),
+                       ("oracle", verdict.check.oracle if derived else None),
+                       ("derivation", verdict.check.derivation if derived else None),
+                       ("rules", " ".join(verdict.check.rules or ()) if derived else None)])
     outcome = verdict.outcome
     if outcome is Outcome.FAIL:
         element = ET.SubElement(case, "failure", message=_clean(verdict.message), type="CheckFailed")

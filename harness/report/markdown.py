@@ -119,8 +119,11 @@ def _scenario_section(scenario: ScenarioView, view: ReportView) -> list[str]:
     for evidence in scenario.failing:
         route = f" ({_code(evidence.probe)})" if evidence.status is not None else ""  # a request was made
         lines.append(f"- {_ICON[BYPASS if evidence.bypass else evidence.outcome]} {_text(evidence.message)}{route}")
+        if evidence.derivation:
+            lines.append(f"  - derived: {_text(evidence.derivation)} ({_doc_links(evidence.doc_links)})")
     if scenario.failing:
         lines.append("")
+    lines += _oracle_lines(scenario)
     if scenario.path:
         command = f"gateconform run {shlex.quote(scenario.path)} --target {shlex.quote(view.target)}"
         lines += ["Rerun:", "", _fence(command, "bash"), ""]
@@ -129,6 +132,34 @@ def _scenario_section(scenario: ScenarioView, view: ReportView) -> list[str]:
         name = f" (<code>{html.escape(scenario.path)}</code>)" if scenario.path else ""
         lines += _details(f"Scenario YAML{name}", _fence(scenario.source, "yaml"))
     return lines
+
+
+def _doc_links(links: list[tuple[str, str]]) -> str:
+    """`docs: [team-step](url), …`: the rules a derived check rests on, each linked to its page."""
+    shown = [f"[{rule}]({url})" if url else _code(rule) for rule, url in dict.fromkeys(links)]
+    return "docs: " + ", ".join(shown) if shown else "no rule"
+
+
+def _oracle_lines(scenario: ScenarioView) -> list[str]:
+    """The oracle mode, the contradictions (findings about the docs or the scenario), the open cases."""
+    if scenario.oracle is None:
+        return []
+    lines = [f"Oracle: {_code(scenario.oracle)} — {scenario.derived_count} derived checks, "
+             f"{len(scenario.undetermined)} undetermined, {len(scenario.contradictions)} contradictions", ""]
+    for found in scenario.contradictions:
+        lines.append(f"- ⚖️ {_code(found['check_id'])}: written {_text(found['written'])}, the docs derive "
+                     f"{_text(found['derived'])} ({_text(found['summary'])})")
+    if scenario.contradictions:
+        lines.append("")
+    if scenario.undetermined:
+        items = "\n".join(f"- {_code(_case(case))}: {_text(case['reason'] or '')}" for case in scenario.undetermined)
+        lines += _details(f"{len(scenario.undetermined)} cases the docs leave open (no check)", items)
+    return lines
+
+
+def _case(case: dict) -> str:
+    who = case["principal"] + (f"@{case['round']}" if case.get("round") else "")
+    return f"{who} {case['model']}" if case.get("model") else f"{who} listing"
 
 
 def _passed_list(view: ReportView) -> list[str]:

@@ -59,7 +59,8 @@ def print_verdicts(result: RunResult, out: Console) -> None:
             outcome = verdict.outcome.value
             table.add_row(
                 f"[{OUTCOME_STYLE[outcome]}]{outcome.upper()}[/]",
-                escape(verdict.title), escape(shorten(verdict.expected)), escape(shorten(verdict.observed)),
+                escape(verdict.title + (" · derived" if verdict.check.oracle == "derived" else "")),
+                escape(shorten(verdict.expected)), escape(shorten(verdict.observed)),
             )
         for row in rows:
             state = row_state(row)
@@ -71,6 +72,7 @@ def print_verdicts(result: RunResult, out: Console) -> None:
             said = scenario.error if first == scenario.id else f"the same error as {first} (above)"
             out.print(f"[bold magenta]{escape(scenario.id)}[/]: {escape(said)}", highlight=False)
         print_route_findings(rows, out, lambda text: shorten(text, 900))
+        _print_oracle(scenario, out)
         for verdict in written:
             if verdict.outcome.value not in ("fail", "error"):
                 continue
@@ -82,6 +84,25 @@ def print_verdicts(result: RunResult, out: Console) -> None:
     summary = ", ".join(f"{counts.get(name, 0)} {name}" for name in ("pass", "fail", "error", "skip"))
     out.print(f"[bold]{result.overall.upper()}[/]: {summary}")
     print_coverage(result.routes, out)
+
+
+def _print_oracle(scenario: object, out: Console) -> None:
+    """The oracle mode of a derived or both run: counts, each contradiction, each open case in short."""
+    mode = getattr(scenario, "oracle", None)
+    if mode is None:
+        return
+    undetermined = getattr(scenario, "undetermined", None) or []
+    contradictions = getattr(scenario, "contradictions", None) or []
+    derived = sum(1 for v in getattr(scenario, "verdicts", []) if v.check.oracle == "derived")
+    out.print(escape(f"oracle {mode}: {derived} derived checks, {len(undetermined)} undetermined, "
+                     f"{len(contradictions)} contradictions"), highlight=False)
+    for found in contradictions:
+        out.print(escape(f"  contradiction {found['check_id']}: written {found['written']}, derived "
+                         f"{found['derived']} ({shorten(found['summary'], 300)})"), style="yellow", highlight=False)
+    for case in undetermined:
+        who = case["principal"] + (f"@{case['round']}" if case.get("round") else "")
+        out.print(escape(f"  undetermined {who} {case.get('model') or 'listing'}: {shorten(case['reason'] or '', 200)}"),
+                  highlight=False)
 
 
 def _proxy_description(result: RunResult) -> str:

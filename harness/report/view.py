@@ -100,6 +100,15 @@ class Evidence:
     body: str = ""  # redacted excerpt, JSON pretty-printed when it parses
     body_is_json: bool = False
     bypass: bool = False  # a denied call that got through on this route (`routes_view.is_bypass`)
+    #: a derived check: its rule chain, and (rule id, docs URL) of each rule it rests on
+    derivation: str | None = None
+    doc_links: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def origin(self) -> str:
+        """Where the expectation came from, in words: written, derived from the docs, or the sweep."""
+        return {"scenario": "written in the scenario", "derived": "derived from the documented rules",
+                "sweep": "the sweep (another route of a written or derived denial)"}.get(self.oracle, self.oracle)
 
 
 @dataclass
@@ -120,6 +129,16 @@ class ScenarioView:
     not_expressed: list[str] = field(default_factory=list)  # what the scenario says it cannot check
     anchor: str = ""  # HTML id of the scenario's section, by its place in the report
     routes: list[RouteRow] = field(default_factory=list)  # the route dimension, bypasses first
+    #: the oracle mode when not explicit, the cases the docs leave open, the contradictions found
+    oracle: str | None = None
+    undetermined: list[dict] = field(default_factory=list)
+    contradictions: list[dict] = field(default_factory=list)
+    rules: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def derived_count(self) -> int:
+        """How many of its checks were derived from the documented rules."""
+        return sum(1 for e in self.evidence if e.oracle == "derived")
 
     @property
     def failing(self) -> list[Evidence]:
@@ -220,7 +239,7 @@ def build_view(result: RunResult) -> ReportView:
 
 def _scenario_view(scenario: ScenarioResult) -> ScenarioView:
     verdicts = list(scenario.verdicts)
-    evidence = [_evidence(v) for v in sorted(verdicts, key=attention_rank)]
+    evidence = [_evidence(v, scenario.rules) for v in sorted(verdicts, key=attention_rank)]
     columns = _columns(scenario, verdicts)
     # One row per principal and round (`svc@after`); admin checks are in the evidence, not the matrix.
     principals = list(dict.fromkeys(v.check.principal_segment for v in verdicts
@@ -242,6 +261,10 @@ def _scenario_view(scenario: ScenarioResult) -> ScenarioView:
         evidence=evidence,
         not_expressed=list(scenario.not_expressed or ()),
         routes=route_rows(verdicts),
+        oracle=scenario.oracle,
+        undetermined=list(scenario.undetermined or ()),
+        contradictions=list(scenario.contradictions or ()),
+        rules=dict(scenario.rules or {}),
     )
 
 
@@ -366,7 +389,7 @@ def _hit_time(received_at: float) -> str:
         return str(received_at)
 
 
-def _evidence(verdict: Verdict) -> Evidence:
+def _evidence(verdict: Verdict, rules: dict | None = None) -> Evidence:
     check = verdict.check
     obs = verdict.observation
     evidence = Evidence(
@@ -384,6 +407,8 @@ def _evidence(verdict: Verdict) -> Evidence:
         upstream_evidence=reaches_upstream(check.probe),
         skip_reason=check.skip_reason,
         bypass=is_bypass(verdict),
+        derivation=check.derivation,
+        doc_links=[(rule, (rules or {}).get(rule, {}).get("url", "")) for rule in check.rules or ()],
     )
     if obs is not None:
         evidence.status = obs.status
