@@ -5,27 +5,37 @@ something the documented rules say it must not. An ERROR verdict is never a find
 (the harness could not tell): it is counted apart, and a run with errors never claims "nothing
 found". Written and swept checks are not findings either: explore judges the docs' rules only.
 
-Two findings are the same when their signature is: the rule chain behind the check (its rule
-ids), the probe kind, what was expected and what was observed, in classes that do not depend
-on the world's names (`denied` vs `allowed` for a call; for a listing, whether it showed declared
-models it should not, other names, or missed models).
+Two disagreements are one finding when their signature is: the rules behind the expectation
+(their ids, as a set: the order a chain names them in says nothing about the finding), the probe
+kind, what was expected and what was observed, in words that do not depend on the world's names.
+
+- A call: `denied` vs `allowed`, and the call check's rules.
+- A listing is about models one by one, so a failing listing has a signature per model it gets
+  wrong, with the rules of that model's call (the same key, the same round): a declared model
+  listed though the docs deny it (`listed though its call is refused` when the proxy refused the
+  call too — a listing showing a model the key cannot call —, `listed` when the proxy let the call
+  through), one missing, or a name that is no declared model (a special name, by name; any other
+  name as one class). A listing's whole chain names a rule per model, so taking it as the
+  signature would make nearly every world a finding of its own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from harness.model.check import Judgement
 from harness.model.results import ScenarioResult
 from harness.model.verdict import Outcome, Verdict
 
 DERIVED = "derived"
-#: The classes of a listing's disagreement.
-LISTS_EXTRA_MODELS = "lists models it should not"
-LISTS_UNCALLABLE_MODELS = "lists models it cannot call"
-LISTS_OTHER_NAMES = "lists names that are no model"
-MISSES_MODELS = "misses models it should list"
+NOT_LISTED, LISTED = "not listed", "listed"
+#: What a listing showed of one model or name it gets wrong.
+LISTED_UNCALLABLE = "listed though its call is refused"
+LISTED_CALLABLE = "listed, and its call let through"
+LISTED_NOT_A_MODEL = "listed, and no declared model"
+MISSING = "not listed"
+MISSING_CALLABLE = "not listed, though its call goes through"
 
 
 @dataclass(frozen=True)
@@ -40,7 +50,8 @@ class Signature:
     @property
     def text(self) -> str:
         """One line: `chat: expected denied, observed allowed [rules: a, b]`."""
-        return f"{self.probe}: expected {self.expected}, observed {self.observed} [rules: {', '.join(self.rules)}]"
+        rules = ", ".join(self.rules) or "none"
+        return f"{self.probe}: expected {self.expected}, observed {self.observed} [rules: {rules}]"
 
 
 @dataclass
@@ -64,64 +75,76 @@ def is_error(verdict: Verdict) -> bool:
     return verdict.outcome is Outcome.ERROR
 
 
-def signature_of(verdict: Verdict, declared_models: Iterable[str], others: Iterable[Verdict] = ()) -> Signature:
-    """The signature of a failing derived check (`declared_models`: the pool's callable names).
+def _rules(verdict: Verdict | None) -> tuple[str, ...]:
+    return tuple(sorted(set(getattr(verdict.check, "rules", None) or ()))) if verdict is not None else ()
 
-    `others` are the other verdicts of the same world: a listing that shows a model which the same
-    key's call of it was refused is told apart (`lists models it cannot call`) from one that shows
-    models the docs deny but the proxy lets through anyway.
+
+def signatures_of(verdict: Verdict, declared_models: Iterable[str], others: Sequence[Verdict] = (),
+                  special_names: Iterable[str] = ()) -> list[Signature]:
+    """The signatures of a failing derived check; `others` are the verdicts of the same world.
+
+    A call has one; a listing one per model or name it gets wrong (see the module docstring).
+    `declared_models` are the pool's callable names, `special_names` the gateway's.
     """
     check = verdict.check
-    rules = tuple(getattr(check, "rules", None) or ())
-    if check.judgement is Judgement.LISTING:
-        refused = _refused_calls(check.principal, check.round, others)
-        return Signature(rules, check.probe, "the documented set",
-                         _listing_class(verdict, set(declared_models), refused))
-    expected = check.expect.value if check.expect is not None else "?"
-    observed = verdict.observed.split(" (")[0].split(",")[0]  # `allowed, served by x (200)` → `allowed`
-    return Signature(rules, check.probe, expected, observed)
-
-
-def _refused_calls(principal: str, round_name: str | None, verdicts: Iterable[Verdict]) -> set[str]:
-    """The models whose call by `principal` in that round the proxy refused (judged, not errored)."""
-    refused = set()
-    for verdict in verdicts:
-        check = verdict.check
-        if check.judgement is not Judgement.CALL or check.principal != principal or check.round != round_name:
-            continue
-        if verdict.outcome in (Outcome.PASS, Outcome.FAIL) and verdict.observed.startswith("denied"):
-            refused.add(check.model)
-    return refused
-
-
-def _listing_class(verdict: Verdict, declared: set[str], refused: set[str]) -> str:
+    if check.judgement is not Judgement.LISTING:
+        expected = check.expect.value if check.expect is not None else "?"
+        observed = verdict.observed.split(" (")[0].split(",")[0]  # `allowed, served by x (200)` → `allowed`
+        return [Signature(_rules(verdict), check.probe, expected, observed)]
+    calls = {v.check.model: v for v in others
+             if v.check.judgement is Judgement.CALL and v.check.principal == check.principal
+             and v.check.round == check.round and v.check.variant is None}
     observation = verdict.observation
     listed = set(observation.listed_models or ()) if observation is not None else set()
-    want = set(verdict.check.listed or ())
-    extra = listed - want
-    classes = []
-    if extra & refused:
-        classes.append(LISTS_UNCALLABLE_MODELS)
-    if (extra & declared) - refused:
-        classes.append(LISTS_EXTRA_MODELS)
-    if extra - declared:
-        classes.append(LISTS_OTHER_NAMES)
-    if want - listed:
-        classes.append(MISSES_MODELS)
-    return "; ".join(classes) or "differs"
+    want = set(check.listed or ())
+    declared, specials = set(declared_models), set(special_names)
+    found: list[Signature] = []
+
+    def add(signature: Signature) -> None:
+        if signature not in found:
+            found.append(signature)
+
+    for name in sorted(listed - want):
+        call = calls.get(name)
+        if name in declared:
+            add(Signature(_rules(call) or _rules(verdict), check.probe, NOT_LISTED, _call_words(call, LISTED)))
+        elif name in specials:
+            add(Signature((), check.probe, NOT_LISTED, f"{LISTED}: the special name {name}"))
+        else:
+            add(Signature((), check.probe, NOT_LISTED, LISTED_NOT_A_MODEL))
+    for name in sorted(want - listed):
+        call = calls.get(name)
+        missing = MISSING_CALLABLE if call is not None and _observed(call) == "allowed" else MISSING
+        add(Signature(_rules(call) or _rules(verdict), check.probe, LISTED, missing))
+    return found or [Signature(_rules(verdict), check.probe, "the documented set", "another set")]
 
 
-def failing(result: ScenarioResult, signature: Signature, declared_models: Iterable[str]) -> list[Verdict]:
-    """The failing derived checks of `result` that have `signature`."""
-    declared = list(declared_models)
-    return [v for v in result.verdicts if is_finding(v) and signature_of(v, declared, result.verdicts) == signature]
+def _observed(call: Verdict) -> str | None:
+    """`allowed` or `denied` when the proxy's answer to a call was judged (None: an error, a skip)."""
+    if call.outcome not in (Outcome.PASS, Outcome.FAIL):
+        return None
+    return call.observed.split(" (")[0].split(",")[0]
+
+
+def _call_words(call: Verdict | None, default: str) -> str:
+    seen = _observed(call) if call is not None else None
+    return {"denied": LISTED_UNCALLABLE, "allowed": LISTED_CALLABLE}.get(seen or "", default)
+
+
+def failing(result: ScenarioResult, signature: Signature, declared_models: Iterable[str],
+            special_names: Iterable[str] = ()) -> list[Verdict]:
+    """The failing derived checks of `result` that show `signature`."""
+    declared, specials = list(declared_models), list(special_names)
+    return [v for v in result.verdicts
+            if is_finding(v) and signature in signatures_of(v, declared, result.verdicts, specials)]
 
 
 class FindingLog:
     """The distinct findings of a run, in the order they were first seen."""
 
-    def __init__(self, declared_models: Iterable[str]) -> None:
+    def __init__(self, declared_models: Iterable[str], special_names: Iterable[str] = ()) -> None:
         self.declared_models = tuple(declared_models)
+        self.special_names = tuple(special_names)
         self.findings: list[Finding] = []
         self._by_signature: dict[Signature, Finding] = {}
 
@@ -131,13 +154,13 @@ class FindingLog:
         for verdict in result.verdicts:
             if not is_finding(verdict):
                 continue
-            signature = signature_of(verdict, self.declared_models, result.verdicts)
-            known = self._by_signature.get(signature)
-            if known is not None:
-                known.seen += 1
-                continue
-            finding = Finding(signature, world, world_index, verdict)
-            self._by_signature[signature] = finding
-            self.findings.append(finding)
-            new.append(finding)
+            for signature in signatures_of(verdict, self.declared_models, result.verdicts, self.special_names):
+                known = self._by_signature.get(signature)
+                if known is not None:
+                    known.seen += 1
+                    continue
+                finding = Finding(signature, world, world_index, verdict)
+                self._by_signature[signature] = finding
+                self.findings.append(finding)
+                new.append(finding)
         return new

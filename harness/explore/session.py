@@ -32,6 +32,7 @@ from harness.explore.worlds import generate
 from harness.gateways.base import Vocabulary
 from harness.model.results import ScenarioResult
 from harness.model.scenario import Scenario
+from harness.model.verdict import Verdict
 from harness.scenario.loader import ScenarioError
 
 #: The part of a time budget spent running new worlds; the rest goes to shrinking findings.
@@ -77,6 +78,7 @@ class ShrunkFinding:
     shrink: ShrinkResult
     result: ScenarioResult
     scenario: Scenario
+    verdicts: list[Verdict]  # the failing checks of `result` that show the finding
 
 
 @dataclass
@@ -137,7 +139,7 @@ class Explorer:
     def run(self) -> ExploreOutcome:
         """Explore, then shrink every distinct finding; the outcome in world order."""
         outcome = ExploreOutcome(options=self.options)
-        log = FindingLog(self.pool.model_names)
+        log = FindingLog(self.pool.model_names, self.vocabulary.names)
         worlds: list[dict[str, Any]] = []
         scenarios = self._scenarios(worlds)
         first = next(scenarios)
@@ -268,7 +270,7 @@ class Explorer:
             batch = self._run_batch(scenarios)
             answers = []
             for world, result in zip(worlds, batch):
-                fails = bool(failing(result, finding.signature, self.pool.model_names))
+                fails = bool(failing(result, finding.signature, self.pool.model_names, self.vocabulary.names))
                 if fails:
                     results[repr(normalized(world))] = result
                 answers.append(fails)
@@ -282,7 +284,8 @@ class Explorer:
         self.say(f"finding {number}: {len(shrunk.steps_taken)} simplifications kept, {shrunk.candidates_run} "
                  f"candidate worlds run in {shrunk.rounds} rounds" + (" (stopped early)" if shrunk.stopped_early else ""))
         scenario = self._scenario(shrunk.world, f"explore-s{seed}-f{number}", f"finding {number} of explore seed {seed}")
-        return ShrunkFinding(finding, shrunk, result, scenario)
+        verdicts = failing(result, finding.signature, self.pool.model_names, self.vocabulary.names)
+        return ShrunkFinding(finding, shrunk, result, scenario, verdicts)
 
     def _run_batch(self, scenarios: Sequence[Scenario]) -> list[ScenarioResult]:
         """Scenarios run on the shared proxy's slots (`concurrency` at once in all); results in their order."""

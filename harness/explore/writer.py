@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from harness.common.files import write_text
-from harness.explore.findings import Signature, failing
+from harness.explore.findings import Signature
 from harness.explore.pool import Pool
 from harness.explore.scenarios import dump, scenario_document
 from harness.explore.session import ExploreOutcome, ShrunkFinding
@@ -64,7 +64,7 @@ def expectations_of(verdicts: Sequence[Verdict]) -> dict[str | None, dict[str, d
 def scenario_text(shrunk: ShrunkFinding, number: int, pool: Pool, facts: RunFacts,
                   rules: Sequence[Rule], summaries: Sequence[str]) -> str:
     """The finding's minimal world as an explicit scenario, with the rules cited."""
-    verdicts = failing(shrunk.result, shrunk.finding.signature, pool.model_names)
+    verdicts = shrunk.verdicts
     world = json.loads(json.dumps(shrunk.shrink.world))  # a copy
     expectations = expectations_of(same_key_and_round(shrunk, verdicts))
     description = _description(shrunk.finding.signature, facts, rules, summaries)
@@ -110,7 +110,7 @@ def _description(signature: Signature, facts: RunFacts, rules: Sequence[Rule], s
 def report_text(shrunk: ShrunkFinding, number: int, pool: Pool, facts: RunFacts,
                 rules: Sequence[Rule], summaries: Sequence[str], scenario_file: str) -> str:
     """The Markdown bug-report draft of one finding."""
-    verdicts = failing(shrunk.result, shrunk.finding.signature, pool.model_names)
+    verdicts = shrunk.verdicts
     signature = shrunk.finding.signature
     lines = [f"# {_title(verdicts)}", "",
              f"**Release:** {facts.target} (the proxy reported {facts.version or 'no version'})  ",
@@ -174,7 +174,7 @@ def rules_of(derived: Sequence[Derived], verdicts: Sequence[Verdict]) -> tuple[l
 def write_finding(folder: Path, number: int, shrunk: ShrunkFinding, pool: Pool, facts: RunFacts,
                   derived: Sequence[Derived]) -> WrittenFinding:
     """Write `finding-N.yaml` and `finding-N.md` into `folder`."""
-    verdicts = failing(shrunk.result, shrunk.finding.signature, pool.model_names)
+    verdicts = shrunk.verdicts
     rules, summaries = rules_of(derived, verdicts)
     if not summaries:  # the semantics were not asked (or said nothing): the checks carry their chains
         summaries = [f"{v.check.principal}: {v.check.derivation}" for v in verdicts

@@ -219,7 +219,7 @@ def test_a_focused_first_candidate_saves_rounds() -> None:
 
 # --------------------------------------------------------------------------- findings and what is written
 
-from harness.explore.findings import FindingLog, signature_of  # noqa: E402
+from harness.explore.findings import FindingLog, signatures_of  # noqa: E402
 from harness.explore.session import ExploreOptions, ExploreOutcome, ShrunkFinding  # noqa: E402
 from harness.explore.shrink import ShrinkResult  # noqa: E402
 from harness.explore.writer import RunFacts, summary_document, write_finding  # noqa: E402
@@ -275,8 +275,7 @@ def test_another_rule_chain_or_outcome_is_another_finding_and_errors_or_written_
     written = call_verdict("k1", "o1-mini", Expect.DENIED, Outcome.FAIL, observed="allowed", oracle="scenario")
     new = log.add(ScenarioResult(id="w2", title="w", verdicts=[other_chain, other_outcome, errored, written]),
                   SEED_WORLD, 1)
-    assert [signature_of(f.verdict, POOL.model_names).rules for f in new] == [("standalone-key", "key-access-group"),
-                                                                              SEED_RULES]
+    assert [f.signature.rules for f in new] == [("key-access-group", "standalone-key"), tuple(sorted(SEED_RULES))]
     assert len(log.findings) == 3
 
 
@@ -285,7 +284,9 @@ def shrunk_finding(tmp_path: Path) -> tuple[ShrunkFinding, RunFacts]:
     log = FindingLog(POOL.model_names)
     (finding,) = log.add(result, SEED_WORLD, 3)
     scenario = world_scenario(SEED_WORLD, POOL, "explore-s1-f1", "finding 1")
-    shrunk = ShrunkFinding(finding, ShrinkResult(world=SEED_WORLD, rounds=2, candidates_run=9), result, scenario)
+    verdicts = [v for v in result.verdicts if v.outcome is Outcome.FAIL]
+    shrunk = ShrunkFinding(finding, ShrinkResult(world=SEED_WORLD, rounds=2, candidates_run=9), result, scenario,
+                           verdicts)
     facts = RunFacts(target=f"{GATEWAY.name}==1.82.3", version="1.82.3", seed=1,
                      command=f"gateconform explore --target {GATEWAY.name}==1.82.3 --seed 1 --worlds 12")
     return shrunk, facts
@@ -326,7 +327,7 @@ def test_the_summary_counts_worlds_findings_and_errors(tmp_path: Path) -> None:
                              checks=140, findings=[shrunk])
     document = summary_document(outcome, facts, [written])
     assert document["worlds"] == 12 and document["worlds_per_minute"] == 20.0
-    assert document["findings"][0]["rules"] == list(SEED_RULES)
+    assert document["findings"][0]["rules"] == sorted(SEED_RULES)
     assert document["findings"][0]["minimal_world"] == SEED_WORLD
     json.dumps(document)  # a JSON document
 
@@ -338,16 +339,24 @@ def listing_verdict(listed: list[str], want: list[str]) -> Verdict:
     return Verdict(check, Outcome.FAIL, "k1 lists …", observation, "[…]", "[…]")
 
 
-def test_a_listing_that_shows_a_model_the_key_is_refused_is_its_own_class() -> None:
-    from harness.explore.findings import LISTS_EXTRA_MODELS, LISTS_OTHER_NAMES, LISTS_UNCALLABLE_MODELS, MISSES_MODELS
+def test_a_failing_listing_is_a_finding_per_model_it_gets_wrong_with_that_models_rules() -> None:
+    from harness.explore.findings import LISTED_CALLABLE, LISTED_NOT_A_MODEL, LISTED_UNCALLABLE, MISSING_CALLABLE
 
-    listing = listing_verdict(["gpt-4o", "gpt-4o-mini", "all-proxy-models"], ["gpt-4o-mini", "claude-sonnet"])
-    refused = call_verdict("k1", "gpt-4o", Expect.DENIED, Outcome.PASS, observed="denied")
-    allowed_anyway = call_verdict("k1", "gpt-4o", Expect.DENIED, Outcome.FAIL, observed="allowed")
-    assert signature_of(listing, POOL.model_names, [listing, refused]).observed == \
-        f"{LISTS_UNCALLABLE_MODELS}; {LISTS_OTHER_NAMES}; {MISSES_MODELS}"
-    assert signature_of(listing, POOL.model_names, [listing, allowed_anyway]).observed == \
-        f"{LISTS_EXTRA_MODELS}; {LISTS_OTHER_NAMES}; {MISSES_MODELS}"
+    listing = listing_verdict(["gpt-4o", "o1-mini", "all-proxy-models", "openai/sora-2"], ["gpt-4o-mini"])
+    refused = call_verdict("k1", "gpt-4o", Expect.DENIED, Outcome.PASS, observed="denied", rules=("key-models",))
+    let_through = call_verdict("k1", "o1-mini", Expect.DENIED, Outcome.FAIL, observed="allowed")
+    callable_unlisted = call_verdict("k1", "gpt-4o-mini", Expect.ALLOWED, Outcome.PASS, observed="allowed",
+                                     rules=("key-models",))
+    found = signatures_of(listing, POOL.model_names, [listing, refused, let_through, callable_unlisted],
+                          VOCABULARY.names)
+    assert [(s.rules, s.expected, s.observed) for s in found] == [
+        ((), "not listed", "listed: the special name all-proxy-models"),
+        (("key-models",), "not listed", LISTED_UNCALLABLE),  # /v1/models shows a model the key cannot call
+        (tuple(sorted(SEED_RULES)), "not listed", LISTED_CALLABLE),  # the seed's class, seen in the listing
+        ((), "not listed", LISTED_NOT_A_MODEL),
+        (("key-models",), "listed", MISSING_CALLABLE),
+    ]
+    assert all(s.probe == "list_models" for s in found)
 
 
 # --------------------------------------------------------------------------- a whole run, on a stand-in runner
@@ -395,7 +404,7 @@ def test_a_run_judges_the_seeds_first_worlds_in_order_and_shrinks_each_finding_o
     assert outcome.worlds_run == 12 and len(runner.started) == 1  # one proxy for the run
     assert sorted(i for i in runner.ran if "-w" in i) == sorted(f"explore-s1-w{n}" for n in range(1, 13))
     (found,) = outcome.findings  # the seed's class, however many worlds showed it
-    assert found.finding.signature.rules == SEED_RULES
+    assert found.finding.signature.rules == tuple(sorted(SEED_RULES))
     assert seed_class(found.shrink.world) and len(found.shrink.world["keys"]) == 1 and "users" not in found.shrink.world
     worlds_with_users = [n for n, w in enumerate(first_worlds(1, 12)) if w.get("users") and not seed_class(w)]
     assert [error.world_index for error in outcome.errors] == worlds_with_users  # errors apart, not findings
