@@ -73,7 +73,7 @@ def scenario_text(shrunk: ShrunkFinding, number: int, pool: Pool, facts: RunFact
             if "round" in step:
                 step["expect"] = expectations.get(step["round"], {})
     document = scenario_document(world, pool, scenario_id=f"explore-s{facts.seed}-{finding_name(number)}",
-                                 title=_title(verdicts), oracle="explicit", description=description)
+                                 title=_title(verdicts, shrunk.finding.signature), oracle="explicit", description=description)
     if "steps" not in world:
         document["expect"] = expectations.get(None, {})
     header = (f"Found by gateconform explore (seed {facts.seed}, {facts.target}); shrunk to a minimal world.\n"
@@ -90,9 +90,11 @@ def same_key_and_round(shrunk: ShrunkFinding, verdicts: Sequence[Verdict]) -> li
             if v.check.oracle == "derived" and (v.check.principal, v.check.round) in wanted]
 
 
-def _title(verdicts: Sequence[Verdict]) -> str:
+def _title(verdicts: Sequence[Verdict], signature: Signature) -> str:
     first = verdicts[0].check.title if verdicts else "a derived check fails"
     more = f" (and {len(verdicts) - 1} more)" if len(verdicts) > 1 else ""
+    if verdicts and verdicts[0].check.judgement is Judgement.LISTING:  # which of its models: the signature says
+        return f"{first}{more}: a model {signature.observed}"
     return f"{first}{more}: the proxy disagrees with its documented rules"
 
 
@@ -112,7 +114,7 @@ def report_text(shrunk: ShrunkFinding, number: int, pool: Pool, facts: RunFacts,
     """The Markdown bug-report draft of one finding."""
     verdicts = shrunk.verdicts
     signature = shrunk.finding.signature
-    lines = [f"# {_title(verdicts)}", "",
+    lines = [f"# {_title(verdicts, signature)}", "",
              f"**Release:** {facts.target} (the proxy reported {facts.version or 'no version'})  ",
              f"**Found by:** `{facts.command}` — world {shrunk.finding.world_index + 1}, "
              f"shrunk in {shrunk.shrink.rounds} round(s) ({shrunk.shrink.candidates_run} smaller worlds tried"
