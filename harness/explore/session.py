@@ -179,7 +179,8 @@ class Explorer:
             share = left * min(width, len(findings)) / len(findings)
 
         def one(number: int, finding: Finding) -> ShrunkFinding:
-            deadline = None if share is None else self.clock() + share
+            # its share, and never past the budget: a finding whose turn comes after it is written unshrunk
+            deadline = None if share is None else min(self.clock() + share, self._started + self.options.budget_s)
             return self._shrunk(number, finding, results[finding.world_index], deadline)
 
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="candidates") as candidates, \
