@@ -69,9 +69,7 @@ def scenario_text(shrunk: ShrunkFinding, number: int, pool: Pool, facts: RunFact
     expectations = expectations_of(same_key_and_round(shrunk, verdicts))
     description = _description(shrunk.finding.signature, facts, rules, summaries)
     if "steps" in world:
-        for step in world["steps"]:
-            if "round" in step:
-                step["expect"] = expectations.get(step["round"], {})
+        world["steps"] = _timeline_with(world["steps"], expectations)
     document = scenario_document(world, pool, scenario_id=f"explore-s{facts.seed}-{finding_name(number)}",
                                  title=_title(verdicts, shrunk.finding.signature), oracle="explicit", description=description)
     if "steps" not in world:
@@ -83,11 +81,28 @@ def scenario_text(shrunk: ShrunkFinding, number: int, pool: Pool, facts: RunFact
 
 
 def same_key_and_round(shrunk: ShrunkFinding, verdicts: Sequence[Verdict]) -> list[Verdict]:
-    """Every derived check of the keys and rounds the failing `verdicts` are about: the failures
-    and what the docs make of the same key's other models (so the scenario shows what works too)."""
-    wanted = {(v.check.principal, v.check.round) for v in verdicts}
-    return [v for v in shrunk.result.verdicts
-            if v.check.oracle == "derived" and (v.check.principal, v.check.round) in wanted]
+    """Every derived check of the keys the failing `verdicts` are about, in every round: the failures
+    and what the docs make of the same key's other models and rounds (so the scenario shows what
+    works too, and how the timeline got there)."""
+    keys = {v.check.principal for v in verdicts}
+    return [v for v in shrunk.result.verdicts if v.check.oracle == "derived" and v.check.principal in keys]
+
+
+def _timeline_with(steps: list[dict[str, Any]], expectations: dict[str | None, dict[str, dict[str, Any]]]
+                   ) -> list[dict[str, Any]]:
+    """The world's steps with each round's expectations; a round left without any is dropped (a
+    written round needs one), and so are the changes after the last round that is kept."""
+    kept: list[dict[str, Any]] = []
+    for step in steps:
+        if "round" in step:
+            expect = expectations.get(step["round"], {})
+            if not expect:
+                continue
+            step = {**step, "expect": expect}
+        kept.append(step)
+    while kept and "round" not in kept[-1]:
+        kept.pop()
+    return kept
 
 
 def _title(verdicts: Sequence[Verdict], signature: Signature) -> str:

@@ -453,3 +453,20 @@ def test_a_pool_that_is_no_valid_world_is_bad_input(tmp_path: Path, no_target: l
     result = CliRunner().invoke(cli.app, ["explore", "--pool", str(pool), "--worlds", "1"])
     assert result.exit_code == 2 and "is not a valid world" in result.output
     assert "master_key" in result.output and no_target == []
+
+
+def test_a_finding_in_a_timeline_is_written_with_the_rounds_that_hold_expectations(tmp_path: Path) -> None:
+    shrunk, facts = shrunk_finding(tmp_path)
+    world = {**SEED_WORLD, "steps": [{"round": "r0", "expect": {}}, {"block": {"key": "k1"}}, {"wait": "cache_ttl"},
+                                     {"round": "r1", "expect": {}}, {"unblock": {"key": "k1"}},
+                                     {"wait": "cache_ttl"}, {"round": "r2", "expect": {}}]}
+    failed = call_verdict("k1", "gpt-4o", Expect.DENIED, Outcome.FAIL, observed="allowed", scenario="w")
+    in_first_round = Check("w", "k1", "chat", model="gpt-4o", expect=Expect.DENIED, oracle="derived",
+                           rules=SEED_RULES, round="r0")
+    result = ScenarioResult(id="w", title="w", verdicts=[
+        Verdict(in_first_round, failed.outcome, failed.message, failed.observation, failed.expected, failed.observed)])
+    shrunk = ShrunkFinding(shrunk.finding, ShrinkResult(world=world), result, shrunk.scenario, result.verdicts)
+    written = write_finding(tmp_path, 2, shrunk, POOL, facts, [])
+    scenario = load_scenario(written.scenario_path)  # no round without expectations: the loader refuses those
+    assert [type(step).__name__ for step in scenario.steps] == ["RoundStep"]
+    assert scenario.steps[0].expect["k1"].denied == ["gpt-4o"]
