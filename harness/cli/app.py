@@ -18,9 +18,9 @@ app = typer.Typer(
 
 
 def _register_command_modules() -> None:
-    from harness.cli import bisect, cache, clean, docker, merge, releases, report, run, up, upstream
+    from harness.cli import bisect, cache, clean, docker, explore, merge, releases, report, run, up, upstream
 
-    for module in (run, up, report, releases, merge, bisect, cache, docker, clean, upstream):
+    for module in (run, up, report, releases, merge, bisect, explore, cache, docker, clean, upstream):
         module.register(app)
 
 
