@@ -5,8 +5,9 @@ something the documented rules say it must not. An ERROR verdict is never a find
 (the harness could not tell): it is counted apart, and a run with errors never claims "nothing
 found". Written and swept checks are not findings either: explore judges the docs' rules only.
 
-Two disagreements are one finding when their signature is: the rules behind the expectation
-(their ids, as a set: the order a chain names them in says nothing about the finding), the probe
+Two disagreements are one finding when their signature is: the rules that decide the expectation
+(`Check.decided_by`: for a denial, the steps that deny the model, not those that merely allow it;
+their ids as a set: the order a chain names them in says nothing about the finding), the probe
 kind, what was expected and what was observed, in words that do not depend on the world's names.
 
 - A call: `denied` vs `allowed`, and the call check's rules.
@@ -76,7 +77,10 @@ def is_error(verdict: Verdict) -> bool:
 
 
 def _rules(verdict: Verdict | None) -> tuple[str, ...]:
-    return tuple(sorted(set(getattr(verdict.check, "rules", None) or ()))) if verdict is not None else ()
+    """The rules that decide a derived check (all its rules when the semantics do not single them out)."""
+    if verdict is None:
+        return ()
+    return tuple(sorted(set(verdict.check.decided_by or verdict.check.rules or ())))
 
 
 def signatures_of(verdict: Verdict, declared_models: Iterable[str], others: Sequence[Verdict] = (),

@@ -50,7 +50,7 @@ class Expect(str, Enum):
 #: Check fields that are new since check documents were first written: absent while unset.
 OPTIONAL_FIELDS = ("variant", "round", "served_by", "deployments", "includes", "excludes", "no_wildcards",
                    "no_duplicates", "denial_status", "denial_type", "denial_message", "because", "agrees_with",
-                   "derivation", "rules")
+                   "derivation", "rules", "decided_by")
 #: Of those, the sets (serialized sorted, so documents are diffable).
 SET_FIELDS = ("listed", "served_by", "deployments", "includes", "excludes")
 
@@ -119,6 +119,9 @@ class Check:
     #: rules' ids (`harness.model.derivation`); absent from documents while unset
     derivation: str | None = field(default=None, compare=False)
     rules: tuple[str, ...] | None = field(default=None, compare=False)
+    #: of `rules`, those that decide the outcome (for a denial, the steps that deny the model): what
+    #: tells one kind of disagreement from another (`harness.explore.findings`)
+    decided_by: tuple[str, ...] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.variant is not None and (not self.variant or "::" in self.variant):

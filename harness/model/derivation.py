@@ -65,6 +65,9 @@ class Derived:
     listed: frozenset[str] | None = None
     chain: tuple[RuleUse, ...] = ()
     undetermined: str | None = None
+    #: the ids of the rules of `chain` that decide the outcome: for a denial, those of the steps that
+    #: deny the model (a step that allows it explains, but does not decide); () when every rule does
+    decided_by: tuple[str, ...] = ()
 
     @property
     def determined(self) -> bool:

@@ -53,7 +53,8 @@ def derived_checks(scenario: Scenario, semantics: object | None, version: str | 
 def check_of(scenario: Scenario, item: Derived, serving: Serving) -> Check:
     """The check a determined derivation makes (the id a written check would have)."""
     base = dict(scenario_id=scenario.id, principal=item.principal, round=item.round, oracle=DERIVED,
-                derivation=item.summary, rules=item.rule_ids)
+                derivation=item.summary, rules=item.rule_ids,
+                decided_by=item.decided_by or None)
     if item.model is None:
         return Check(probe=default_kind(Judgement.LISTING).name, listed=item.listed, **base)
     return Check(probe=default_kind(Judgement.CALL).name, model=item.model, expect=item.expect,

@@ -24,9 +24,15 @@ SEED, WORLDS, BUDGET = "1", "6", "3m"
 
 
 def is_seed_class(finding: dict) -> bool:
-    """A call the docs deny (the key's access group narrows an all-proxy-models team) that the proxy allows."""
+    """A call the docs deny because of the key's access group (it narrows a team holding every model)
+    that the proxy allows. A finding's rules are those that decide it: the key's access group."""
     return (finding["probe"] == "chat" and finding["expected"] == "denied" and finding["observed"] == "allowed"
-            and {"all-proxy-models", "key-access-group"} <= set(finding["rules"]))
+            and "key-access-group" in finding["rules"])
+
+
+def grants_every_model(team: dict | None) -> bool:
+    """`all-proxy-models`, or no models at all: the docs treat both the same on a team."""
+    return team is not None and team.get("models") in (["all-proxy-models"], [], None)
 
 
 def test_explore_finds_the_seed_class_on_1_82_3(tmp_path: Path) -> None:
@@ -44,9 +50,9 @@ def test_explore_finds_the_seed_class_on_1_82_3(tmp_path: Path) -> None:
     assert found, [(f["rules"], f["probe"], f["expected"], f["observed"]) for f in summary["findings"]]
     finding = found[0]
     world = finding["minimal_world"]
-    # Shrunk: one team whose models are all-proxy-models, and a key of it carrying an access group.
+    # Shrunk: one team holding every model, and a key of it carrying an access group.
     teams = {team["name"]: team for team in world.get("teams", ())}
-    assert any(teams.get(key.get("team"), {}).get("models") == ["all-proxy-models"] and key.get("access_groups")
+    assert any(grants_every_model(teams.get(key.get("team"))) and key.get("access_groups")
                for key in world["keys"]), world
     assert len(world["keys"]) <= 2 and len(world.get("teams", ())) <= 2, world
 

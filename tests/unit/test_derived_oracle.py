@@ -130,3 +130,15 @@ def test_an_unknown_oracle_mode_is_refused_before_anything_starts(no_target):
     result = CliRunner().invoke(cli.app, ["run", str(SEED), "--oracle", "guess"])
     assert result.exit_code == 2 and "--oracle guess" in result.output
     assert no_target == []
+
+
+def test_a_denial_is_decided_by_the_step_that_denies_not_by_the_one_that_allows():
+    """The key's access group denies gpt-4o; the all-proxy-models team allows it: only the first
+    decides, so two worlds that differ in how the team grants everything are one kind of finding."""
+    scenario = parse_scenario(WORLD + "oracle: derived\n")
+    checks = _by_id(checks_for_mode(scenario, None, LITELLM, "1.82.3"))
+    denied = checks["demo::svc::chat::gpt-4o"]
+    assert "all-proxy-models" in denied.rules
+    assert "key-access-group" in denied.decided_by
+    assert "all-proxy-models" not in denied.decided_by
+    assert checks["demo::svc::chat::gpt-4o-mini"].decided_by is None  # an allowed call: every step decides

@@ -78,7 +78,8 @@ def _principal(scenario: Scenario, world: WorldState, key: KeyState, round_name:
             reasons[name] = reason or "the docs leave it open"
             out.append(Derived(key.name, round_name, name, chain=uses, undetermined=reasons[name]))
         else:
-            out.append(Derived(key.name, round_name, name, Expect.ALLOWED if allowed else Expect.DENIED, chain=uses))
+            out.append(Derived(key.name, round_name, name, Expect.ALLOWED if allowed else Expect.DENIED, chain=uses,
+                               decided_by=() if allowed else _denied_by(levels, name, extra)))
     out.insert(0, _listing(scenario, world, key, round_name, chain, outcomes, reasons, version))
     return out
 
@@ -186,6 +187,14 @@ def _call(scenario: Scenario, world: WorldState, key: KeyState, levels: list[Lev
                           "is an access denial or 'no such model'")
     extra = (served,) if served.rule is not R.CONCRETE_MODEL else ()
     return direct, extra, None if direct is not None else _why(levels, name)
+
+
+def _denied_by(levels: list[Level], name: str, extra: tuple[RuleUse, ...]) -> tuple[str, ...]:
+    """The rule ids that deny `name`: the name's own rules (a team-only model, an alias) and those of
+    every step that denies it; () when no step denies the name itself (then the whole chain decides)."""
+    deciding = [use for level in levels if level.allows(name) is False for use in level.uses]
+    uses = [*extra, *deciding]
+    return tuple(dict.fromkeys(use.rule.id for use in uses)) if deciding else ()
 
 
 def _all(levels: list[Level], name: str) -> bool | None:
