@@ -112,11 +112,13 @@ def _result(run: RunResult, scenario: ScenarioResult, verdict: Verdict, folder: 
         "labels": [{"name": n, "value": v} for n, v in labels_for(run.target, scenario.id, scenario.title, verdict)]
         + [{"name": "host", "value": run.machine.hostname}, {"name": "framework", "value": "gateconform"},
            {"name": "language", "value": "python"}],
-        "links": [{"type": "issue", "url": scenario.issue, "name": issue_label(scenario.issue)}] if scenario.issue else [],
+        "links": ([{"type": "issue", "url": scenario.issue, "name": issue_label(scenario.issue)}] if scenario.issue else [])
+        + _rule_links(verdict, scenario),
         "parameters": [
             {"name": name, "value": value}
             for name, value in (("principal", verdict.check.principal), ("model", verdict.check.model),
-                                ("probe", verdict.check.probe), ("expected", verdict.expected))
+                                ("probe", verdict.check.probe), ("expected", verdict.expected),
+                                ("oracle", verdict.check.oracle), ("derivation", verdict.check.derivation))
             if value
         ],
         "attachments": attachments,
@@ -124,6 +126,13 @@ def _result(run: RunResult, scenario: ScenarioResult, verdict: Verdict, folder: 
     if outcome != "pass":
         result["statusDetails"] = {"message": verdict.message, "trace": evidence_text(verdict)}
     return result
+
+
+def _rule_links(verdict: Verdict, scenario: ScenarioResult) -> list[dict[str, str]]:
+    """A derived check's documented rules, each a link to its page (the docs it rests on)."""
+    rules = scenario.rules or {}
+    return [{"type": "link", "url": rules[rule]["url"], "name": f"rule {rule}"}
+            for rule in verdict.check.rules or () if rules.get(rule, {}).get("url")]
 
 
 def _environment(run: RunResult) -> str:

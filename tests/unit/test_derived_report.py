@@ -4,11 +4,13 @@ the cases the docs leave open and the contradictions found."""
 from __future__ import annotations
 
 import io
+import json
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 
 from rich.console import Console
 
+from harness.report.allure import write_allure_results
 from harness.report.html import render_html
 from harness.report.junit import render_junit
 from harness.report.markdown import render_markdown
@@ -72,3 +74,14 @@ def test_junit_and_terminal_name_a_derived_checks_rules():
 def test_an_explicit_run_document_has_no_oracle_fields():
     document = report_docs.load().scenarios[0].model_dump()
     assert not {"oracle", "undetermined", "contradictions", "rules"} & set(document)
+
+
+def test_allure_gives_a_derived_check_its_origin_chain_and_rule_links(tmp_path):
+    folder = write_allure_results(_derived_run(), tmp_path / "allure")
+    results = [json.loads(p.read_text()) for p in folder.glob("*-result.json")]
+    derived = next(r for r in results if r["fullName"] == DENIED_GPT4O)
+    parameters = {p["name"]: p["value"] for p in derived["parameters"]}
+    assert parameters["oracle"] == "derived" and parameters["derivation"] == CHAIN
+    assert {"type": "link", "url": URL, "name": "rule key-access-group"} in derived["links"]
+    written = next(r for r in results if r["fullName"] != DENIED_GPT4O and r["fullName"].startswith(report_docs.SEED_ID))
+    assert {p["name"]: p["value"] for p in written["parameters"]}["oracle"] == "scenario"
