@@ -3,6 +3,7 @@ in-process fakes of the proxy (tests/fixtures/fake_litellm.py), some deliberatel
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from typing import Any
@@ -149,10 +150,17 @@ def test_ctrl_c_stops_every_proxy_and_waits_for_the_workers() -> None:
 
     groups = [[parse_scenario(LIMITED_KEY), parse_scenario(SAME_MODELS)], [parse_scenario(OTHER_MODELS)],
               [parse_scenario(THIRD_MODELS)]]
-    threading.Timer(0.3, _thread.interrupt_main).start()
-    started = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        scheduler.run_groups(Slow(), groups, jobs=2)
+    # A process started in the background by a non-interactive shell (as CI runners may start
+    # pytest) inherits SIGINT ignored, and `interrupt_main` then does nothing: Ctrl-C as Python
+    # handles it by default, for this test.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        threading.Timer(0.3, _thread.interrupt_main).start()
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            scheduler.run_groups(Slow(), groups, jobs=2)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert closed.is_set() and time.monotonic() - started < 3
     assert sorted(ran) == ["runner-limited-key", "runner-other-models"]  # nothing new started after Ctrl-C
 
