@@ -15,10 +15,10 @@ what targets and gateways say in free text reaches it as `TargetProgress`.
 from __future__ import annotations
 
 import itertools
-from collections import Counter
 import secrets
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
