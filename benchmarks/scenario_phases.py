@@ -8,7 +8,9 @@ default: `default_jobs`), with the harness's phase functions wrapped to record w
 in which thread. Prints one JSON document: the wall time, its ratio to the import floor timed in
 the same run, each phase's summed seconds and how many times it ran, and per worker thread how
 much of the wall it was busy (the rest is idle: waiting for a lock, the warm parent, or nothing
-to do). `--no-sweep` runs the scenarios without the sweep (for comparison only: a user's run
+to do). The runs share a store of OpenAPI documents of their own, empty before the first: the
+first run is a first run on the environment, later ones (`--runs 2`) read what it stored.
+`--no-sweep` runs the scenarios without the sweep (for comparison only: a user's run
 sweeps). Instrumentation only wraps functions; it changes nothing they do. Not a test.
 """
 
@@ -21,6 +23,7 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -29,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from proxy_start import ten_scenarios  # noqa: E402
+from proxy_start import route_documents_in, ten_scenarios  # noqa: E402
 from seed_phases import import_floor_s  # noqa: E402
 
 #: (module, attribute path, phase name): what is timed. Nested phases are reported as they are
@@ -98,7 +101,7 @@ def instrument() -> None:
     probing.probe_written_then_swept.__kwdefaults__["probe"] = split
 
 
-def measure(version: str, jobs: int | None, sweep: bool, timeline: bool = False) -> dict[str, object]:
+def measure(version: str, jobs: int | None, sweep: bool, documents: str, timeline: bool = False) -> dict[str, object]:
     from harness.engine.grouping import group_by_models
     from harness.engine.runner import ScenarioRunner
     from harness.engine.scheduler import default_jobs
@@ -110,8 +113,9 @@ def measure(version: str, jobs: int | None, sweep: bool, timeline: bool = False)
     if not sweep:
         scenarios = _no_sweep(scenarios)
     jobs = jobs or default_jobs(groups=len(group_by_models(scenarios)))
+    stored_before = any(Path(documents).iterdir())
     started = time.monotonic()
-    with ScenarioRunner(f"litellm=={version}") as runner:
+    with route_documents_in(documents), ScenarioRunner(f"litellm=={version}") as runner:
         result = runner.run_all(scenarios, jobs=jobs)
     wall = time.monotonic() - started
     parent_import = [p.import_s for p in WARM_PARENTS.parents() if p.import_s]
@@ -126,7 +130,8 @@ def measure(version: str, jobs: int | None, sweep: bool, timeline: bool = False)
     threads = {thread: round(sum(e - b for b, e in spans), 1) for thread, spans in sorted(busy.items())}
     checks = sum(len(s.verdicts) for s in result.scenarios)
     return {
-        "jobs": jobs, "sweep": sweep, "wall_s": round(wall, 1), "checks": checks,
+        "jobs": jobs, "sweep": sweep, "route_documents_stored_before": stored_before,
+        "wall_s": round(wall, 1), "checks": checks,
         "errors": [s.id for s in result.scenarios if s.error],
         "warm_parent_import_s": [round(s, 2) for s in parent_import],
         "phases_s": {phase: {"total": round(totals[phase], 2), "n": counts[phase],
@@ -162,7 +167,9 @@ def main() -> int:
     instrument()
     load_before = os.getloadavg()
     floors = [import_floor_s(environment.python)]
-    runs = [measure(args.version, args.jobs, sweep=not args.no_sweep, timeline=args.timeline) for _ in range(args.runs)]
+    with tempfile.TemporaryDirectory(prefix="gateconform-bench-documents-") as documents:
+        runs = [measure(args.version, args.jobs, sweep=not args.no_sweep, documents=documents, timeline=args.timeline)
+                for _ in range(args.runs)]
     floors.append(import_floor_s(environment.python))
     floor = statistics.mean(floors)
     for run in runs:

@@ -4,7 +4,9 @@ CPU, so the harness asks one proxy per build, environment, settings and route ta
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from pathlib import Path
 from typing import Iterator
 
 import httpx
@@ -12,7 +14,7 @@ import pytest
 
 from harness.common.redact import Redactor
 from harness.gateways.litellm.admin import LiteLLMAdapter
-from harness.gateways.litellm.route_documents import ROUTE_DOCUMENTS, route_table_digest
+from harness.gateways.litellm.route_documents import ROUTE_DOCUMENTS, STORED_DOCUMENTS, route_table_digest
 from harness.targets.base import Endpoint
 from tests.fixtures.fake_litellm import MASTER_KEY, FakeUpstream
 
@@ -39,9 +41,17 @@ class Proxy:
 
 
 @pytest.fixture(autouse=True)
-def fresh_readings() -> Iterator[None]:
+def fresh_readings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """No readings in this process, and none stored by earlier runs (a folder of the test's own)."""
+    stored = tmp_path / "route-documents"
+    monkeypatch.setattr(STORED_DOCUMENTS, "folder", lambda: stored)
     ROUTE_DOCUMENTS.clear()
-    yield
+    yield stored
+    ROUTE_DOCUMENTS.clear()
+
+
+def a_later_run() -> None:
+    """What a new process would hold: nothing read in it yet; the stored documents stay."""
     ROUTE_DOCUMENTS.clear()
 
 
@@ -85,6 +95,56 @@ def test_a_proxy_that_does_not_list_its_routes_is_read_from_its_own_document() -
     other = Proxy(routes_status=404)
     capabilities(other)
     assert other.asked["/openapi.json"] == 1
+
+
+def test_a_later_run_reads_the_stored_document_instead_of_asking_a_proxy_to_build_it() -> None:
+    first_run = capabilities(Proxy())
+    a_later_run()
+    later = Proxy()
+    read = capabilities(later)
+    assert later.asked["/openapi.json"] == 0 and later.asked["/routes"] == 1
+    assert read.model_routes == first_run.model_routes and read.access_group_entities
+
+
+@pytest.mark.parametrize("identity,table", [("build-b", TABLE), ("build-a", TABLE[:1])])
+def test_a_stored_document_serves_only_the_same_build_settings_and_route_table(identity: str, table: list) -> None:
+    capabilities(Proxy())
+    a_later_run()
+    other = Proxy(table=table)
+    capabilities(other, identity=identity)
+    assert other.asked["/openapi.json"] == 1
+
+
+@pytest.mark.parametrize("damage", [b"not gzip", b"", "gzip:[1, 2]", "gzip:{\"no\": \"paths\"}"])
+def test_a_damaged_stored_document_is_read_from_the_proxy_again(fresh_readings: Path, damage: object) -> None:
+    import gzip
+
+    capabilities(Proxy())
+    (stored,) = fresh_readings.glob("*.json.gz")
+    data = gzip.compress(damage[5:].encode()) if isinstance(damage, str) else damage
+    stored.write_bytes(data)
+    a_later_run()
+    again = Proxy()
+    read = capabilities(again)
+    assert again.asked["/openapi.json"] == 1 and read.access_group_entities
+    a_later_run()
+    capabilities(third := Proxy())
+    assert third.asked["/openapi.json"] == 0  # the damaged one was replaced
+
+
+def test_only_the_most_recently_used_documents_are_kept(fresh_readings: Path) -> None:
+    from harness.gateways.litellm.route_documents import StoredDocuments
+
+    store = StoredDocuments(lambda: fresh_readings, keep=2)
+    for build in ("a", "b"):  # stored a minute apart, "a" first
+        store.get((build, "digest"), lambda: DOCUMENT)
+        for path in fresh_readings.glob("*.json.gz"):
+            os.utime(path, (path.stat().st_mtime - 60, path.stat().st_mtime - 60))
+    store.get(("c", "digest"), lambda: DOCUMENT)
+    assert len(list(fresh_readings.glob("*.json.gz"))) == 2
+    fetched = []
+    store.get(("a", "digest"), lambda: fetched.append("a") or DOCUMENT)
+    assert fetched == ["a"]  # the oldest was removed
 
 
 def test_the_route_table_digest_keeps_the_order_of_routes_but_not_of_methods() -> None:

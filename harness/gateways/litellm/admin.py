@@ -23,7 +23,12 @@ from harness.gateways.base import AdminAnswer, ProvisionError, Unavailable
 from harness.gateways.litellm.admin_changes import apply_change
 from harness.gateways.litellm.admin_handles import Handles
 from harness.gateways.litellm.admin_world import provision_world
-from harness.gateways.litellm.route_documents import ROUTE_DOCUMENTS, ROUTE_TABLE_PATH, route_table_digest
+from harness.gateways.litellm.route_documents import (
+    ROUTE_DOCUMENTS,
+    ROUTE_TABLE_PATH,
+    STORED_DOCUMENTS,
+    route_table_digest,
+)
 from harness.gateways.litellm.routes import SOURCE as ROUTES_SOURCE, model_routes
 from harness.model.routes import ModelRoute
 from harness.model.scenario import Scenario
@@ -57,6 +62,16 @@ class Capabilities:
             reasons.append("this proxy has no access-group entities (/v1/access_group)")
         reasons += [self.unavailable_models[name] for name in scenario.model_names if name in self.unavailable_models]
         return reasons
+
+
+def capabilities_in(document: Mapping[str, Any]) -> Capabilities:
+    """What a proxy's OpenAPI `document` says it offers."""
+    paths = set(document["paths"])
+    return Capabilities(
+        access_group_entities="/v1/access_group" in paths,
+        service_account_keys="/key/service-account/generate" in paths,
+        model_routes=model_routes(document),
+    )
 
 
 class LiteLLMAdapter:
@@ -102,12 +117,17 @@ class LiteLLMAdapter:
         """Read once from `/openapi.json`: which admin routes this proxy has.
 
         A proxy whose target names its routes identity and whose own route table (`GET /routes`)
-        matches one already documented in this process is not asked to build its document again
-        (`route_documents`); what depends on the endpoint (its unavailable models) is its own.
+        matches one already documented, in this process or by an earlier run, is not asked to build
+        its document again (`route_documents`); what depends on the endpoint (its unavailable
+        models) is its own.
         """
         if self._capabilities is None:
             key = self._route_table_key()
-            documented = self._documented() if key is None else ROUTE_DOCUMENTS.get(key, self._documented)
+            if key is None:
+                documented = capabilities_in(self._openapi_document())
+            else:
+                documented = ROUTE_DOCUMENTS.get(
+                    key, lambda: capabilities_in(STORED_DOCUMENTS.get(key, self._openapi_document)))
             self._capabilities = replace(documented, unavailable_models=dict(self.endpoint.unavailable_models))
         return self._capabilities
 
@@ -125,8 +145,8 @@ class LiteLLMAdapter:
             return None
         return None if digest is None else (identity, digest)
 
-    def _documented(self) -> Capabilities:
-        """What this proxy's `/openapi.json` says it offers."""
+    def _openapi_document(self) -> dict[str, Any]:
+        """This proxy's `/openapi.json`, checked to be a document with paths."""
         response = self._client.get("/openapi.json")
         if response.status_code != 200:
             raise ProvisionError(f"GET /openapi.json answered HTTP {response.status_code}")
@@ -136,12 +156,7 @@ class LiteLLMAdapter:
             raise ProvisionError("GET /openapi.json answered a body that is not JSON") from None
         if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
             raise ProvisionError("GET /openapi.json answered a body without its paths")
-        paths = set(document["paths"])
-        return Capabilities(
-            access_group_entities="/v1/access_group" in paths,
-            service_account_keys="/key/service-account/generate" in paths,
-            model_routes=model_routes(document),
-        )
+        return document
 
     # -- the world and its changes --------------------------------------------------------
 

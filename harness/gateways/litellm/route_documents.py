@@ -15,14 +15,24 @@ alike, and the harness reads one document for all of them. As a guard, each prox
 for its own route table (`GET /routes`: the routes added to the app itself, with methods, name and
 handler, in order; milliseconds; the routers included at import show only as such): a proxy whose
 table differs is read from its own document.
+
+The document read is also kept on disk (`StoredDocuments`, in the cache folder, by the same key),
+so later runs on the same environment and settings do not make a proxy build it again: its
+import-time identity names the environment's installation, so a rebuilt environment is read
+anew. A stored document that cannot be read is read from the proxy again.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
+import os
 import threading
+from pathlib import Path
 from typing import Any, Callable, Generic, TypeVar
+
+from harness.common.cache_root import default_cache_root
 
 T = TypeVar("T")
 
@@ -81,5 +91,77 @@ class RouteDocuments(Generic[T]):
             self._locks.clear()
 
 
+class StoredDocuments:
+    """OpenAPI documents (with their paths) kept between runs, one gzipped JSON file per (routes identity, route
+    table digest) in `folder()` (called at each use, so a changed cache folder is followed).
+
+    The `keep` most recently used are kept; older ones are removed when a new one is stored.
+    """
+
+    def __init__(self, folder: Callable[[], Path], keep: int = 64) -> None:
+        self.folder = folder
+        self.keep = keep
+
+    def get(self, key: tuple[str, str], fetch: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The stored document for `key`, else `fetch()`'s (then stored for later runs)."""
+        path = self._path(key)
+        document = _load(path)
+        if document is not None:
+            return document
+        document = fetch()
+        self._store(path, document)
+        return document
+
+    def _path(self, key: tuple[str, str]) -> Path:
+        name = hashlib.sha256(json.dumps(list(key)).encode()).hexdigest()[:32]
+        return self.folder() / f"{name}.json.gz"
+
+    def _store(self, path: Path, document: dict[str, Any]) -> None:
+        """Write `document` atomically (another run may read it meanwhile); never raises: a
+        document not stored is only read again next time."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            temporary.write_bytes(gzip.compress(json.dumps(document).encode(), compresslevel=5))
+            os.replace(temporary, path)
+            self._prune(path.parent)
+        except OSError:
+            pass
+
+    def _prune(self, folder: Path) -> None:
+        stored = []
+        for path in folder.glob("*.json.gz"):
+            try:
+                stored.append((path.stat().st_mtime, path))
+            except OSError:
+                continue
+        for _, path in sorted(stored, reverse=True)[self.keep:]:
+            path.unlink(missing_ok=True)
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    """The document stored at `path` (marked as just used), None when there is none or it is
+    unreadable (an unreadable one is removed)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        document = json.loads(gzip.decompress(data))
+    except (OSError, EOFError, ValueError):
+        path.unlink(missing_ok=True)
+        return None
+    if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
+        path.unlink(missing_ok=True)
+        return None
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+    return document
+
+
 #: This process's readings, shared by every adapter (each scenario has its own).
 ROUTE_DOCUMENTS: RouteDocuments[Any] = RouteDocuments()
+#: The documents read by earlier runs.
+STORED_DOCUMENTS = StoredDocuments(lambda: default_cache_root() / "route-documents")
