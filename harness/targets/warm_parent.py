@@ -109,12 +109,15 @@ class WarmParentSpec:
     entry: str  # `module:attribute` each child calls, as the script would
     env: Mapping[str, str] = field(hash=False)  # the import-time environment (`split_environment`)
     token: str = ""  # the installation's identity (e.g. when it was built)
+    #: a Python file whose `warm_up()` steps the parent runs between requests (`warm_parent_server`)
+    warm_up: Path | None = None
 
     @property
     def identity(self) -> str:
         """A digest of everything the parent's imports could depend on."""
         document = {"python": str(self.python), "argv0": str(self.argv0), "preload": list(self.preload),
-                    "entry": self.entry, "env": dict(sorted(self.env.items())), "token": self.token}
+                    "entry": self.entry, "env": dict(sorted(self.env.items())), "token": self.token,
+                    "warm_up": None if self.warm_up is None else str(self.warm_up)}
         return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -182,6 +185,8 @@ class WarmParent:
             command = [str(self.spec.python), str(_SERVER_SOURCE), "--argv0", str(self.spec.argv0),
                        "--preload", ",".join(self.spec.preload), "--entry", self.spec.entry,
                        "--home", str(self.home), "--owner", owner, "--reply-fd", str(write_end)]
+            if self.spec.warm_up is not None:
+                command += ["--warm-up", str(self.spec.warm_up)]
             try:
                 with open(self.home / "parent.log", "wb") as log_file:
                     # Own session: a Ctrl-C in the terminal reaches us, and we stop the parent in order.
@@ -294,6 +299,12 @@ class WarmParent:
             self._ready = False
 
     # -- the pipes
+
+    def ping(self) -> dict:
+        """The parent's own answer about itself: pid, children, and how its warm-up stands."""
+        with self._lock:
+            self.wait_ready()
+            return self._ask({"op": "ping"})
 
     def _ask(self, request: dict) -> dict:
         assert self.process is not None and self.process.stdin is not None

@@ -5,7 +5,7 @@ program we start many times (a proxy whose import alone takes seconds). It runs 
 program's own interpreter, so it is stdlib-only and imports nothing of the harness:
 
     <python> warm_parent_server.py --argv0 <program script> --preload a,b --entry module:attr \
-        --home DIR --owner PID:TICKS --reply-fd N
+        --home DIR --owner PID:TICKS --reply-fd N [--warm-up FILE]
 
 `--argv0` is the script the program is normally started as: during the imports `sys.argv` is
 `[argv0]` and `sys.path[0]` its folder, as they would be in a plain start. After the imports the
@@ -23,7 +23,15 @@ Then it reads requests on stdin, one JSON object a line, and answers each on the
   the entry as the program's script would. `ledger` is written to `<home>/forked/<pid>` (with the
   child's start ticks) while the child runs: a forked child's /proc/<pid>/environ still shows
   this parent's environment, so that file is where its own run marker can be read.
-- `{"op": "ping"}` → `{"pid": <parent pid>, "children": [...]}`.
+- `{"op": "ping"}` → `{"pid": <parent pid>, "children": [...], "warm_up": ...}`.
+
+`--warm-up` names a Python file whose `warm_up()` returns an iterator: each step builds a little
+of what every copy of the program would otherwise build for itself on first use (a cache the
+program keeps), and the iterator's return value says what was built. The parent takes steps only
+while no request waits, so it is ready, and forks, as soon as its imports are done; copies forked
+later start with more built. When the steps are done the garbage collector's view is frozen
+again; a warm-up that fails is dropped (the program builds what it needs itself). `ping` says
+where it stands.
 
 Children that exit are reaped at once; each exit code is written to `<home>/exited/<pid>`.
 The parent stops, taking every child's group with it, when stdin closes (the harness is gone,
@@ -52,7 +60,7 @@ import signal
 import threading
 import time
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 _PR_SET_PDEATHSIG = 1
 #: How often the parent looks for exited children and for its owner.
@@ -155,6 +163,18 @@ def _resolve(entry: str) -> Callable[[], Any]:
     return found
 
 
+def _load_file(path: str) -> Any:
+    """The module in the Python file at `path`."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_warm_parent_warm_up", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{path} cannot be loaded")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _exit_code(value: object) -> int:
     """What the interpreter would exit with after `sys.exit(value)`."""
     if value is None:
@@ -214,6 +234,8 @@ class WarmParent:
         self.owner = owner
         self.reply_fd = reply_fd
         self.children: set[int] = set()
+        self.warming: Iterator[Any] | None = None  # the warm-up's remaining steps
+        self.warm_up_state: str | None = None
         self.original_handlers: dict[int, Any] = {}
         for folder in ("forked", "exited"):
             os.makedirs(os.path.join(home, folder), exist_ok=True)
@@ -236,11 +258,12 @@ class WarmParent:
         buffered = b""
         try:
             while True:
-                readable, _, _ = select.select([0], [], [], _TICK_S)
+                readable, _, _ = select.select([0], [], [], 0 if self.warming is not None else _TICK_S)
                 self.reap()
                 if not owner_alive(self.owner):
                     return
                 if not readable:
+                    self.warm_up_step()
                     continue
                 chunk = os.read(0, 65536)
                 if not chunk:
@@ -255,9 +278,33 @@ class WarmParent:
         finally:
             self.stop_children()
 
+    def start_warm_up(self, path: str) -> None:
+        """Load the warm-up file's steps (run between requests by `serve`)."""
+        try:
+            self.warming = iter(_load_file(path).warm_up())
+            self.warm_up_state = "warming up"
+        except Exception as error:  # noqa: BLE001 - a cache not built is built by the program itself
+            self.warm_up_state = f"warm-up failed, the program builds it itself: {type(error).__name__}: {error}"
+
+    def warm_up_step(self) -> None:
+        """One step of the warm-up, if any is left."""
+        if self.warming is None:
+            return
+        try:
+            next(self.warming)
+            return
+        except StopIteration as done:
+            self.warm_up_state = str(done.value)
+            gc.collect()
+            gc.freeze()  # what the warm-up built is shared by the children like the imports
+        except Exception as error:  # noqa: BLE001 - as in start_warm_up
+            self.warm_up_state = f"warm-up failed, the program builds it itself: {type(error).__name__}: {error}"
+        self.warming = None
+        print(f"warm parent: {self.warm_up_state}", flush=True)
+
     def handle(self, request: dict) -> dict:
         if request.get("op") == "ping":
-            return {"pid": os.getpid(), "children": sorted(self.children)}
+            return {"pid": os.getpid(), "children": sorted(self.children), "warm_up": self.warm_up_state}
         if request.get("op") != "fork":
             return {"error": f"unknown op {request.get('op')!r}"}
         hazards = fork_hazards()
@@ -346,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", required=True)
     parser.add_argument("--owner", required=True, help="pid:start-ticks of the process this parent serves")
     parser.add_argument("--reply-fd", type=int, required=True)
+    parser.add_argument("--warm-up", help="a Python file whose warm_up() steps run between requests")
     options = parser.parse_args(argv)
     parent = WarmParent(options.entry, options.home, options.owner, options.reply_fd)
     # As in a plain start of the program's script.
@@ -367,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
         parent.reply({"event": "unsafe", "reason": "; ".join(hazards)})
         return 1
     gc.freeze()
+    if options.warm_up:
+        parent.start_warm_up(options.warm_up)
     parent.install_stop_handlers()
     parent.reply({"event": "ready", "pid": os.getpid(), "import_s": round(import_s, 3)})
     parent.serve()

@@ -8,6 +8,7 @@ machinery is the same as for a proxy, in milliseconds.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -99,6 +100,71 @@ def test_a_forked_copy_is_found_by_its_own_run_marker_not_its_parents(parent, tm
         os.killpg(child.pid, signal.SIGTERM)
     assert child.wait(timeout=10) == -signal.SIGTERM
     assert running_children("run-own") == []
+
+
+WARM_UP = """
+import time
+import forkable_program
+
+def warm_up():
+    for step in range({steps}):
+        time.sleep(0.05)
+        if step == {fail_at}:
+            raise RuntimeError("the cache cannot be built here")
+        forkable_program.WARMED.append(step)
+        yield
+    return "built {steps} things"
+"""
+
+
+def warm_up_file(tmp_path: Path, steps: int, fail_at: int = -1) -> Path:
+    path = tmp_path / "warm_up.py"
+    path.write_text(WARM_UP.format(steps=steps, fail_at=fail_at))
+    return path
+
+
+def fork_and_report(warm: WarmParent, tmp_path: Path, name: str) -> dict:
+    report = tmp_path / f"{name}.json"
+    child = warm.fork([str(PROGRAM), "report", str(report)], child_env(name), tmp_path, tmp_path / f"{name}.log")
+    assert child.wait(timeout=10) == 0
+    return json.loads(report.read_text())
+
+
+def wait_for_warm_up(warm: WarmParent) -> str:
+    deadline = time.monotonic() + 30
+    while (state := warm.ping()["warm_up"]) == "warming up":
+        assert time.monotonic() < deadline, "the warm-up never ended"
+        time.sleep(0.05)
+    return state
+
+
+def test_the_warm_up_runs_between_forks_and_later_copies_start_with_what_it_built(tmp_path: Path) -> None:
+    warm = WarmParent(dataclasses.replace(spec(), warm_up=warm_up_file(tmp_path, steps=100)))
+    warm.spawn()
+    try:
+        warm.wait_ready(timeout_s=30)
+        early = fork_and_report(warm, tmp_path, "early")  # answered while the warm-up goes on
+        assert early["warmed"] < 100
+        assert wait_for_warm_up(warm) == "built 100 things"
+        assert fork_and_report(warm, tmp_path, "later")["warmed"] == 100
+    finally:
+        warm.stop()
+
+
+def test_a_failing_warm_up_is_dropped_and_the_parent_still_forks(tmp_path: Path) -> None:
+    warm = WarmParent(dataclasses.replace(spec(), warm_up=warm_up_file(tmp_path, steps=10, fail_at=3)))
+    warm.spawn()
+    try:
+        state = wait_for_warm_up(warm)
+        assert state.startswith("warm-up failed") and "the cache cannot be built here" in state
+        assert fork_and_report(warm, tmp_path, "after")["warmed"] == 3
+    finally:
+        warm.stop()
+
+
+def test_the_warm_up_is_part_of_the_parents_identity(tmp_path: Path) -> None:
+    with_warm_up = dataclasses.replace(spec(), warm_up=warm_up_file(tmp_path, steps=1))
+    assert with_warm_up.identity != spec().identity
 
 
 def test_stopping_the_parent_stops_its_children_and_removes_its_folder(tmp_path: Path) -> None:

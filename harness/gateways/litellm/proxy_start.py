@@ -49,6 +49,9 @@ START_MODES = (FORK, PLAIN)
 PRELOAD = ("litellm.proxy.proxy_server", "litellm.proxy.proxy_cli", "uvicorn")
 #: What the `litellm` console script calls (`from litellm import run_server`).
 ENTRY = "litellm:run_server"
+#: Run by the warm parent between forks (`route_state_warm_up.py`): FastAPI's per-route state,
+#: built once there instead of on the first requests of every forked proxy.
+ROUTE_STATE_WARM_UP = Path(__file__).with_name("route_state_warm_up.py")
 #: Variables LiteLLM reads only once started (checked: neither the proxy's modules nor the CLI
 #: read them at import), so they may differ between the forks of one parent.
 RUN_TIME_VARIABLES = ("DATABASE_URL", "LITELLM_MASTER_KEY", PRISMA_CALLS_ENV)
@@ -130,6 +133,7 @@ class ProxyStarter:
         return WarmParentSpec(
             python=self.environment.python, argv0=self.environment.litellm_executable, preload=PRELOAD,
             entry=ENTRY, env=import_time, token=f"{self.environment.root} built {stamp.get('built_at')}",
+            warm_up=ROUTE_STATE_WARM_UP,
         )
 
     def launch(self, command: Sequence[str], env: Mapping[str, str], cwd: Path, log_path: Path,
