@@ -293,6 +293,8 @@ class WarmParent:
         try:
             next(self.warming)
             return
+        except _Stop:
+            raise  # a stop signal during a step stops the parent, as between requests
         except StopIteration as done:
             self.warm_up_state = str(done.value)
             gc.collect()

@@ -162,6 +162,18 @@ def test_a_failing_warm_up_is_dropped_and_the_parent_still_forks(tmp_path: Path)
         warm.stop()
 
 
+def test_a_stop_signal_during_the_warm_up_stops_the_parent(tmp_path: Path) -> None:
+    warm = WarmParent(dataclasses.replace(spec(), warm_up=warm_up_file(tmp_path, steps=600)))  # 30 s of steps
+    warm.spawn()
+    try:
+        warm.wait_ready(timeout_s=30)
+        assert warm.ping()["warm_up"] == "warming up"
+        warm.process.send_signal(signal.SIGTERM)
+        assert warm.process.wait(timeout=10) == 0  # stopped, not taken for a failed warm-up
+    finally:
+        warm.stop()
+
+
 def test_the_warm_up_is_part_of_the_parents_identity(tmp_path: Path) -> None:
     with_warm_up = dataclasses.replace(spec(), warm_up=warm_up_file(tmp_path, steps=1))
     assert with_warm_up.identity != spec().identity
