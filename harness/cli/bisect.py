@@ -14,6 +14,7 @@ import typer
 
 from harness.cli import console
 from harness.cli.console import err, fail, out
+from harness.cli.oracle_option import ORACLE_HELP, in_oracle_mode_or_exit
 from harness.cli.release_options import (
     DEPS_HELP, deps_or_exit, exit_if_not_written, load_scenarios_or_exit, writable_or_exit,
 )
@@ -45,6 +46,7 @@ def bisect(
     ),
     report_dir: Optional[Path] = typer.Option(None, "--report-dir", help="default reports/bisect-<time>/"),
     deps: str = typer.Option("auto", "--deps", help=DEPS_HELP),
+    oracle: Optional[str] = typer.Option(None, "--oracle", help=ORACLE_HELP),
 ) -> None:
     """Binary-search the releases between --good and --bad for the one where the verdict changed.
 
@@ -56,9 +58,9 @@ def bisect(
     tested) or bad input.
     """
     deps = deps_or_exit(deps)
-    scenario = load_scenarios_or_exit([scenario_path])[0]
-    _check_exists_or_exit(scenario, check)
+    scenario = in_oracle_mode_or_exit(oracle, load_scenarios_or_exit([scenario_path]))[0]
     candidates, fixed = _bisect_candidates_or_exit(good, bad)
+    _check_exists_or_exit(scenario, check, (candidates[0], candidates[-1]))
 
     from harness.compare.bisect import BisectOutcome, bisect_fix, bisect_releases
     from harness.common.files import OutputError
@@ -95,13 +97,17 @@ def bisect(
     raise typer.Exit(code)
 
 
-def _check_exists_or_exit(scenario: "Scenario", check: str | None) -> None:
+def _check_exists_or_exit(scenario: "Scenario", check: str | None, ends: tuple[str, str]) -> None:
+    """Refuse a `--check` that is not a check of the scenario in its oracle mode on either end of
+    the search (a derived check can depend on the release), with the nearest spelling."""
     if check is None:
         return
-    from harness.oracle.explicit import checks_for
     from harness.common.spelling import closest_spelling
+    from harness.gateways import registry
+    from harness.oracle import checks_for_mode
 
-    ids = [c.id for c in checks_for(scenario)]
+    gateway = registry.gateway(scenario.gateway or registry.default_name())
+    ids = list(dict.fromkeys(c.id for version in ends for c in checks_for_mode(scenario, None, gateway, version).checks))
     if check not in ids:
         hint = closest_spelling(check, ids)
         suggestion = f" (did you mean '{hint}'?)" if hint else f"; its checks: {', '.join(ids)}"

@@ -18,6 +18,7 @@ import typer
 
 from harness.cli import console
 from harness.cli.console import err, fail, out
+from harness.cli.oracle_option import ORACLE_HELP, in_oracle_mode_or_exit
 from harness.cli.release_options import (
     DEPS_HELP, deps_or_exit, exit_if_not_written, folder_and_jobs, load_scenarios_or_exit,
 )
@@ -112,6 +113,7 @@ def matrix(
         help="run only slice K of N of the (scenario, release) cells, e.g. one per CI job; "
         "`gateconform merge` joins the shards' report folders",
     ),
+    oracle: Optional[str] = typer.Option(None, "--oracle", help=ORACLE_HELP),
 ) -> None:
     """Run every scenario on every chosen release; print scenarios × releases.
 
@@ -120,7 +122,7 @@ def matrix(
     """
     deps = deps_or_exit(deps)
     chosen_shard = _shard_or_exit(shard)
-    scenarios = load_scenarios_or_exit(paths)
+    scenarios = in_oracle_mode_or_exit(oracle, load_scenarios_or_exit(paths))
     selected = _select_or_exit(versions, pre)
     if len(selected) > max_releases:
         raise fail(f"gateconform: {len(selected)} releases selected ({selected[0]} … {selected[-1]}); "

@@ -156,6 +156,57 @@ def test_matrix_rejects_an_invalid_scenario_before_anything_runs(tmp_path: Path,
     assert tested == []
 
 
+def scenarios_handed_to_releases(monkeypatch: pytest.MonkeyPatch) -> list:  # type: ignore[type-arg]
+    """Record the scenarios each release is asked to run (on top of `fake_release_runs`)."""
+    from harness.compare import matrix
+
+    handed: list = []  # type: ignore[type-arg]
+    fake = release_run.run_on_release
+
+    def recording(version, scenarios, *args, **kwargs):  # type: ignore[no-untyped-def]
+        handed.extend(scenarios)
+        return fake(version, scenarios, *args, **kwargs)
+
+    monkeypatch.setattr(release_run, "run_on_release", recording)
+    monkeypatch.setattr(matrix, "run_on_release", recording)
+    return handed
+
+
+def test_matrix_runs_every_release_in_the_oracle_mode_asked_for(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    fake_release_runs(monkeypatch, first_bad="1.81.12")
+    handed = scenarios_handed_to_releases(monkeypatch)
+    result = invoke("matrix", str(SEED), "--versions", "1.80.0,1.81.12", "--oracle", "derived",
+                    "--report-dir", str(tmp_path))
+    assert result.exit_code in (0, 1), result.output
+    assert len(handed) == 2 and {scenario.oracle for scenario in handed} == {"derived"}
+    assert load_scenario(SEED).oracle == "explicit"  # the file's own mode, overridden for this run only
+
+
+def test_matrix_refuses_an_unknown_oracle_before_anything_runs(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    tested = fake_release_runs(monkeypatch, first_bad="1.81.12")
+    result = invoke("matrix", str(SEED), "--versions", "1.80.0", "--oracle", "guessed")
+    assert result.exit_code == 2 and "--oracle guessed: one of explicit, derived, both" in result.output
+    assert tested == []
+
+
+def test_bisect_takes_a_check_that_only_the_derived_oracle_has(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from harness.gateways import registry
+    from harness.oracle import checks_for_mode
+
+    scenario = load_scenario(SEED)
+    derived = checks_for_mode(scenario.model_copy(update={"oracle": "derived"}), None, registry.default_gateway(),
+                              "1.82.3").checks
+    only_derived = next(c.id for c in derived if c.id not in {w.id for w in checks_for(scenario)})
+    fake_release_runs(monkeypatch, first_bad="1.81.12")
+    handed = scenarios_handed_to_releases(monkeypatch)
+    refused = invoke("bisect", str(SEED), "--good", "1.70.0", "--bad", "1.82.3", "--check", only_derived)
+    assert refused.exit_code == 2 and "is not a check of" in refused.output
+    taken = invoke("bisect", str(SEED), "--good", "1.70.0", "--bad", "1.82.3", "--check", only_derived,
+                   "--oracle", "derived", "--report-dir", str(tmp_path))
+    assert "is not a check of" not in taken.output
+    assert handed and {s.oracle for s in handed} == {"derived"}
+
+
 # --------------------------------------------------------------------------- releases, cache
 
 
