@@ -125,9 +125,18 @@ def make_folder(folder: str | Path) -> Path:
 def write_text(path: str | Path, text: str) -> Path:
     """Write `text` to `path` as UTF-8 with `\\n` line ends (parents created); returns `path`.
 
-    All or nothing: the text goes to a temporary file next to `path` that is renamed over it
+    All or nothing, as `write_bytes`. Failures raise `OutputError`.
+    """
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` (parents created); returns `path`.
+
+    All or nothing: the data goes to a temporary file next to `path` that is renamed over it
     once complete, so a failure (a full disk, Ctrl-C) leaves the old file or none, never a
-    truncated one; the temporary file is removed. Failures raise `OutputError`.
+    truncated one, and a reader sees one or the other; the temporary file is removed. Failures
+    raise `OutputError`.
     """
     path = Path(path)
     make_folder(path.parent)
@@ -136,8 +145,8 @@ def write_text(path: str | Path, text: str) -> Path:
         # 0o666 and the umask, as for any file the user creates (mkstemp would make it 0600)
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
-            with open(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
+            with open(fd, "wb") as handle:
+                handle.write(data)
             os.replace(partial, path)
         except BaseException:
             try:

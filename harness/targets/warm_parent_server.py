@@ -163,6 +163,10 @@ def _resolve(entry: str) -> Callable[[], Any]:
     return found
 
 
+def _warm_up_dropped(error: Exception) -> str:
+    return f"warm-up failed, the program builds it itself: {type(error).__name__}: {error}"
+
+
 def _load_file(path: str) -> Any:
     """The module in the Python file at `path`."""
     import importlib.util
@@ -284,7 +288,7 @@ class WarmParent:
             self.warming = iter(_load_file(path).warm_up())
             self.warm_up_state = "warming up"
         except Exception as error:  # noqa: BLE001 - a cache not built is built by the program itself
-            self.warm_up_state = f"warm-up failed, the program builds it itself: {type(error).__name__}: {error}"
+            self.warm_up_state = _warm_up_dropped(error)
 
     def warm_up_step(self) -> None:
         """One step of the warm-up, if any is left."""
@@ -300,7 +304,7 @@ class WarmParent:
             gc.collect()
             gc.freeze()  # what the warm-up built is shared by the children like the imports
         except Exception as error:  # noqa: BLE001 - as in start_warm_up
-            self.warm_up_state = f"warm-up failed, the program builds it itself: {type(error).__name__}: {error}"
+            self.warm_up_state = _warm_up_dropped(error)
         self.warming = None
         print(f"warm parent: {self.warm_up_state}", flush=True)
 

@@ -27,6 +27,7 @@ from harness.gateways.litellm.route_documents import (
     ROUTE_DOCUMENTS,
     ROUTE_TABLE_PATH,
     STORED_DOCUMENTS,
+    is_openapi_document,
     route_table_digest,
 )
 from harness.gateways.litellm.routes import SOURCE as ROUTES_SOURCE, model_routes
@@ -154,7 +155,7 @@ class LiteLLMAdapter:
             document = response.json()
         except ValueError:
             raise ProvisionError("GET /openapi.json answered a body that is not JSON") from None
-        if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
+        if not is_openapi_document(document):
             raise ProvisionError("GET /openapi.json answered a body without its paths")
         return document
 

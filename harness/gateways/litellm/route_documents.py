@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Callable, Generic, TypeVar
 
 from harness.common.cache_root import default_cache_root
+from harness.common.files import OutputError, write_bytes
 
 T = TypeVar("T")
 
@@ -91,6 +92,11 @@ class RouteDocuments(Generic[T]):
             self._locks.clear()
 
 
+def is_openapi_document(document: Any) -> bool:
+    """Whether `document` is an OpenAPI document with its paths (what a reading needs)."""
+    return isinstance(document, dict) and isinstance(document.get("paths"), dict)
+
+
 class StoredDocuments:
     """OpenAPI documents (with their paths) kept between runs, one gzipped JSON file per (routes identity, route
     table digest) in `folder()` (called at each use, so a changed cache folder is followed).
@@ -117,15 +123,12 @@ class StoredDocuments:
         return self.folder() / f"{name}.json.gz"
 
     def _store(self, path: Path, document: dict[str, Any]) -> None:
-        """Write `document` atomically (another run may read it meanwhile); never raises: a
+        """Write `document` (all or nothing: another run may read it meanwhile); never raises: a
         document not stored is only read again next time."""
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            temporary.write_bytes(gzip.compress(json.dumps(document).encode(), compresslevel=5))
-            os.replace(temporary, path)
+            write_bytes(path, gzip.compress(json.dumps(document).encode(), compresslevel=5))
             self._prune(path.parent)
-        except OSError:
+        except (OutputError, OSError):
             pass
 
     def _prune(self, folder: Path) -> None:
@@ -151,7 +154,7 @@ def _load(path: Path) -> dict[str, Any] | None:
     except (OSError, EOFError, ValueError):
         path.unlink(missing_ok=True)
         return None
-    if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
+    if not is_openapi_document(document):
         path.unlink(missing_ok=True)
         return None
     try:
